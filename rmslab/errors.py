@@ -1,0 +1,167 @@
+"""The one exception tree of rmslab (DESIGN.md rule 3).
+
+Every failure rmslab reports is an :class:`RmslabError`. Two families matter to callers:
+
+* :class:`InputError` — the input cannot be read as what it claims to be (hostile or
+  malformed XML, an unknown encoding, a truncated protected file, a document whose
+  envelope is broken). The CLI exits with status 2 for these.
+* :class:`VerificationError` — the input was read, but a check failed (digest, signature,
+  chain link, time, kind, cryptographic mode). Each carries the position of the document
+  in its chain and a plain-English reason. The CLI exits with status 1 for these.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "RmslabError",
+    "InputError",
+    "EncodingError",
+    "HostileInputError",
+    "MalformedXmlError",
+    "StructureError",
+    "ContainerError",
+    "KeyFormatError",
+    "VerificationError",
+    "UnsignedDocumentError",
+    "DigestMismatchError",
+    "BadSignatureError",
+    "TrustError",
+    "IssuerKeyNotFoundError",
+    "ExpiredError",
+    "NotYetValidError",
+    "WrongKindError",
+    "WeakAlgorithmError",
+]
+
+
+class RmslabError(Exception):
+    """Base of every error rmslab raises on purpose."""
+
+
+# --- input ------------------------------------------------------------------------------
+
+
+class InputError(RmslabError):
+    """The input cannot be read as XrML (CLI exit status 2)."""
+
+
+class EncodingError(InputError):
+    """The bytes are not text in an encoding XrML files use (UTF-8, UTF-16LE/BE)."""
+
+
+class HostileInputError(InputError):
+    """The input tries something rmslab refuses: a DTD, entity declarations, or a size
+    beyond the configured limit."""
+
+
+class MalformedXmlError(InputError):
+    """The text is not well-formed XML; the message names the line."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class StructureError(InputError):
+    """Well-formed XML that breaks the XrML envelope: no document, a second BODY, a
+    SIGNATURE in the wrong place, a missing part (XRML.md "Envelope")."""
+
+
+class ContainerError(InputError):
+    """A protected-file container whose header is broken or truncated
+    (XRML.md "Protected files")."""
+
+
+class KeyFormatError(InputError):
+    """A PUBLICKEY or key file that cannot be read as an RSA key."""
+
+
+# --- verification -----------------------------------------------------------------------
+
+
+class VerificationError(RmslabError):
+    """A check failed on a document that could be read (CLI exit status 1).
+
+    ``position`` is a phrase naming the document ("the client licensor certificate, 2nd
+    in the chain"); ``reason`` says what is wrong; ``spec_id`` names the rule, if any.
+    """
+
+    code = "verification-failed"
+
+    def __init__(self, reason: str, *, position: str | None = None,
+                 index: int | None = None, spec_id: str | None = None) -> None:
+        self.reason = reason
+        self.position = position
+        self.index = index
+        self.spec_id = spec_id
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        text = f"{self.position}: {self.reason}" if self.position else self.reason
+        return f"{text} [{self.spec_id}]" if self.spec_id else text
+
+    def at(self, position: str, index: int | None = None) -> "VerificationError":
+        """The same error, placed at a position in a chain."""
+        self.position = position
+        if index is not None:
+            self.index = index
+        self.args = (self._compose(),)
+        return self
+
+
+class UnsignedDocumentError(VerificationError):
+    """The document has no SIGNATURE, so nothing vouches for it."""
+
+    code = "unsigned"
+
+
+class DigestMismatchError(VerificationError):
+    """The surface-coding digest of the BODY differs from DIGEST/VALUE (XRML.md
+    "Signature")."""
+
+    code = "digest-mismatch"
+
+
+class BadSignatureError(VerificationError):
+    """SIGNATURE/VALUE is not a valid RSA PKCS#1 v1.5 signature of the stated digest
+    with the issuer's key."""
+
+    code = "bad-signature"
+
+
+class TrustError(VerificationError):
+    """A chain-level failure: the document is intact but cannot be trusted."""
+
+    code = "untrusted"
+
+
+class IssuerKeyNotFoundError(TrustError):
+    """No certificate in the chain holds the ISSUER key, and it is not the pinned anchor."""
+
+    code = "issuer-key-not-found"
+
+
+class ExpiredError(TrustError):
+    """The document's validity ended before the time of the check."""
+
+    code = "expired"
+
+
+class NotYetValidError(TrustError):
+    """The document's validity starts after the time of the check."""
+
+    code = "not-yet-valid"
+
+
+class WrongKindError(TrustError):
+    """A document of a kind that may not stand where it stands (a publishing license
+    used as an issuer, a use license certifying a key, …)."""
+
+    code = "wrong-kind"
+
+
+class WeakAlgorithmError(TrustError):
+    """Cryptographic mode 1 (RSA-1024 / SHA-1) where mode 2 (RSA-2048 / SHA-256) is
+    required (XRML.md "Signature")."""
+
+    code = "mode-1-algorithm"

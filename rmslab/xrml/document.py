@@ -1,0 +1,395 @@
+"""Read-only views of XrML documents, one class per kind (XRML.md "Envelope").
+
+A document keeps the exact text it was read from (``text``) and the exact characters of
+its BODY (``body_text``): that is what the surface-coding digest covers, and nothing is
+ever re-serialised from the parsed tree.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from functools import cached_property
+from typing import ClassVar, Iterator, Sequence
+
+from lxml import etree
+
+from rmslab.crypto.rsa import DigestAlgorithm, PublicKey, surface_digest
+from rmslab.errors import KeyFormatError, StructureError
+from rmslab.xrml.model import (DistributionPoint, Principal, RevocationEntry, Right,
+                               SignatureBlock, Validity, parse_time, read_public_key)
+from rmslab.xrml.source import DocumentSpan
+
+__all__ = [
+    "XrmlDocument", "CACertificate", "ServerLicensorCertificate", "MachineCertificate",
+    "RightsAccountCertificate", "ClientLicensorCertificate", "UseLicense",
+    "PublishingLicense", "RightsTemplate", "RightsData", "RevocationList",
+    "CERTIFICATE_KINDS", "KIND_NAMES", "strip_intertag_whitespace",
+]
+
+_INTERTAG_WHITESPACE = re.compile(r">\s+<")
+
+
+def strip_intertag_whitespace(body_text: str) -> str:
+    """Remove whitespace-only runs between ``>`` and ``<`` — the recovery XRML.md allows
+    for copies that were pretty-printed after signing (never applied silently)."""
+    return _INTERTAG_WHITESPACE.sub("><", body_text)
+
+
+#: Human names of document kinds, used in every message that places a document.
+KIND_NAMES: dict[str, str] = {
+    "DRM-CA-Certificate": "CA certificate",
+    "Server-Licensor-Certificate": "server licensor certificate",
+    "Machine-Certificate": "machine certificate",
+    "Group-Identity-Credential": "rights account certificate",
+    "Client-Licensor-Certificate": "client licensor certificate",
+    "Content-License": "use license",
+    "Revocation-List": "revocation list",
+    "Microsoft Rights Label": "publishing license",
+    "Microsoft Official Rights Template": "rights policy template",
+    "Microsoft Rights Template": "rights data",
+}
+
+#: Kinds whose issued principals are certified keys (they can stand as issuers).
+CERTIFICATE_KINDS = frozenset({
+    "DRM-CA-Certificate", "Server-Licensor-Certificate", "Machine-Certificate",
+    "Group-Identity-Credential", "Client-Licensor-Certificate",
+})
+
+
+class XrmlDocument:
+    """One XrML 1.2 document: envelope, BODY, SIGNATURE. Read-only.
+
+    ``kind`` is ``DESCRIPTOR/OBJECT/@type`` when the BODY has a typed DESCRIPTOR, else
+    ``BODY/@type``.
+    """
+
+    kinds: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, source_text: str, span: DocumentSpan, element: etree._Element,
+                 index: int = 0) -> None:
+        self._source = source_text
+        self._span = span
+        self._root = element
+        self.index = index
+        body = element.find("BODY")
+        if body is None:  # pragma: no cover - the reader checks the envelope first
+            raise StructureError("no <BODY>")
+        self._body = body
+
+    # --- exact text ----------------------------------------------------------------
+    @cached_property
+    def text(self) -> str:
+        """The document's exact text, ``<XrML`` to ``</XrML>``."""
+        return self._source[self._span.start:self._span.end]
+
+    @cached_property
+    def body_text(self) -> str:
+        """The BODY exactly as written — what the digest covers (XRML.md step 1)."""
+        return self._source[self._span.body_start:self._span.body_end]
+
+    @property
+    def element(self) -> etree._Element:
+        """The parsed tree, for reading. Never serialise it to sign or digest."""
+        return self._root
+
+    @property
+    def position(self) -> str:
+        """A phrase placing this document: "the client licensor certificate, 2nd in the
+        chain"."""
+        return f"the {self.kind_name}, {ordinal(self.index + 1)} in the chain"
+
+    # --- envelope ------------------------------------------------------------------
+    @property
+    def body_type(self) -> str:
+        return self._body.get("type", "")
+
+    @cached_property
+    def descriptor_type(self) -> str | None:
+        obj = self._body.find("DESCRIPTOR/OBJECT")
+        value = obj.get("type") if obj is not None else None
+        return value or None
+
+    @property
+    def kind(self) -> str:
+        return self.descriptor_type or self.body_type
+
+    @property
+    def kind_name(self) -> str:
+        return KIND_NAMES.get(self.kind, f"{self.kind or 'untyped'} document")
+
+    @property
+    def is_certificate(self) -> bool:
+        return self.kind in CERTIFICATE_KINDS
+
+    @cached_property
+    def id(self) -> str | None:
+        return _text(self._body.find("DESCRIPTOR/OBJECT/ID"))
+
+    @cached_property
+    def issued(self) -> datetime | None:
+        return parse_time(_text(self._body.find("ISSUEDTIME")), f"{self.position}: ISSUEDTIME")
+
+    @cached_property
+    def issuer(self) -> Principal | None:
+        element = self._body.find("ISSUER")
+        return Principal.from_element(element, f"{self.position}: ISSUER") if element is not None else None
+
+    @property
+    def issuer_key(self) -> PublicKey | None:
+        return self.issuer.public_key if self.issuer else None
+
+    @cached_property
+    def principals(self) -> tuple[Principal, ...]:
+        return tuple(Principal.from_element(p, f"{self.position}: PRINCIPAL")
+                     for p in self._body.findall("ISSUEDPRINCIPALS/PRINCIPAL"))
+
+    @cached_property
+    def principal_keys(self) -> tuple[PublicKey, ...]:
+        return tuple(p.public_key for p in self.principals if p.public_key is not None)
+
+    def certifies(self, key: PublicKey) -> bool:
+        """Whether this document is a certificate whose issued principal holds ``key``."""
+        return self.is_certificate and key in self.principal_keys
+
+    @cached_property
+    def validity(self) -> Validity | None:
+        """``BODY/VALIDITYTIME`` if present, else the time range of the first right in
+        WORK (where certificates state theirs)."""
+        element = self._body.find("VALIDITYTIME")
+        if element is None:
+            element = self._body.find("WORK/RIGHTSGROUP/RIGHTSLIST//CONDITIONLIST/TIME/RANGETIME")
+        if element is None:
+            return None
+        where = f"{self.position}: validity"
+        return Validity(parse_time(_text(element.find("FROM")), where),
+                        parse_time(_text(element.find("UNTIL")), where))
+
+    @cached_property
+    def distribution_points(self) -> tuple[DistributionPoint, ...]:
+        return tuple(_distribution_point(d, self.position)
+                     for d in self._body.findall("DISTRIBUTIONPOINT"))
+
+    @cached_property
+    def content_id(self) -> str | None:
+        """``WORK/OBJECT/ID`` — the content a license is about."""
+        return _text(self._body.find("WORK/OBJECT/ID"))
+
+    @cached_property
+    def owner(self) -> str | None:
+        owner = self._body.find("WORK/METADATA/OWNER/OBJECT")
+        if owner is None:
+            return None
+        return _text(owner.find("NAME")) or _text(owner.find("ID"))
+
+    @property
+    def license_acquisition_urls(self) -> tuple[str, ...]:
+        return tuple(d.address for d in self.distribution_points
+                     if d.type in ("License-Acquisition-URL", "Extranet-License-Acquisition-URL")
+                     and d.address)
+
+    @cached_property
+    def rights(self) -> tuple[Right, ...]:
+        """Rights readable in clear in WORK (a publishing license keeps its own encrypted)."""
+        return tuple(_right(r, self.position) for r in self._iter_rights())
+
+    def _iter_rights(self) -> Iterator[etree._Element]:
+        for rights_list in self._body.findall("WORK/RIGHTSGROUP/RIGHTSLIST"):
+            for right in rights_list:
+                if isinstance(right.tag, str):
+                    yield right
+
+    # --- signature -----------------------------------------------------------------
+    @cached_property
+    def signature(self) -> SignatureBlock | None:
+        element = self._root.find("SIGNATURE")
+        return SignatureBlock.from_element(element, self.position) if element is not None else None
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signature is not None and self.signature.value is not None
+
+    @cached_property
+    def digest_algorithm(self) -> DigestAlgorithm | None:
+        if self.signature is None or self.signature.digest_algorithm is None:
+            return None
+        try:
+            return DigestAlgorithm.from_name(self.signature.digest_algorithm)
+        except KeyFormatError:
+            return None
+
+    def compute_digest(self, *, recover_whitespace: bool = False) -> bytes:
+        """The surface-coding digest of the BODY as written (or after the explicit
+        whitespace recovery)."""
+        algorithm = self.digest_algorithm
+        if algorithm is None:
+            raise StructureError(f"{self.position}: no usable DIGEST/ALGORITHM")
+        body = strip_intertag_whitespace(self.body_text) if recover_whitespace else self.body_text
+        return surface_digest(body, algorithm)
+
+    @property
+    def mode(self) -> int | None:
+        """Cryptographic mode of the signature: 1 (RSA-1024/SHA-1) or 2 (RSA-2048/SHA-256)."""
+        key = self.issuer_key
+        if self.digest_algorithm is None or key is None:
+            return None
+        return 2 if self.digest_algorithm is DigestAlgorithm.SHA256 and key.bits >= 2048 else 1
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} #{self.index} {self.kind!r} id={self.id}>"
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _text(element: etree._Element | None) -> str | None:
+    if element is None or element.text is None:
+        return None
+    return element.text.strip() or None
+
+
+def _distribution_point(element: etree._Element, where: str) -> DistributionPoint:
+    obj = element.find("OBJECT")
+    return DistributionPoint(
+        type=obj.get("type", "") if obj is not None else "",
+        id=_text(obj.find("ID")) if obj is not None else None,
+        name=_text(obj.find("NAME")) if obj is not None else None,
+        address=_text(obj.find("ADDRESS")) if obj is not None else None,
+        public_key=read_public_key(element.find("PUBLICKEY"), f"{where}: DISTRIBUTIONPOINT"),
+    )
+
+
+def _right(element: etree._Element, where: str) -> Right:
+    name = element.get("name") if element.tag == "RIGHT" else element.tag
+    conditions = element.find("CONDITIONLIST")
+    principals: list[str] = []
+    validity = None
+    refresh = None
+    revocation = None
+    for access in element.iter("PRINCIPAL"):
+        internal = access.get("internal-id")
+        if internal is not None:
+            principals.append(internal)
+        else:
+            obj_name = access.find("OBJECT/NAME")
+            if obj_name is not None and obj_name.text:
+                principals.append(obj_name.text.strip())
+    if conditions is not None:
+        rangetime = conditions.find("TIME/RANGETIME")
+        if rangetime is not None:
+            validity = Validity(parse_time(_text(rangetime.find("FROM")), where),
+                                parse_time(_text(rangetime.find("UNTIL")), where))
+        refresh_el = conditions.find("REFRESH")
+        if refresh_el is not None:
+            point = refresh_el.find("DISTRIBUTIONPOINT")
+            if point is not None:
+                revocation = _distribution_point(point, where)
+            interval = refresh_el.find("INTERVALTIME")
+            if interval is not None:
+                refresh = interval.get("days") or _text(interval) or None
+    return Right(name=(name or "").strip(), principals=tuple(principals), validity=validity,
+                 refresh_interval=refresh, revocation_list=revocation)
+
+
+# --- kinds ------------------------------------------------------------------------------
+
+
+class _Certificate(XrmlDocument):
+    """A document that certifies the keys of its issued principals."""
+
+    @property
+    def subject(self) -> Principal | None:
+        return self.principals[0] if self.principals else None
+
+
+class CACertificate(_Certificate):
+    """``DRM-CA-Certificate``: a certification authority in the vendor's hierarchy."""
+    kinds = ("DRM-CA-Certificate",)
+
+
+class ServerLicensorCertificate(_Certificate):
+    """``Server-Licensor-Certificate`` (SLC): a cluster's identity and key (E-1)."""
+    kinds = ("Server-Licensor-Certificate",)
+
+
+class MachineCertificate(_Certificate):
+    """``Machine-Certificate``: a client's security processor (machine activation)."""
+    kinds = ("Machine-Certificate",)
+
+
+class RightsAccountCertificate(_Certificate):
+    """``Group-Identity-Credential`` (RAC): a user's account key, sealed to the machine."""
+    kinds = ("Group-Identity-Credential",)
+
+
+class ClientLicensorCertificate(_Certificate):
+    """``Client-Licensor-Certificate`` (CLC): lets a user publish offline (E-7, P-1)."""
+    kinds = ("Client-Licensor-Certificate",)
+
+
+class UseLicense(XrmlDocument):
+    """``Content-License``: a use license or an owner license (L-1, P-5)."""
+    kinds = ("Content-License",)
+
+
+class PublishingLicense(XrmlDocument):
+    """``Microsoft Rights Label``: the publishing license attached to protected content
+    (P-3, P-4)."""
+    kinds = ("Microsoft Rights Label",)
+
+    @property
+    def has_encrypted_rights(self) -> bool:
+        return self._body.find("AUTHENTICATEDDATA[@id='Encrypted-Rights-Data']") is not None
+
+
+class RightsTemplate(XrmlDocument):
+    """``Microsoft Official Rights Template``: a rights policy template (R-6, D-5)."""
+    kinds = ("Microsoft Official Rights Template",)
+
+
+class RightsData(XrmlDocument):
+    """``Microsoft Rights Template``: the decrypted rights data of a publishing license."""
+    kinds = ("Microsoft Rights Template",)
+
+
+class RevocationList(XrmlDocument):
+    """``Revocation-List``: revoked entities, signed by a revocation authority (R-2)."""
+    kinds = ("Revocation-List",)
+
+    @cached_property
+    def entries(self) -> tuple[RevocationEntry, ...]:
+        out = []
+        for revoke in self._body.iter("REVOKE"):
+            key = read_public_key(revoke.find(".//PUBLICKEY"), f"{self.position}: REVOKE")
+            value = _text(revoke.find(".//ID")) or _text(revoke.find(".//VALUE")) or _text(revoke) or ""
+            out.append(RevocationEntry(revoke.get("category", ""), revoke.get("type", ""),
+                                       value, key))
+        return tuple(out)
+
+
+_BY_KIND: dict[str, type[XrmlDocument]] = {
+    kind: cls for cls in (CACertificate, ServerLicensorCertificate, MachineCertificate,
+                          RightsAccountCertificate, ClientLicensorCertificate, UseLicense,
+                          PublishingLicense, RightsTemplate, RightsData, RevocationList)
+    for kind in cls.kinds
+}
+
+
+def view_for(source_text: str, span: DocumentSpan, element: etree._Element,
+             index: int) -> XrmlDocument:
+    """The typed view for a parsed document."""
+    body = element.find("BODY")
+    kind = None
+    if body is not None:
+        obj = body.find("DESCRIPTOR/OBJECT")
+        kind = (obj.get("type") if obj is not None else None) or body.get("type")
+    cls = _BY_KIND.get(kind or "", XrmlDocument)
+    return cls(source_text, span, element, index)
+
+
+def documents_from_text(text: str, spans: Sequence[DocumentSpan],
+                        elements: Sequence[etree._Element]) -> tuple[XrmlDocument, ...]:
+    return tuple(view_for(text, span, element, i)
+                 for i, (span, element) in enumerate(zip(spans, elements)))

@@ -1,0 +1,92 @@
+"""Reading XrML: from bytes, text or a file to a :class:`Chain` of typed documents.
+
+Accepts XrML text (UTF-8 or UTF-16) and protected-file containers (XRML.md "Envelope",
+"Protected files").
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, overload
+
+from rmslab.errors import InputError
+from rmslab.xrml.document import XrmlDocument, documents_from_text
+from rmslab.xrml.pfile import ProtectedFile, is_protected_file, read_protected_file
+from rmslab.xrml.source import MAX_INPUT_BYTES, decode_text, parse_chain_text
+
+__all__ = ["Chain", "read_chain", "read_file", "parse"]
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Documents as they stand in one file or text: leaf first, then its issuers' certificates."""
+
+    documents: tuple[XrmlDocument, ...]
+    text: str
+    source: str = "<text>"
+    container: ProtectedFile | None = None
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def __iter__(self) -> Iterator[XrmlDocument]:
+        return iter(self.documents)
+
+    @overload
+    def __getitem__(self, index: int) -> XrmlDocument: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[XrmlDocument, ...]: ...
+    def __getitem__(self, index: int | slice) -> XrmlDocument | tuple[XrmlDocument, ...]:
+        return self.documents[index]
+
+    @property
+    def leaf(self) -> XrmlDocument:
+        return self.documents[0]
+
+
+def parse(text: str, *, source: str = "<text>") -> Chain:
+    """Parse XrML text holding one or more documents."""
+    spans, elements = parse_chain_text(text)
+    return Chain(documents_from_text(text, spans, elements), text, source)
+
+
+def read_chain(data: bytes | str, *, source: str = "<bytes>",
+               limit: int = MAX_INPUT_BYTES) -> Chain:
+    """Read XrML from bytes (any supported encoding, or a protected file) or from text."""
+    if isinstance(data, str):
+        return parse(data, source=source)
+    container = None
+    if is_protected_file(data):
+        if len(data) > 64 * limit:
+            raise InputError(f"{source}: the protected file is larger than rmslab reads")
+        container = read_protected_file(data)
+        data = container.license_bytes
+    text = decode_text(data, limit=limit)
+    chain = parse(text, source=source)
+    return Chain(chain.documents, chain.text, source, container)
+
+
+def read_file(path: str | os.PathLike[str], *, limit: int = MAX_INPUT_BYTES) -> Chain:
+    """Read an XrML file or a protected file. Refuses, without reading them whole, files
+    larger than the limit (protected files may carry large content)."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        with p.open("rb") as handle:
+            head = handle.read(6)
+            if head != b".pfile" and size > limit:
+                from rmslab.errors import HostileInputError
+                raise HostileInputError(
+                    f"{p.name}: the file is {size / 1_048_576:.1f} MB; rmslab reads at most "
+                    f"{limit / 1_048_576:.0f} MB of XrML text")
+            data = head + handle.read()
+    except OSError as exc:
+        raise InputError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        return read_chain(data, source=str(path), limit=limit)
+    except InputError as exc:
+        if str(path) in str(exc):
+            raise
+        raise type(exc)(f"{p.name}: {exc}") from None

@@ -1,0 +1,188 @@
+"""From bytes to XrML documents: decoding, the hardened parser, and the exact spans.
+
+XRML.md "Envelope": files are UTF-8 (with or without BOM) or UTF-16LE, and hold one or
+more ``<XrML>`` elements back to back, sometimes after an XML declaration. XRML.md
+"Signature": the signed BODY must be kept exactly as written — so this module finds
+each document's and each BODY's character span in the decoded text, and parses the
+same text once with one hardened lxml parser (no DTD, no entities, no network, size
+limits) for the typed views.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+
+from rmslab.errors import (EncodingError, HostileInputError, MalformedXmlError,
+                           StructureError)
+
+__all__ = ["MAX_INPUT_BYTES", "decode_text", "DocumentSpan", "parse_chain_text"]
+
+#: Largest XrML text rmslab reads. Real chains are tens of kilobytes; templates and
+#: publishing licenses with many principals stay well below a megabyte.
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_blank_text=False,
+    remove_comments=True,
+    remove_pis=True,
+    collect_ids=False,
+)
+
+_DTD = re.compile(r"<!DOCTYPE|<!ENTITY|<!ELEMENT|<!ATTLIST", re.IGNORECASE)
+_HIDDEN = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.DOTALL)
+_XML_DECLARATION = re.compile(r"<\?xml[^>]*\?>")
+_XRML_START = re.compile(r"<XrML[\s/>]")
+_XRML_END = re.compile(r"</XrML\s*>")
+_BODY_START = re.compile(r"""<BODY(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*(/?)>""")
+_BODY_END = re.compile(r"</BODY\s*>")
+
+
+def decode_text(data: bytes, *, limit: int = MAX_INPUT_BYTES) -> str:
+    """Decode XrML file bytes: UTF-8 (BOM optional) or UTF-16 (BOM, or recognised by
+    its zero bytes). Trailing NULs and whitespace are dropped (real protected files pad
+    the license with a NUL)."""
+    if len(data) > limit:
+        raise HostileInputError(
+            f"the input is {len(data) / 1_048_576:.1f} MB; rmslab reads at most "
+            f"{limit / 1_048_576:.0f} MB of XrML text")
+    if data.startswith(b"\xef\xbb\xbf"):
+        encoding, data = "utf-8", data[3:]
+    elif data.startswith(b"\xff\xfe"):
+        encoding, data = "utf-16-le", data[2:]
+    elif data.startswith(b"\xfe\xff"):
+        encoding, data = "utf-16-be", data[2:]
+    elif len(data) >= 2 and data[0] != 0 and data[1] == 0:
+        encoding = "utf-16-le"
+    elif len(data) >= 2 and data[0] == 0 and data[1] != 0:
+        encoding = "utf-16-be"
+    else:
+        encoding = "utf-8"
+    if encoding.startswith("utf-16") and len(data) % 2:
+        data = data[:-1] if data[-1:] == b"\x00" else data
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise EncodingError(
+            f"the input is not {encoding.upper()} text: byte {exc.start} "
+            f"({data[exc.start:exc.start + 1]!r}) cannot be decoded") from None
+    return text.rstrip("\x00 \t\r\n")
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSpan:
+    """Where one document lies in the decoded text: the whole ``<XrML>`` element and its
+    ``<BODY>`` element, as character offsets (end exclusive)."""
+
+    start: int
+    end: int
+    body_start: int
+    body_end: int
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def parse_chain_text(text: str) -> tuple[list[DocumentSpan], list[etree._Element]]:
+    """Find every ``<XrML>`` document in ``text`` and parse it.
+
+    Returns the spans and the parsed ``XrML`` elements, in order. Raises
+    :class:`HostileInputError` for DTDs and entity declarations,
+    :class:`MalformedXmlError` (with the line) for XML that is not well-formed, and
+    :class:`StructureError` for an envelope that is not XrML's.
+    """
+    if _DTD.search(text):
+        raise HostileInputError(
+            "the input declares a DTD or entities; XrML never does, and rmslab refuses "
+            "them (entity expansion and external entities are classic attacks)")
+    # Comments, CDATA and processing instructions can hide markup-like text: mask them
+    # (same length, so offsets stay) before looking for tags.
+    masked = _HIDDEN.sub(lambda m: " " * len(m.group()), text) if ("<!" in text or "<?" in text) else text
+    # XML declarations may precede each document of a chain; they cannot sit inside the
+    # synthetic wrapper the parser sees, so blank them (only outside documents).
+    parsable = _XML_DECLARATION.sub(lambda m: " " * len(m.group()), text) if "<?" in text else text
+    try:
+        wrapper = etree.fromstring(f"<rmslab-chain>{parsable}</rmslab-chain>", _PARSER)
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if exc.lineno else None
+        message = str(exc.msg if hasattr(exc, "msg") else exc)
+        message = re.sub(r",? line \d+, column \d+", "", message)
+        if "Entity" in message or "entity" in message:
+            raise HostileInputError(
+                f"line {line}: entity reference refused ({message}); XrML uses no "
+                "entities beyond the five predefined ones") from None
+        raise MalformedXmlError(f"line {line}: the XML is not well-formed: {message}",
+                                line) from None
+    if wrapper.text and wrapper.text.strip():
+        raise StructureError("the input has text outside any <XrML> document "
+                             "(is it an XrML file?)")
+    elements: list[etree._Element] = []
+    for child in wrapper:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag != "XrML":
+            raise StructureError(
+                f"line {child.sourceline}: <{child.tag}> found where an <XrML> document "
+                "was expected")
+        if child.tail and child.tail.strip():
+            raise StructureError(f"line {child.sourceline}: text after </XrML>")
+        elements.append(child)
+    if not elements:
+        raise StructureError("no <XrML> document found in the input")
+
+    starts = [m.start() for m in _XRML_START.finditer(masked)]
+    ends = [m.end() for m in _XRML_END.finditer(masked)]
+    body_starts = list(_BODY_START.finditer(masked))
+    body_ends = list(_BODY_END.finditer(masked))
+    for position, element in enumerate(elements):
+        _check_envelope(element, position)
+    if len(starts) != len(elements) or len(ends) != len(elements):
+        raise StructureError("an <XrML> element is nested inside another document")
+    if len(body_starts) != len(elements):
+        raise StructureError("a document holds more than one <BODY>")
+    spans: list[DocumentSpan] = []
+    end_iter = iter(body_ends)
+    for position, (start, end, body_match) in enumerate(zip(starts, ends, body_starts)):
+        if body_match.group(1):  # <BODY .../>
+            body_end = body_match.end()
+        else:
+            closing = next(end_iter, None)
+            if closing is None:
+                raise StructureError(f"document {position + 1}: <BODY> is not closed")
+            body_end = closing.end()
+        if not (start < body_match.start() < body_end <= end):
+            raise StructureError(f"document {position + 1}: <BODY> lies outside its <XrML>")
+        spans.append(DocumentSpan(start, end, body_match.start(), body_end))
+    return spans, elements
+
+
+def _check_envelope(element: etree._Element, position: int) -> None:
+    where = f"document {position + 1} (line {element.sourceline})"
+    children = [c for c in element if isinstance(c.tag, str)]
+    names = [c.tag for c in children]
+    if names.count("BODY") > 1:
+        raise StructureError(f"{where}: a second <BODY>; an XrML document has exactly one")
+    if "BODY" not in names:
+        raise StructureError(f"{where}: no <BODY>")
+    if names.count("SIGNATURE") > 1:
+        raise StructureError(f"{where}: a second <SIGNATURE>")
+    body = children[names.index("BODY")]
+    for nested in body.iter("BODY", "SIGNATURE", "XrML"):
+        if nested is not body:
+            raise StructureError(
+                f"{where}: <{nested.tag}> found inside <BODY> (line {nested.sourceline}); "
+                f"the {'signature' if nested.tag == 'SIGNATURE' else 'element'} "
+                "must stand beside the BODY, not in it")
+    for other in names:
+        if other not in ("BODY", "SIGNATURE"):
+            raise StructureError(f"{where}: unexpected <{other}> beside <BODY>")
+    if "SIGNATURE" in names and names.index("SIGNATURE") < names.index("BODY"):
+        raise StructureError(f"{where}: <SIGNATURE> stands before <BODY>; it must follow it")

@@ -1,0 +1,164 @@
+"""Chains of trust: from a leaf document up to a pinned anchor key (XRML.md "Building
+blocks": the chain link is "this ISSUER key is the issued principal's key in the next
+certificate").
+
+:func:`validate_chain` raises a typed :class:`~rmslab.errors.TrustError` (or a digest
+or signature error) that names the document's position — "the client licensor
+certificate, 2nd in the chain" — and the reason. On success it returns a
+:class:`ValidatedChain` of the verified documents, leaf first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Sequence
+
+from rmslab.crypto.rsa import DigestAlgorithm, PublicKey
+from rmslab.errors import (ExpiredError, IssuerKeyNotFoundError, NotYetValidError,
+                           WeakAlgorithmError, WrongKindError)
+from rmslab.xrml.document import CERTIFICATE_KINDS, KIND_NAMES, XrmlDocument, ordinal
+from rmslab.xrml.reader import Chain
+from rmslab.xrml.verify import VerifiedDocument, verify_document
+
+__all__ = ["ALLOWED_ISSUERS", "ValidatedChain", "find_issuer", "validate_chain",
+           "check_time", "check_mode", "check_issuer_kind", "chain_position"]
+
+_CA = "DRM-CA-Certificate"
+_SLC = "Server-Licensor-Certificate"
+_CLC = "Client-Licensor-Certificate"
+_MACHINE = "Machine-Certificate"
+
+#: Which kind of certificate may certify the issuer of which kind of document.
+ALLOWED_ISSUERS: dict[str, frozenset[str]] = {
+    _CA: frozenset({_CA}),
+    _SLC: frozenset({_CA, _SLC}),
+    _MACHINE: frozenset({_CA, _MACHINE}),
+    "Group-Identity-Credential": frozenset({_SLC}),
+    _CLC: frozenset({_SLC}),
+    "Content-License": frozenset({_SLC, _CLC}),
+    "Microsoft Rights Label": frozenset({_SLC, _CLC}),
+    "Microsoft Official Rights Template": frozenset({_SLC}),
+    "Revocation-List": frozenset(CERTIFICATE_KINDS),
+}
+
+
+def chain_position(doc: XrmlDocument, depth: int) -> str:
+    """Name a document by its place on a validated path (leaf = 1st)."""
+    return f"the {doc.kind_name}, {ordinal(depth + 1)} in the chain"
+
+
+def find_issuer(documents: Sequence[XrmlDocument], doc: XrmlDocument) -> XrmlDocument | None:
+    """The certificate among ``documents`` whose issued principal holds ``doc``'s issuer
+    key: the first one after ``doc``, else the nearest before it, else None."""
+    key = doc.issuer_key
+    if key is None:
+        return None
+    after = [d for d in documents if d.index > doc.index and d.certifies(key)]
+    if after:
+        return after[0]
+    before = [d for d in documents if d.index < doc.index and d.certifies(key)]
+    return before[-1] if before else None
+
+
+def check_issuer_kind(doc: XrmlDocument, issuer: XrmlDocument, position: str) -> None:
+    allowed = ALLOWED_ISSUERS.get(doc.kind)
+    if allowed is not None and issuer.kind not in allowed:
+        names = " or ".join(sorted(KIND_NAMES.get(k, k) for k in allowed))
+        raise WrongKindError(
+            f"its issuer is certified by a {issuer.kind_name}, but a {doc.kind_name} "
+            f"must be issued under a {names}", position=position, index=doc.index)
+
+
+def check_time(doc: XrmlDocument, at: datetime, position: str) -> None:
+    validity = doc.validity
+    if validity is None:
+        return
+    if validity.not_before is not None and at < validity.not_before:
+        raise NotYetValidError(
+            f"not valid before {validity.not_before:%Y-%m-%d %H:%M} UTC "
+            f"(checked at {at:%Y-%m-%d %H:%M} UTC)", position=position, index=doc.index)
+    if validity.not_after is not None and at > validity.not_after:
+        raise ExpiredError(
+            f"expired on {validity.not_after:%Y-%m-%d %H:%M} UTC "
+            f"(checked at {at:%Y-%m-%d %H:%M} UTC)", position=position, index=doc.index)
+
+
+def check_mode(doc: XrmlDocument, required_mode: int, position: str) -> None:
+    if required_mode < 2:
+        return
+    key = doc.issuer_key
+    algorithm = doc.digest_algorithm
+    weak = []
+    if algorithm is not DigestAlgorithm.SHA256:
+        weak.append(f"digest {algorithm.value if algorithm else '?'}")
+    if key is not None and key.bits < 2048:
+        weak.append(f"{key.bits}-bit RSA key")
+    if weak:
+        raise WeakAlgorithmError(
+            f"signed in cryptographic mode 1 ({', '.join(weak)}) where mode 2 "
+            "(RSA-2048 with SHA-256) is required", position=position, index=doc.index)
+
+
+@dataclass(frozen=True)
+class ValidatedChain:
+    """A path from a leaf to the anchor whose every link was checked."""
+
+    path: tuple[VerifiedDocument, ...]
+    anchor: PublicKey
+
+    @property
+    def leaf(self) -> VerifiedDocument:
+        return self.path[0]
+
+    def describe(self) -> list[str]:
+        return [f"{chain_position(v.document, i)}: {v.document.issuer.label if v.document.issuer else '?'}"
+                for i, v in enumerate(self.path)]
+
+
+def validate_chain(chain: Chain | Sequence[XrmlDocument], anchor: PublicKey, *,
+                   leaf: int = 0, at: datetime | None = None,
+                   required_mode: int = 1, recover_whitespace: bool = False,
+                   max_length: int = 16) -> ValidatedChain:
+    """Validate the path from ``chain[leaf]`` up to the pinned ``anchor`` key.
+
+    Each document on the path must have a matching digest, a valid signature by its
+    ISSUER key, an issuer certified by the next certificate (of an allowed kind) or by
+    the anchor itself, be valid at ``at`` (when given) and meet ``required_mode``.
+    """
+    documents = tuple(chain)
+    doc = documents[leaf]
+    path: list[VerifiedDocument] = []
+    seen: set[int] = set()
+    while True:
+        depth = len(path)
+        position = chain_position(doc, depth)
+        if doc.index in seen or depth >= max_length:
+            raise IssuerKeyNotFoundError(
+                "the chain loops back on itself without reaching the anchor",
+                position=position, index=doc.index)
+        seen.add(doc.index)
+        verified = _verify_at(doc, position, recover_whitespace)
+        if at is not None:
+            check_time(doc, at, position)
+        check_mode(doc, required_mode, position)
+        path.append(verified)
+        if verified.issuer_key == anchor:
+            return ValidatedChain(tuple(path), anchor)
+        issuer = find_issuer(documents, doc)
+        if issuer is None:
+            raise IssuerKeyNotFoundError(
+                f"no certificate in the chain holds its issuer's key "
+                f"({doc.issuer.label if doc.issuer else 'no ISSUER'}, key "
+                f"{verified.issuer_key.short_fingerprint}), and that key is not the pinned "
+                f"anchor {anchor.short_fingerprint}", position=position, index=doc.index)
+        check_issuer_kind(doc, issuer, position)
+        doc = issuer
+
+
+def _verify_at(doc: XrmlDocument, position: str, recover_whitespace: bool) -> VerifiedDocument:
+    from rmslab.errors import VerificationError
+    try:
+        return verify_document(doc, recover_whitespace=recover_whitespace)
+    except VerificationError as exc:
+        raise exc.at(position, doc.index) from None

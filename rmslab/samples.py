@@ -1,0 +1,76 @@
+"""A small, complete chain built in a lab, for the first lessons and the benchmarks.
+
+Root key (the pinned anchor; like the real "Production Root", it has no certificate of
+its own) → CA certificate → server licensor certificate → client licensor certificate
+→ publishing license. Every name is fictional (``contoso.example``). The enrollment and
+publishing flows of later chapters build the same documents through the real steps;
+this is the shortcut that lets a first lesson look at a chain at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from rmslab.crypto.rsa import PrivateKey, PublicKey
+from rmslab.lab import Lab
+from rmslab.xrml.model import Principal
+from rmslab.xrml.reader import Chain, parse
+from rmslab.xrml.writer import RightSpec, distribution_point_xml, license_body, sign
+
+__all__ = ["TeachingChain", "teaching_chain"]
+
+CLUSTER_URL = "https://rms.contoso.example/_wmcs"
+
+
+@dataclass(frozen=True)
+class TeachingChain:
+    """The chain (leaf first), the anchor to pin, and the private keys of each signer."""
+
+    chain: Chain
+    anchor: PublicKey
+    keys: dict[str, PrivateKey] = field(repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.chain.text
+
+
+def teaching_chain(lab: Lab, *, user: str = "alice@contoso.example") -> TeachingChain:
+    """Build root → CA → SLC → CLC → publishing license in ``lab``."""
+    now = lab.now()
+    alg = lab.digest_algorithm
+    root_key, ca_key = lab.key("enrollment-root"), lab.key("enrollment-ca")
+    slc_key, clc_key = lab.key("cluster:contoso"), lab.key(f"clc:{user}")
+
+    root = Principal("DRM-Certificate-Authority", lab.guid(), "MS-GUID", "rmslab Root", (),
+                     root_key.public)
+    ca = Principal("DRM-Certificate-Authority", lab.guid(), "MS-GUID",
+                   "rmslab Server Enrollment CA", (), ca_key.public)
+    server = Principal("MS-DRM-Server", lab.guid(), "MS-GUID", "CONTOSO-RMS",
+                       (("URL", CLUSTER_URL),), slc_key.public,
+                       (("Server-Version", "6.3.9600.0"), ("Server-SKU", "rmslab-lab")))
+    author = Principal("Group-Identity", lab.guid(), "MS-GUID", user,
+                       (("email_alias", user),), clc_key.public)
+
+    def certificate(kind: str, issuer: Principal, subject: Principal, years: int) -> str:
+        doc_id = lab.guid()
+        return license_body(kind=kind, id=doc_id, issued=now, issuer=issuer,
+                            principals=[subject],
+                            rights=[RightSpec("ISSUE", "1", now - timedelta(days=1),
+                                              now + timedelta(days=365 * years))])
+
+    ca_doc = sign(certificate("DRM-CA-Certificate", root, ca, 20), root_key, alg)
+    slc_doc = sign(certificate("Server-Licensor-Certificate", ca, server, 10), ca_key, alg)
+    clc_doc = sign(certificate("Client-Licensor-Certificate", server, author, 1), slc_key, alg)
+    pl_body = license_body(
+        body_type="Microsoft Rights Label", kind=None, id=lab.guid(), issued=now,
+        issuer=author,
+        distribution_points=[distribution_point_xml(
+            "License-Acquisition-URL", lab.guid(), name="DRM Server Cluster",
+            address=f"{CLUSTER_URL}/licensing")],
+        work_object_type=None, content_id=lab.guid(), owner=user)
+    pl_doc = sign(pl_body, clc_key, alg)
+    text = pl_doc + clc_doc + slc_doc + ca_doc
+    keys = {"root": root_key, "ca": ca_key, "slc": slc_key, "clc": clc_key}
+    return TeachingChain(parse(text, source="teaching chain"), root_key.public, keys)

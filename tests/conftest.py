@@ -1,0 +1,52 @@
+"""Shared fixtures: the real corpus, a lab, the teaching chain."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rmslab.lab import Lab
+from rmslab.samples import TeachingChain, teaching_chain
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def corpus_dir() -> Path | None:
+    candidates = [os.environ.get("RMSLAB_CORPUS"), REPO.parent / "shared" / "xrml-corpus"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "MANIFEST.json").is_file():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The real corpus. Under CI=true a missing corpus is a failure, never a skip."""
+    found = corpus_dir()
+    if found is None:
+        message = ("the real XrML corpus was not found: set RMSLAB_CORPUS or place it at "
+                   f"{REPO.parent / 'shared' / 'xrml-corpus'}")
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture(scope="session")
+def manifest(corpus: Path) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = json.loads((corpus / "MANIFEST.json").read_text())
+    return data
+
+
+@pytest.fixture(scope="session")
+def teaching() -> TeachingChain:
+    return teaching_chain(Lab())
+
+
+@pytest.fixture(scope="session")
+def teaching_mode1() -> TeachingChain:
+    return teaching_chain(Lab(mode=1))

@@ -46,7 +46,7 @@ def render(graph: graphviz.Digraph | graphviz.Graph | str, fmt: str = "svg") -> 
                             capture_output=True, timeout=60, check=False)
     if result.returncode != 0:
         raise RmslabError(f"dot failed: {result.stderr.decode('utf-8', 'replace').strip()}")
-    return result.stdout
+    return bytes(result.stdout)
 
 
 class Picture:

@@ -28,6 +28,10 @@ __all__ = [
 ]
 
 _INTERTAG_WHITESPACE = re.compile(r">\s+<")
+# Tags as written (attribute values may hold ">"), and the parts of a text that hold no
+# elements (comments, CDATA, processing instructions): masked before looking for tags.
+_TAG = re.compile(r"""<(/?)([^\s/>!?]+)(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*(/?)>""")
+_HIDDEN = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.DOTALL)
 
 
 def strip_intertag_whitespace(body_text: str) -> str:
@@ -92,6 +96,62 @@ class XrmlDocument:
     def element(self) -> etree._Element:
         """The parsed tree, for reading. Never serialise it to sign or digest."""
         return self._root
+
+    @property
+    def span(self) -> DocumentSpan:
+        """Where this document and its BODY lie in the text of its chain (character
+        offsets, end exclusive)."""
+        return self._span
+
+    @cached_property
+    def _element_spans(self) -> tuple[tuple[int, int], ...]:
+        """The span in :attr:`text` of every element, in document order (the order of
+        ``element.iter()``)."""
+        text = self.text
+        if "<!" in text or "<?" in text:
+            text = _HIDDEN.sub(lambda m: " " * len(m.group()), text)  # same length
+        spans: list[tuple[int, int]] = []
+        tags: list[str] = []
+        open_: list[int] = []
+        for match in _TAG.finditer(text):
+            closing, name, empty = match.groups()
+            if closing:
+                if not open_ or tags[open_[-1]] != name:
+                    raise StructureError(f"{self.position}: </{name}> does not close the "
+                                         "element it should")
+                start = open_.pop()
+                spans[start] = (spans[start][0], match.end())
+            else:
+                spans.append((match.start(), match.end()))
+                tags.append(name)
+                if not empty:
+                    open_.append(len(spans) - 1)
+        return tuple(spans)
+
+    def element_span(self, target: str | etree._Element) -> tuple[int, int]:
+        """Where one element lies in :attr:`text`: from the ``<`` of its start tag to the
+        ``>`` of its end tag (end exclusive).
+
+        ``target`` is an ElementPath from the ``XrML`` element (``"BODY/ISSUER"``,
+        ``"SIGNATURE/DIGEST/VALUE"``; the first match is taken) or an element of
+        :attr:`element`.
+        """
+        found = self._root.find(target) if isinstance(target, str) else target
+        if found is None:
+            raise StructureError(f"{self.position}: no element at {target!r}")
+        elements = [e for e in self._root.iter() if isinstance(e.tag, str)]
+        spans = self._element_spans
+        order = next((i for i, e in enumerate(elements) if e is found), None)
+        if order is None or len(spans) != len(elements):
+            raise StructureError(f"{self.position}: the element is not part of this "
+                                 "document's text")
+        return spans[order]
+
+    def element_text(self, target: str | etree._Element) -> str:
+        """The exact characters of one element as written, tags included (see
+        :meth:`element_span`) — a slice of :attr:`text`, never a re-serialisation."""
+        start, end = self.element_span(target)
+        return self.text[start:end]
 
     @property
     def position(self) -> str:

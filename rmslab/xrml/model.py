@@ -158,18 +158,17 @@ class SignatureBlock:
     @classmethod
     def from_element(cls, element: etree._Element, where: str) -> "SignatureBlock":
         digest = element.find("DIGEST")
+        digest_value = digest.find("VALUE") if digest is not None else None
+        value = element.find("VALUE")
         return cls(
             algorithm=_text(element.find("ALGORITHM")),
             digest_algorithm=_text(digest.find("ALGORITHM")) if digest is not None else None,
             coding_type=(_text(digest.find("PARAMETER[@name='codingtype']/VALUE"))
                          if digest is not None else None),
-            digest_value=_b64(digest.find("VALUE") if digest is not None else None,
-                              f"{where}: DIGEST/VALUE"),
-            digest_size=(digest.find("VALUE").get("size")
-                         if digest is not None and digest.find("VALUE") is not None else None),
-            value=_b64(element.find("VALUE"), f"{where}: SIGNATURE/VALUE"),
-            value_size=(element.find("VALUE").get("size")
-                        if element.find("VALUE") is not None else None),
+            digest_value=_b64(digest_value, f"{where}: DIGEST/VALUE"),
+            digest_size=digest_value.get("size") if digest_value is not None else None,
+            value=_b64(value, f"{where}: SIGNATURE/VALUE"),
+            value_size=value.get("size") if value is not None else None,
         )
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from rmslab.crypto.keygen import Stream, derive_key
 from rmslab.crypto.rsa import DigestAlgorithm, PrivateKey
 
-__all__ = ["Lab", "DEFAULT_SEED", "DEFAULT_TIME"]
+__all__ = ["Lab", "DEFAULT_SEED", "DEFAULT_TIME", "ship_keys"]
 
 DEFAULT_SEED = 0
 DEFAULT_TIME = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
@@ -149,3 +149,15 @@ class Lab:
     def guid(self, purpose: str = "guid") -> str:
         """The next GUID of the lab, written as XrML writes them: ``{8-4-4-4-12}``."""
         return "{" + str(uuid.UUID(bytes=self.random_bytes(16, f"guid:{purpose}"), version=4)) + "}"
+
+
+def ship_keys(seed: int, labels: list[str], bits: list[int], directory: Path) -> list[Path]:
+    """Derive keys and write them as cache entries into ``directory`` — how the package's
+    ``rmslab/data/keys`` was made for the default seed."""
+    written = []
+    for size in bits:
+        for label in labels:
+            key = derive_key(seed, label, size)
+            _store_cached(str(seed), label, size, key, directory)
+            written.append(directory / _cache_name(str(seed), label, size))
+    return written

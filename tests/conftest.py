@@ -16,11 +16,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def corpus_dir() -> Path | None:
-    candidates = [os.environ.get("RMSLAB_CORPUS"), REPO.parent / "shared" / "xrml-corpus"]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "MANIFEST.json").is_file():
-            return Path(candidate)
-    return None
+    """``$RMSLAB_CORPUS`` when set (and then only it), else ``../shared/xrml-corpus``."""
+    configured = os.environ.get("RMSLAB_CORPUS")
+    candidate = Path(configured) if configured else REPO.parent / "shared" / "xrml-corpus"
+    return candidate if (candidate / "MANIFEST.json").is_file() else None
 
 
 @pytest.fixture(scope="session")

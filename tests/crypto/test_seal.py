@@ -1,0 +1,32 @@
+"""Sealed keys (ENABLINGBITS): only the intended private key opens them."""
+
+from __future__ import annotations
+
+import pytest
+
+from rmslab.crypto.seal import SealError, seal, unseal
+from rmslab.lab import Lab
+
+
+@pytest.mark.parametrize("secret", [b"k" * 16, b"k" * 32, b"private key " * 200])
+def test_seal_and_unseal(secret: bytes) -> None:
+    lab = Lab()
+    owner, other = lab.key("enrollment-ca"), lab.key("enrollment-root")
+    blob = seal(secret, owner.public, lab.random_bytes)
+    assert unseal(blob, owner) == secret
+    with pytest.raises(SealError, match="not sealed for this private key"):
+        unseal(blob, other)
+    damaged = blob[:-1] + bytes([blob[-1] ^ 1])
+    with pytest.raises(SealError):
+        unseal(damaged, owner)
+
+
+def test_sealing_is_deterministic_in_a_lab() -> None:
+    a, b = Lab(seed=4), Lab(seed=4)
+    key = Lab().key("enrollment-ca").public
+    assert seal(b"s" * 16, key, a.random_bytes) == seal(b"s" * 16, key, b.random_bytes)
+
+
+def test_garbage_is_refused() -> None:
+    with pytest.raises(SealError):
+        unseal(b"nonsense", Lab().key("enrollment-ca"))

@@ -65,6 +65,11 @@ class Picture:
     def _repr_svg_(self) -> str:
         return self.svg()
 
+    def __repr__(self) -> str:
+        # Jupyter stores this text beside the SVG: no memory address, so that saved
+        # notebook outputs are the same on every run (nbval compares them).
+        return f"<Picture of graph {self.graph.name!r}>"
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         target = Path(path)
         fmt = target.suffix.lstrip(".").lower()

@@ -284,8 +284,21 @@ class XrmlDocument:
         algorithm = self.digest_algorithm
         if algorithm is None:
             raise StructureError(f"{self.position}: no usable DIGEST/ALGORITHM")
-        body = strip_intertag_whitespace(self.body_text) if recover_whitespace else self.body_text
-        return surface_digest(body, algorithm)
+        # The document is read-only, so each digest is computed once (examine and
+        # check_digest both ask for them); when the recovery strips nothing, the
+        # recovered digest is the exact one.
+        memo = self._digest_memo
+        digest = memo.get(recover_whitespace)
+        if digest is None:
+            body = strip_intertag_whitespace(self.body_text) if recover_whitespace else self.body_text
+            digest = (self.compute_digest() if recover_whitespace and body == self.body_text
+                      else surface_digest(body, algorithm))
+            memo[recover_whitespace] = digest
+        return digest
+
+    @cached_property
+    def _digest_memo(self) -> dict[bool, bytes]:
+        return {}
 
     @property
     def mode(self) -> int | None:

@@ -1,0 +1,120 @@
+"""Small helpers for lessons that look inside XrML documents (SPEC A-1).
+
+* :func:`outline` maps a document: every element down to a depth, with where it lies in
+  the document's text — the skeleton of an annotated walkthrough.
+* :func:`excerpt` shows one slice of XML readably: one element per line, indented, long
+  values (base64 keys and signatures) shortened. It is for reading only; what is signed
+  is always the exact text (XRML.md "Signature"), never this display form.
+* :func:`tamper` breaks a document on purpose (DESIGN.md rule 4): one edit inside one
+  BODY of a chain, then the chain is read again, so that the checks can show what they
+  catch.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from rmslab.xrml.document import XrmlDocument
+from rmslab.xrml.reader import Chain, parse
+
+__all__ = ["outline", "excerpt", "tamper"]
+
+# A tag (attribute values may hold ">"), or a run of text between tags.
+_TOKEN = re.compile(r"""<(?:"[^"]*"|'[^']*'|[^'">])*>|[^<]+""")
+
+
+def _shorten(value: str, max_text: int) -> str:
+    if len(value) <= max_text:
+        return value
+    half = max(max_text // 2, 1)
+    return f"{value[:half]}…{value[-half:]} [{len(value)} characters]"
+
+
+def _is_start(token: str) -> bool:
+    return (token.startswith("<") and not token.startswith(("</", "<!", "<?"))
+            and not token.endswith("/>"))
+
+
+def excerpt(xml: str, *, max_text: int = 48, indent: str = "  ") -> str:
+    """A display form of an XML slice: one element per line, indented by depth; an
+    element holding only text stays on one line; text longer than ``max_text`` is
+    shortened to its start and end with its length. Tags are shown as written.
+    Whitespace-only text between tags is not shown.
+    """
+    tokens = _TOKEN.findall(xml)
+    lines: list[str] = []
+    depth = 0
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        following = tokens[i + 1:i + 3]
+        if _is_start(token):
+            if following and following[0].startswith("</"):
+                lines.append(indent * depth + token + following[0])
+                i += 2
+                continue
+            if (len(following) == 2 and not following[0].startswith("<")
+                    and following[1].startswith("</")):
+                lines.append(indent * depth + token + _shorten(following[0], max_text)
+                             + following[1])
+                i += 3
+                continue
+            lines.append(indent * depth + token)
+            depth += 1
+        elif token.startswith("</"):
+            depth = max(depth - 1, 0)
+            lines.append(indent * depth + token)
+        elif token.startswith("<"):
+            lines.append(indent * depth + token)
+        elif token.strip():
+            lines.append(indent * depth + _shorten(token.strip(), max_text))
+        i += 1
+    return "\n".join(lines)
+
+
+def outline(document: XrmlDocument, *, depth: int = 2) -> str:
+    """A map of ``document``: one line per element down to ``depth`` levels below
+    ``XrML`` (0 = the envelope only), with the start tag as written and where the
+    element lies in :attr:`~rmslab.xrml.XrmlDocument.text` (character offsets, end
+    exclusive, and length)."""
+    root = document.element
+    rows: list[tuple[str, str, int]] = []
+
+    def walk(element: etree._Element, level: int) -> None:
+        start, end = document.element_span(element)
+        first = _TOKEN.match(document.text, start)
+        tag = first.group() if first else ""
+        rows.append((f"{start:>5}–{end:<5}", "  " * level + tag, end - start))
+        if level < depth:
+            for child in element:
+                if isinstance(child.tag, str):
+                    walk(child, level + 1)
+
+    walk(root, 0)
+    width = max(len(tag) for _, tag, _ in rows)
+    return "\n".join(f"{where} {tag:<{width}}  {length:>5} chars"
+                     for where, tag, length in rows)
+
+
+def tamper(chain: Chain, index: int, old: str, new: str, *,
+           source: str | None = None) -> Chain:
+    """A copy of ``chain`` in which ``old`` is replaced by ``new`` inside the BODY of
+    document ``index`` — one occurrence, nothing else touched — read again from the
+    edited text. Nothing is re-signed: the checks are there to find the change.
+
+    Raises :class:`ValueError` unless ``old`` occurs exactly once in that BODY and
+    differs from ``new``.
+    """
+    document = chain[index]
+    span = document.span
+    body = chain.text[span.body_start:span.body_end]
+    found = body.count(old) if old else 0
+    if found != 1:
+        raise ValueError(f"{old!r} occurs {found} times in the BODY of {document.position}; "
+                         "tamper needs exactly one occurrence")
+    if old == new:
+        raise ValueError("the replacement is the same text: nothing would change")
+    text = chain.text[:span.body_start] + body.replace(old, new, 1) + chain.text[span.body_end:]
+    return parse(text, source=source or f"{chain.source} (tampered)")

@@ -31,6 +31,12 @@ __all__ = [
     "NotYetValidError",
     "WrongKindError",
     "WeakAlgorithmError",
+    "RefusedError",
+    "NotConnectedError",
+    "TamperedRequestError",
+    "NotAdministratorError",
+    "UntrustedSiteError",
+    "NotEnrolledError",
 ]
 
 
@@ -165,3 +171,53 @@ class WeakAlgorithmError(TrustError):
     required (XRML.md "Signature")."""
 
     code = "mode-1-algorithm"
+
+
+# --- refusals by the actors of a deployment ------------------------------------------
+
+
+class RefusedError(RmslabError):
+    """An actor refused a request, by a rule of SPEC.md. ``spec_id`` names the rule,
+    ``reason`` says why, and ``trace`` (a :class:`rmslab.trace.Trace`) holds the flow up
+    to the refusal."""
+
+    code = "refused"
+
+    def __init__(self, reason: str, *, spec_id: str | None = None,
+                 trace: object | None = None) -> None:
+        self.reason = reason
+        self.spec_id = spec_id
+        self.trace = trace
+        super().__init__(f"{reason} [{spec_id}]" if spec_id else reason)
+
+
+class NotConnectedError(RefusedError):
+    """The actor that must be reached is not reachable from here (offline)."""
+
+    code = "not-connected"
+
+
+class TamperedRequestError(RefusedError):
+    """A request file was changed after it was exported: its signature no longer holds
+    (S-5; proof of possession, E-4)."""
+
+    code = "tampered-request"
+
+
+class NotAdministratorError(RefusedError):
+    """The user is neither a local administrator of the server nor a domain
+    administrator (S-1)."""
+
+    code = "not-administrator"
+
+
+class UntrustedSiteError(RefusedError):
+    """The submitting computer does not trust the enrollment site (S-4)."""
+
+    code = "untrusted-site"
+
+
+class NotEnrolledError(RefusedError):
+    """The actor lacks a certificate it needs (no SLC, no machine certificate, no RAC)."""
+
+    code = "not-enrolled"

@@ -33,7 +33,7 @@ _MACHINE = "Machine-Certificate"
 ALLOWED_ISSUERS: dict[str, frozenset[str]] = {
     _CA: frozenset({_CA}),
     _SLC: frozenset({_CA, _SLC}),
-    _MACHINE: frozenset({_CA, _MACHINE}),
+    _MACHINE: frozenset({_CA, _MACHINE, _SLC}),
     "Group-Identity-Credential": frozenset({_SLC}),
     _CLC: frozenset({_SLC}),
     "Content-License": frozenset({_SLC, _CLC}),

@@ -1,0 +1,88 @@
+"""Client machines: the security processor (machine key and certificate) and, per user,
+the rights account certificate and the optional client licensor certificate (SPEC E-7,
+E-9).
+
+Private keys never leave their holder in clear: the account key travels sealed to the
+machine key inside the RAC, and the CLC key sealed to the account key inside the CLC;
+the client opens them with :meth:`Client.account_key` and :meth:`Client.clc_key`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rmslab.crypto.rsa import PrivateKey
+from rmslab.crypto.seal import unseal
+from rmslab.errors import NotEnrolledError
+from rmslab.lab import Lab
+from rmslab.xrml.document import XrmlDocument
+from rmslab.xrml.reader import parse
+
+__all__ = ["Client", "Account"]
+
+
+@dataclass
+class Account:
+    """A user's certificates on one machine."""
+
+    user: str
+    rac_text: str
+    clc_text: str | None = None
+
+    @property
+    def rac(self) -> XrmlDocument:
+        return parse(self.rac_text, source=f"RAC of {self.user}")[0]
+
+    @property
+    def clc(self) -> XrmlDocument | None:
+        return parse(self.clc_text, source=f"CLC of {self.user}")[0] if self.clc_text else None
+
+
+class Client:
+    """A computer with the RMS client."""
+
+    def __init__(self, lab: Lab, name: str, *, connected: bool = True) -> None:
+        self.lab = lab
+        self.name = name
+        self.connected = connected
+        self.machine_key = lab.key(f"machine:{name}")
+        self.machine_certificate_text: str | None = None
+        self.accounts: dict[str, Account] = {}
+
+    def __repr__(self) -> str:
+        return f"<Client {self.name!r} {'activated' if self.activated else 'not activated'}>"
+
+    @property
+    def activated(self) -> bool:
+        return self.machine_certificate_text is not None
+
+    def account(self, user: str) -> Account:
+        try:
+            return self.accounts[user]
+        except KeyError:
+            raise NotEnrolledError(f"{user} has no rights account certificate on {self.name}",
+                                   spec_id="E-9") from None
+
+    def account_key(self, user: str) -> PrivateKey:
+        """Open the account key sealed to this machine's key in the user's RAC."""
+        return _private_key(_sealed_bits(self.account(user).rac), self.machine_key)
+
+    def clc_key(self, user: str) -> PrivateKey:
+        """Open the CLC key sealed to the user's account key (E-7)."""
+        clc = self.account(user).clc
+        if clc is None:
+            raise NotEnrolledError(f"{user} has no client licensor certificate on {self.name}",
+                                   spec_id="P-1")
+        return _private_key(_sealed_bits(clc), self.account_key(user))
+
+
+def _sealed_bits(document: XrmlDocument) -> bytes:
+    import base64
+    value = document.element.find(".//ENABLINGBITS[@type='sealed-key']/VALUE")
+    if value is None or not value.text:
+        raise NotEnrolledError(f"{document.position}: no sealed key", spec_id="E-9")
+    return base64.b64decode(value.text)
+
+
+def _private_key(sealed: bytes, opener: PrivateKey) -> PrivateKey:
+    return PrivateKey.from_pem(unseal(sealed, opener))

@@ -1,0 +1,112 @@
+"""A deployment: every actor of one RMS installation in one lab, and the standard one
+``rmslab lab create`` builds (SPEC E-1…E-9).
+
+:func:`standard_deployment` makes the enrollment service, a root certification cluster
+(two servers), a licensing-only cluster, an administrator, users alice, bob and carol on
+activated machines with rights account certificates, and an internet-connected
+workstation that trusts the enrollment site (for offline enrollment and renewal).
+"""
+
+from __future__ import annotations
+
+from rmslab.actors.client import Client
+from rmslab.actors.cluster import LICENSING_ONLY, ROOT, Cluster
+from rmslab.actors.enrollment_service import EnrollmentService
+from rmslab.actors.people import DOMAIN_ADMINS, Computer, Directory, User
+from rmslab.flows.certification import activate_machine, certify_account, enroll_client
+from rmslab.flows.enrollment import enroll_root_cluster, join_server, sub_enroll
+from rmslab.lab import Lab
+from rmslab.trace import Trace
+from rmslab.xrml.certificates import Revocation
+
+__all__ = ["Deployment", "standard_deployment"]
+
+
+class Deployment:
+    """The actors of one installation, and the traces of what happened to them."""
+
+    def __init__(self, lab: Lab, *, domain: str = "contoso.example",
+                 enrollment_service: EnrollmentService | None = None) -> None:
+        self.lab = lab
+        self.directory = Directory(domain)
+        self.enrollment_service = enrollment_service or EnrollmentService(lab)
+        self.clusters: dict[str, Cluster] = {}
+        self.clients: dict[str, Client] = {}
+        self.computers: dict[str, Computer] = {}
+        self.history: list[Trace] = []
+
+    def __repr__(self) -> str:
+        return (f"<Deployment {self.directory.domain}: {len(self.clusters)} clusters, "
+                f"{len(self.clients)} clients, {len(self.directory.users)} users>")
+
+    # --- lookups ---------------------------------------------------------------------
+    @property
+    def root_cluster(self) -> Cluster:
+        for cluster in self.clusters.values():
+            if cluster.role == ROOT:
+                return cluster
+        raise LookupError("this deployment has no root certification cluster")
+
+    def user(self, name: str) -> User:
+        return self.directory.user(name)
+
+    def record(self, trace: Trace) -> Trace:
+        self.history.append(trace)
+        return trace
+
+    # --- building ----------------------------------------------------------------------
+    def add_cluster(self, name: str, url: str, *, role: str, first_server: str,
+                    administrators: set[str] | None = None,
+                    revocation: Revocation | None = None) -> Cluster:
+        cluster = Cluster(self.lab, name, url, role=role, revocation=revocation)
+        cluster.add_server(first_server, administrators=administrators)
+        self.clusters[name] = cluster
+        return cluster
+
+    def add_client(self, name: str, *, connected: bool = True) -> Client:
+        client = Client(self.lab, name, connected=connected)
+        self.clients[name] = client
+        return client
+
+    def add_computer(self, name: str, *, trusts_enrollment_site: bool = True,
+                     connected: bool = True) -> Computer:
+        computer = Computer(name, connected)
+        if trusts_enrollment_site:
+            computer.trusted_roots.add(self.enrollment_service.tls_root)
+            computer.trusted_sites.add(self.enrollment_service.host)
+        self.computers[name] = computer
+        return computer
+
+
+def standard_deployment(lab: Lab | None = None, *, offline_enrollment: bool = False,
+                        revocation: Revocation | None = None) -> Deployment:
+    """The ready deployment of ``rmslab lab create``."""
+    lab = lab or Lab()
+    deployment = Deployment(lab)
+    directory = deployment.directory
+    admin = directory.add_user("rmsadmin", groups=("Domain Users", DOMAIN_ADMINS))
+    for name in ("alice", "bob", "carol"):
+        directory.add_user(name)
+    root = deployment.add_cluster("contoso-root", "https://rms.contoso.example/_wmcs",
+                                  role=ROOT, first_server="RMS01",
+                                  administrators={"rmsadmin"}, revocation=revocation)
+    workstation = deployment.add_computer("ADMIN-WS")
+    if offline_enrollment:
+        root.first_server.connected = False
+    deployment.record(enroll_root_cluster(deployment.enrollment_service, root, by=admin,
+                                          online=not offline_enrollment,
+                                          computer=workstation))
+    if offline_enrollment:
+        root.first_server.connected = True
+    deployment.record(join_server(root, "RMS02", administrators={"rmsadmin"})[1])
+    licensing = deployment.add_cluster("contoso-licensing",
+                                       "https://licensing.contoso.example/_wmcs",
+                                       role=LICENSING_ONLY, first_server="LIC01",
+                                       administrators={"rmsadmin"})
+    deployment.record(sub_enroll(root, licensing, by=admin))
+    for name in ("alice", "bob", "carol"):
+        client = deployment.add_client(f"{name.upper()}-PC")
+        deployment.record(activate_machine(root, client))
+        deployment.record(certify_account(root, client, directory.user(name), directory))
+    deployment.record(enroll_client(root, deployment.clients["ALICE-PC"], directory.user("alice")))
+    return deployment

@@ -1,0 +1,21 @@
+"""Flows: the steps of the system, each returning its result and a Trace (DESIGN.md).
+
+Flows compose the actors; they never print, never read the wall clock or the OS random
+source (time and randomness come from the lab), and record every check with its SPEC ID.
+"""
+
+from rmslab.flows.certification import (activate_machine, certify_account,
+                                         enroll_client)
+from rmslab.flows.enrollment import (RequestFile, enroll_root_cluster,
+                                     export_enrollment_request, import_enrollment_response,
+                                     join_server, sub_enroll, submit_enrollment_request)
+from rmslab.flows.renewal import (export_renewal_request, import_renewal_response,
+                                  renew_slc_online, submit_renewal_request)
+
+__all__ = [
+    "RequestFile", "enroll_root_cluster", "export_enrollment_request",
+    "submit_enrollment_request", "import_enrollment_response", "sub_enroll", "join_server",
+    "activate_machine", "certify_account", "enroll_client",
+    "renew_slc_online", "export_renewal_request", "submit_renewal_request",
+    "import_renewal_response",
+]

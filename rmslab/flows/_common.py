@@ -1,0 +1,95 @@
+"""What several flows share: request files, the log entry, the admin rule, the trust
+rule for the computer that submits files (SPEC E-8, S-1, S-4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rmslab.actors.cluster import Cluster, Server
+from rmslab.actors.people import LOCAL_ADMINISTRATORS, Computer, Directory, User
+from rmslab.errors import (NotAdministratorError, NotConnectedError, RefusedError,
+                           UntrustedSiteError)
+from rmslab.trace import Trace
+
+__all__ = ["RequestFile", "log_request", "require_administrator", "require_trusted_site"]
+
+
+@dataclass(frozen=True)
+class RequestFile:
+    """A request or response carried between computers as a file (E-3, S-3)."""
+
+    name: str
+    text: str
+
+    def save(self, directory: str | Path) -> Path:
+        path = Path(directory) / self.name
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_text(self.text, encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RequestFile":
+        from rmslab.xrml.source import decode_text
+        p = Path(path)
+        return cls(p.name, decode_text(p.read_bytes()))
+
+
+def log_request(cluster: Cluster, trace: Trace, *, kind: str, requester: str, subject: str,
+                channel: str, accepted: bool, reason: str = "", spec_id: str | None = None,
+                request_id: str | None = None) -> None:
+    """Record a request in the cluster's logging database, accepted or refused (E-8)."""
+    row = cluster.log.record(at=cluster.lab.now(), kind=kind, requester=requester,
+                             subject=subject, channel=channel, accepted=accepted,
+                             reason=reason, spec_id=spec_id, request_id=request_id)
+    trace.check("E-8", f"the {kind} request is logged in {cluster.name}'s logging database",
+                True, f"log entry {row}: {'accepted' if accepted else 'refused'}")
+
+
+def require_administrator(server: Server, user: User, directory: Directory,
+                          trace: Trace) -> None:
+    """S-1: only a member of the server's local Administrators group or of Domain Admins."""
+    local = user.name in server.administrators
+    domain = directory.is_domain_admin(user)
+    passed = local or domain
+    reason = (f"{user} is in {server.name}'s local {LOCAL_ADMINISTRATORS} group" if local else
+              f"{user} is a domain administrator" if domain else
+              f"{user} is neither in {server.name}'s local {LOCAL_ADMINISTRATORS} group nor "
+              f"in Domain Admins")
+    trace.check("S-1", "the user administers the server", passed, reason)
+    if not passed:
+        raise NotAdministratorError(f"the administration pages refuse {user}: {reason}",
+                                    spec_id="S-1", trace=trace)
+
+
+def require_trusted_site(computer: Computer, *, tls_root: str, site: str, url: str,
+                         trace: Trace) -> None:
+    """S-4: the submitting computer must be connected, trust the enrollment site's TLS root
+    and trust the site."""
+    if not computer.connected:
+        trace.check("S-4", f"{computer.name} can reach the enrollment site", False,
+                    f"{computer.name} is not connected to the internet")
+        raise NotConnectedError(f"{computer.name} is not connected: carry the file to a "
+                                f"connected computer", spec_id="S-3", trace=trace)
+    root_ok = tls_root in computer.trusted_roots
+    trace.check("S-4", f"{computer.name} trusts the TLS root of {site}", root_ok,
+                f"'{tls_root}' is {'in' if root_ok else 'missing from'} its trusted store")
+    if not root_ok:
+        raise UntrustedSiteError(
+            f"{computer.name} cannot open a trusted connection to {url}: the TLS root "
+            f"'{tls_root}' is not in its trusted root store", spec_id="S-4", trace=trace)
+    site_ok = site in computer.trusted_sites
+    trace.check("S-4", f"{computer.name} trusts the site {site}", site_ok,
+                "" if site_ok else "the site is not among its trusted sites")
+    if not site_ok:
+        raise UntrustedSiteError(f"{computer.name} does not trust the site {site}",
+                                 spec_id="S-4", trace=trace)
+
+
+def refuse_and_log(cluster: Cluster, trace: Trace, exc: RefusedError, *, kind: str,
+                   requester: str, subject: str, channel: str) -> RefusedError:
+    log_request(cluster, trace, kind=kind, requester=requester, subject=subject,
+                channel=channel, accepted=False, reason=exc.reason, spec_id=exc.spec_id)
+    exc.trace = trace
+    return exc

@@ -147,6 +147,64 @@ def _command_chain(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _command_lab_create(args: argparse.Namespace, out: TextIO) -> int:
+    from rmslab.deployment import standard_deployment
+    from rmslab.lab import Lab
+    from rmslab.store.disk import save_deployment
+    target = Path(args.directory)
+    if target.exists() and any(target.iterdir()):
+        raise InputError(f"{target}: exists and is not empty; choose a new directory")
+    deployment = standard_deployment(Lab(seed=args.seed, mode=args.mode),
+                                     offline_enrollment=args.offline_enrollment)
+    saved = save_deployment(deployment, target)
+    out.write(f"created a deployment in {args.directory} (seed {args.seed}, mode {args.mode}, "
+              f"{'offline' if args.offline_enrollment else 'online'} enrollment)\n")
+    service = deployment.enrollment_service
+    out.write(f"  enrollment service  {service.url}  root key "
+              f"{service.anchor.short_fingerprint} -> anchor.pem\n")
+    for cluster in deployment.clusters.values():
+        resources = cluster.resources()
+        out.write(f"  cluster {cluster.name:<18} {cluster.role:<20} {cluster.url}\n"
+                  f"      servers {', '.join(resources.servers)}; SLC until "
+                  f"{resources.slc_expires:%Y-%m-%d}\n")
+    for client in deployment.clients.values():
+        users = ", ".join(f"{name}{' (RAC, CLC)' if a.clc_text else ' (RAC)'}"
+                          for name, a in client.accounts.items())
+        out.write(f"  client  {client.name:<10} activated; {users}\n")
+    for user in deployment.directory.users.values():
+        if "Domain Admins" in user.groups:
+            out.write(f"  administrator {user}\n")
+    failed = sum(len(t.failed_checks) for t in deployment.history)
+    out.write(f"  {sum(len(t.steps) for t in deployment.history)} steps, "
+              f"{sum(len(t.checks) for t in deployment.history)} checks, "
+              f"{'all passed' if not failed else f'{failed} failed'}\n")
+    out.write(f"  saved to {saved}\n" if args.verbose else "")
+    return EXIT_OK
+
+
+def _command_log(args: argparse.Namespace, out: TextIO) -> int:
+    from rmslab.store.disk import load_deployment
+    deployment = load_deployment(args.directory)
+    logs = [(c.name, c.log) for c in deployment.clusters.values()]
+    logs.append(("enrollment-service", deployment.enrollment_service.log))
+    if args.cluster:
+        logs = [(name, log) for name, log in logs if name == args.cluster]
+        if not logs:
+            raise InputError(f"no cluster {args.cluster!r} in {args.directory}")
+    rows = [(name, entry) for name, log in logs
+            for entry in log.entries(kind=args.kind, outcome=args.outcome)]
+    if args.json:
+        json.dump([{"log": name, **entry.__dict__} for name, entry in rows], out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    for name, log in logs:
+        entries = [e for n, e in rows if n == name]
+        out.write(f"{name}: {len(entries)} request(s)\n")
+        for entry in entries:
+            out.write(f"  {entry}\n")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rmslab", description="Inspect and verify RMS (XrML 1.2) documents and "
@@ -180,6 +238,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--anchor", metavar="KEYFILE")
     p.add_argument("--recover-whitespace", action="store_true")
     p.set_defaults(run=_command_chain)
+
+    lab = sub.add_parser("lab", help="a deployment on disk")
+    lab_sub = lab.add_subparsers(dest="lab_command", required=True)
+    p = lab_sub.add_parser("create", help="build a ready deployment: enrollment service, root "
+                                          "and licensing-only clusters, users alice, bob, carol "
+                                          "on activated machines with RACs")
+    p.add_argument("directory")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mode", type=int, choices=(1, 2), default=2,
+                   help="cryptographic mode: 1 = RSA-1024/SHA-1, 2 = RSA-2048/SHA-256")
+    p.add_argument("--offline-enrollment", action="store_true",
+                   help="enroll the root cluster offline (request and response as files)")
+    p.add_argument("--verbose", action="store_true", help="also print the absolute path")
+    p.set_defaults(run=_command_lab_create)
+
+    p = sub.add_parser("log", help="the enrollment logs of a lab on disk (E-8)")
+    p.add_argument("directory")
+    p.add_argument("--cluster", help="only this cluster's log (or enrollment-service)")
+    p.add_argument("--kind", help="only this kind of request (e.g. slc-renewal)")
+    p.add_argument("--outcome", choices=("accepted", "refused"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_command_log)
     return parser
 
 

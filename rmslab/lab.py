@@ -103,6 +103,26 @@ class Lab:
     def __repr__(self) -> str:
         return f"Lab(seed={self.seed}, at='{self._now:%Y-%m-%dT%H:%M}Z', mode={self.mode})"
 
+    # --- saving and resuming --------------------------------------------------------------
+    def state(self) -> dict[str, object]:
+        """Everything needed to resume this lab exactly (clock and random streams)."""
+        return {"seed": self.seed, "mode": self.mode,
+                "start": self._start.strftime("%Y-%m-%dT%H:%M"),
+                "now": self._now.strftime("%Y-%m-%dT%H:%M"),
+                "streams": {name: list(stream.position())
+                            for name, stream in sorted(self._streams.items())}}
+
+    @classmethod
+    def from_state(cls, state: dict[str, object]) -> "Lab":
+        lab = cls(seed=int(str(state["seed"])), at=str(state["start"]),
+                  mode=int(str(state["mode"])))
+        lab._now = _parse_at(str(state["now"]))
+        streams = state.get("streams", {})
+        assert isinstance(streams, dict)
+        for name, (counter, buffer_hex) in streams.items():
+            lab._stream(str(name)).resume(int(counter), str(buffer_hex))
+        return lab
+
     # --- time -----------------------------------------------------------------------
     def now(self) -> datetime:
         """The lab's clock (UTC, whole minutes). It moves only when told to."""

@@ -91,15 +91,33 @@ class EnrollmentService:
     """The vendor's enrollment service, made executable."""
 
     def __init__(self, lab: Lab, *, url: str = "https://enroll.rmslab.example/enroll",
-                 tls_root: str = "rmslab Enrollment TLS Root") -> None:
+                 tls_root: str = "rmslab Enrollment TLS Root",
+                 chain_text: str | None = None) -> None:
+        """A new service (its CA certificates issued now), or, with ``chain_text``, the
+        service whose certificates those are (a lab read back from disk)."""
         self.lab = lab
         self.url = url
         self.tls_root = tls_root
         self.name = "rmslab Enrollment Service"
-        now = lab.now()
         self._root_key = lab.key("enrollment-root")
         self._ca_key = lab.key("enrollment-ca")
         self._enrollment_ca_key = lab.key("enrollment-server-ca")
+        self._issued: dict[PublicKey, str] = {}
+        #: Every request the service received, accepted or refused (E-8).
+        self.log = LoggingDatabase()
+        if chain_text is not None:
+            chain = parse(chain_text, source="enrollment service chain")
+            enrollment_doc, ca_doc = chain[0], chain[1]
+            assert enrollment_doc.principals and ca_doc.principals and ca_doc.issuer
+            self.enrollment_ca, self.ca = enrollment_doc.principals[0], ca_doc.principals[0]
+            self.root = ca_doc.issuer
+            if (self.root.public_key != self._root_key.public
+                    or self.enrollment_ca.public_key != self._enrollment_ca_key.public):
+                raise InputError("the enrollment service's certificates do not belong to "
+                                 "this lab's seed")
+            self.chain_text = chain_text
+            return
+        now = lab.now()
         self.root = Principal("DRM-Certificate-Authority", lab.guid("enrollment"), "MS-GUID",
                               "rmslab Production Root", (), self._root_key.public)
         self.ca = Principal("DRM-Certificate-Authority", lab.guid("enrollment"), "MS-GUID",
@@ -118,9 +136,15 @@ class EnrollmentService:
             self._ca_key, lab.digest_algorithm)
         #: The chain that grants the enrollment CA its signing rights (E-5).
         self.chain_text = enrollment_cert + ca_cert
-        self._issued: dict[PublicKey, str] = {}
-        #: Every request the service received, accepted or refused (E-8).
-        self.log = LoggingDatabase()
+
+    @property
+    def enrolled_servers(self) -> dict[PublicKey, str]:
+        """Server keys this service issued SLCs for, with their base URLs."""
+        return dict(self._issued)
+
+    def remember(self, key: PublicKey, base_url: str) -> None:
+        """Restore the memory of an enrolled server key (a lab read back from disk)."""
+        self._issued[key] = base_url
 
     @property
     def anchor(self) -> PublicKey:

@@ -36,6 +36,14 @@ class Stream:
         self._counter = 0
         self._buffer = b""
 
+    def position(self) -> tuple[int, str]:
+        """Where the stream stands (to save a lab and resume it exactly)."""
+        return self._counter, self._buffer.hex()
+
+    def resume(self, counter: int, buffer_hex: str) -> None:
+        self._counter = counter
+        self._buffer = bytes.fromhex(buffer_hex)
+
     def read(self, n: int) -> bytes:
         while len(self._buffer) < n:
             block = hmac.new(self._key, self._label + b"\x00" + self._counter.to_bytes(8, "big"),

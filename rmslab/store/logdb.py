@@ -2,7 +2,7 @@
 refused, with who, what, when and the outcome (SPEC E-8).
 
 A real SQLite database — a file when the deployment lives on disk, in memory until
-then (:meth:`LoggingDatabase.save_to` copies it with SQLite's backup API).
+then (:meth:`LoggingDatabase.copy_to` copies it with SQLite's backup API).
 """
 
 from __future__ import annotations
@@ -96,15 +96,20 @@ class LoggingDatabase:
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM enrollment_log").fetchone()[0])
 
-    def save_to(self, path: str | Path) -> "LoggingDatabase":
-        """Copy the log into a database file and continue with that file."""
+    def copy_to(self, path: str | Path) -> None:
+        """Write a copy of the log into a database file (SQLite's backup API)."""
         target = sqlite3.connect(str(path))
-        with target:
-            self._db.backup(target)
+        try:
+            with target:
+                self._db.backup(target)
+        finally:
+            target.close()
+
+    def attach(self, path: str | Path) -> None:
+        """Continue in the database file at ``path`` (a copy made by :meth:`copy_to`)."""
         self._db.close()
-        self._db = target
+        self._db = sqlite3.connect(str(path))
         self.path = str(path)
-        return self
 
     def close(self) -> None:
         self._db.close()

@@ -1,0 +1,211 @@
+"""The lab on disk: a deployment saved to, and loaded from, a directory whose layout
+mirrors the deployment (SPEC E-8, D-3).
+
+::
+
+    DIR/deployment.json                 lab state (seed, clock, random streams), people,
+                                        servers, computers — everything that is not a file
+    DIR/anchor.pem                      the enrollment root's public key, to pin
+    DIR/enrollment-service/chain.xml    the enrollment CA chain
+    DIR/enrollment-service/log.sqlite   requests the service received
+    DIR/clusters/NAME/slc.xml           the cluster's SLC and its chain
+    DIR/clusters/NAME/previous-slc-N.xml   SLCs replaced by renewals
+    DIR/clusters/NAME/cluster-key.pem   the cluster's private key (a lab: on one disk)
+    DIR/clusters/NAME/logging.sqlite    the enrollment log (E-8)
+    DIR/clients/MACHINE/machine/machine-key.pem, machine-certificate.xml
+    DIR/clients/MACHINE/Users/USER/AppData/Local/Microsoft/MSIPC/GIC-EMAIL.drm (RAC)
+                                                              …/CLC-EMAIL.drm (CLC)
+
+Client stores follow the client-mode layout (``%localappdata%\\Microsoft\\MSIPC``, D-3).
+The enrollment service's private keys are never written: like the vendor's, they stay
+with the service (the lab re-derives them from its seed). Saving writes a complete new
+directory beside the old one and swaps it in, so a failure never leaves half a lab.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rmslab.actors.client import Account, Client
+from rmslab.actors.cluster import Cluster
+from rmslab.actors.enrollment_service import EnrollmentService
+from rmslab.actors.people import Computer
+from rmslab.crypto.rsa import PrivateKey, PublicKey
+from rmslab.deployment import Deployment
+from rmslab.errors import InputError
+from rmslab.lab import Lab
+from rmslab.store.logdb import LoggingDatabase
+from rmslab.xrml.certificates import Revocation
+
+__all__ = ["save_deployment", "load_deployment", "client_store", "FORMAT"]
+
+FORMAT = 1
+MANIFEST = "deployment.json"
+
+
+def client_store(client_dir: Path, user: str) -> Path:
+    """The client-mode license store of ``user`` on a machine (D-3:
+    ``%localappdata%\\Microsoft\\MSIPC``)."""
+    return client_dir / "Users" / user / "AppData" / "Local" / "Microsoft" / "MSIPC"
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        path.write_text(data, encoding="utf-8")
+    else:
+        path.write_bytes(data)
+
+
+def save_deployment(deployment: Deployment, directory: str | os.PathLike[str]) -> Path:
+    """Write the deployment to ``directory`` (created or replaced as a whole)."""
+    target = Path(directory).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        manifest = _save_into(deployment, staging)
+        _write(staging / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            target.rename(old)
+            staging.rename(target)
+            shutil.rmtree(old)
+        else:
+            staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    # From now on the deployment lives in its directory: its logs continue there.
+    deployment.enrollment_service.log.attach(target / "enrollment-service" / "log.sqlite")
+    for cluster in deployment.clusters.values():
+        cluster.log.attach(target / "clusters" / cluster.name / "logging.sqlite")
+    return target
+
+
+def _save_into(deployment: Deployment, root: Path) -> dict[str, Any]:
+    service = deployment.enrollment_service
+    _write(root / "anchor.pem", service.anchor.to_pem())
+    _write(root / "enrollment-service" / "chain.xml", service.chain_text)
+    service.log.copy_to(root / "enrollment-service" / "log.sqlite")
+    clusters = []
+    for cluster in deployment.clusters.values():
+        base = root / "clusters" / cluster.name
+        base.mkdir(parents=True)
+        _write(base / "cluster-key.pem", cluster.key.to_pem())
+        if cluster.slc_text:
+            _write(base / "slc.xml", cluster.slc_text)
+        for number, text in enumerate(cluster.previous_slcs, 1):
+            _write(base / f"previous-slc-{number}.xml", text)
+        cluster.log.copy_to(base / "logging.sqlite")
+        clusters.append({
+            "name": cluster.name, "url": cluster.url, "role": cluster.role,
+            "revocation": ({"authority": cluster.revocation.authority_name,
+                            "key": cluster.revocation.authority_key.to_pem().decode()}
+                           if cluster.revocation.authority_key else None),
+            "previous_slcs": len(cluster.previous_slcs),
+            "servers": [{"name": s.name, "administrators": sorted(s.administrators),
+                         "connected": s.connected} for s in cluster.servers],
+        })
+    clients = []
+    for client in deployment.clients.values():
+        base = root / "clients" / client.name
+        _write(base / "machine" / "machine-key.pem", client.machine_key.to_pem())
+        if client.machine_certificate_text:
+            _write(base / "machine" / "machine-certificate.xml", client.machine_certificate_text)
+        accounts = []
+        for name, account in client.accounts.items():
+            email = deployment.directory.users[name].email if name in deployment.directory.users else name
+            store = client_store(base, name)
+            _write(store / f"GIC-{email}.drm", account.rac_text)
+            if account.clc_text:
+                _write(store / f"CLC-{email}.drm", account.clc_text)
+            accounts.append({"user": name, "email": email, "clc": account.clc_text is not None})
+        clients.append({"name": client.name, "connected": client.connected,
+                        "accounts": accounts})
+    return {
+        "format": FORMAT,
+        "lab": deployment.lab.state(),
+        "domain": deployment.directory.domain,
+        "users": [{"name": u.name, "groups": sorted(u.groups)}
+                  for u in deployment.directory.users.values()],
+        "enrollment_service": {
+            "url": service.url, "tls_root": service.tls_root,
+            "enrolled": [{"modulus": k.modulus_base64, "exponent": k.exponent, "url": url}
+                         for k, url in service.enrolled_servers.items()]},
+        "clusters": clusters,
+        "clients": clients,
+        "computers": [{"name": c.name, "connected": c.connected,
+                       "trusted_roots": sorted(c.trusted_roots),
+                       "trusted_sites": sorted(c.trusted_sites)}
+                      for c in deployment.computers.values()],
+    }
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def load_deployment(directory: str | os.PathLike[str]) -> Deployment:
+    """Read a deployment saved by :func:`save_deployment`."""
+    root = Path(directory)
+    try:
+        manifest = json.loads(_read(root / MANIFEST))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{root / MANIFEST}: not valid JSON (line {exc.lineno})") from None
+    if manifest.get("format") != FORMAT:
+        raise InputError(f"{root}: not an rmslab lab directory of format {FORMAT}")
+    lab = Lab.from_state(manifest["lab"])
+    info = manifest["enrollment_service"]
+    service = EnrollmentService(lab, url=info["url"], tls_root=info["tls_root"],
+                                chain_text=_read(root / "enrollment-service" / "chain.xml"))
+    for entry in info["enrolled"]:
+        service.remember(PublicKey.from_xrml(entry["modulus"], entry["exponent"]), entry["url"])
+    service.log = LoggingDatabase(root / "enrollment-service" / "log.sqlite")
+    deployment = Deployment(lab, domain=manifest["domain"], enrollment_service=service)
+    for user in manifest["users"]:
+        deployment.directory.add_user(user["name"], groups=tuple(user["groups"]))
+    for entry in manifest["clusters"]:
+        base = root / "clusters" / entry["name"]
+        revocation = None
+        if entry["revocation"]:
+            revocation = Revocation(entry["revocation"]["authority"],
+                                    PublicKey.from_pem(entry["revocation"]["key"].encode()))
+        cluster = Cluster(lab, entry["name"], entry["url"], role=entry["role"],
+                          revocation=revocation)
+        cluster._key = PrivateKey.from_pem((base / "cluster-key.pem").read_bytes())
+        for number in range(1, entry["previous_slcs"] + 1):
+            cluster.install_slc(_read(base / f"previous-slc-{number}.xml"))
+        if (base / "slc.xml").exists():
+            cluster.install_slc(_read(base / "slc.xml"))
+        cluster.log = LoggingDatabase(base / "logging.sqlite")
+        for server in entry["servers"]:
+            added = cluster.add_server(server["name"], administrators=set(server["administrators"]))
+            added.connected = server["connected"]
+        deployment.clusters[cluster.name] = cluster
+    for entry in manifest["clients"]:
+        base = root / "clients" / entry["name"]
+        client = Client(lab, entry["name"], connected=entry["connected"])
+        client.machine_key = PrivateKey.from_pem((base / "machine" / "machine-key.pem").read_bytes())
+        certificate = base / "machine" / "machine-certificate.xml"
+        client.machine_certificate_text = _read(certificate) if certificate.exists() else None
+        for account in entry["accounts"]:
+            store = client_store(base, account["user"])
+            clc = _read(store / f"CLC-{account['email']}.drm") if account["clc"] else None
+            client.accounts[account["user"]] = Account(
+                account["user"], _read(store / f"GIC-{account['email']}.drm"), clc)
+        deployment.clients[client.name] = client
+    for entry in manifest["computers"]:
+        deployment.computers[entry["name"]] = Computer(
+            entry["name"], entry["connected"], set(entry["trusted_roots"]),
+            set(entry["trusted_sites"]))
+    return deployment

@@ -1,0 +1,47 @@
+"""`rmslab lab create` and `rmslab log`.
+
+covers: E-8, E-9
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from rmslab.cli import main
+from rmslab.store.disk import load_deployment
+
+
+def run(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(args), out=out), out.getvalue()
+
+
+def test_lab_create_and_log(tmp_path: Path) -> None:
+    target = tmp_path / "lab"
+    status, output = run("lab", "create", str(target), "--offline-enrollment")
+    assert status == 0
+    assert "offline enrollment" in output and "all passed" in output
+    assert "client  ALICE-PC   activated; alice (RAC, CLC)" in output
+    deployment = load_deployment(target)
+    assert set(deployment.clusters) == {"contoso-root", "contoso-licensing"}
+    assert {c.name for c in deployment.clients.values()} == {"ALICE-PC", "BOB-PC", "CAROL-PC"}
+    status, output = run("log", str(target), "--cluster", "contoso-root")
+    assert status == 0 and "root-enrollment        accepted" in output and "(offline)" in output
+    status, output = run("log", str(target), "--json", "--kind", "account-certification")
+    rows = json.loads(output)
+    assert [r["subject"] for r in rows] == ["alice@contoso.example", "bob@contoso.example",
+                                            "carol@contoso.example"]
+    # refuses to overwrite a lab
+    assert run("lab", "create", str(target))[0] == 2
+    assert run("log", str(tmp_path / "missing"))[0] == 2
+
+
+def test_mode_1_lab(tmp_path: Path) -> None:
+    status, _ = run("lab", "create", str(tmp_path / "lab1"), "--mode", "1", "--seed", "0")
+    assert status == 0
+    deployment = load_deployment(tmp_path / "lab1")
+    assert deployment.root_cluster.key.bits == 1024
+    assert deployment.root_cluster.slc.digest_algorithm is not None
+    assert deployment.root_cluster.slc.digest_algorithm.value == "SHA1"

@@ -13,13 +13,14 @@
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from lxml import etree
 
 from rmslab.xrml.document import XrmlDocument
 from rmslab.xrml.reader import Chain, parse
 
-__all__ = ["outline", "excerpt", "tamper"]
+__all__ = ["outline", "excerpt", "tamper", "Attempt", "attempt"]
 
 # A tag (attribute values may hold ">"), or a run of text between tags.
 _TOKEN = re.compile(r"""<(?:"[^"]*"|'[^']*'|[^'">])*>|[^<]+""")
@@ -118,3 +119,48 @@ def tamper(chain: Chain, index: int, old: str, new: str, *,
         raise ValueError("the replacement is the same text: nothing would change")
     text = chain.text[:span.body_start] + body.replace(old, new, 1) + chain.text[span.body_end:]
     return parse(text, source=source or f"{chain.source} (tampered)")
+
+
+class Attempt:
+    """The outcome of trying a step that may be refused: what it returned, or the
+    rmslab error that refused it (with its rule and the Trace up to the refusal).
+    Lessons use it to show a refusal without writing ``try``/``except`` themselves."""
+
+    def __init__(self, result: object = None, error: Exception | None = None) -> None:
+        self.result = result
+        self.error = error
+
+    @property
+    def refused(self) -> bool:
+        return self.error is not None
+
+    @property
+    def trace(self) -> object:
+        """The Trace: the refusal's, or the one the step returned."""
+        if self.error is not None:
+            return getattr(self.error, "trace", None)
+        if isinstance(self.result, tuple):
+            from rmslab.trace import Trace
+            return next((r for r in self.result if isinstance(r, Trace)), None)
+        return self.result
+
+    @property
+    def rule(self) -> str | None:
+        return getattr(self.error, "spec_id", None)
+
+    def __repr__(self) -> str:
+        if self.error is None:
+            return "succeeded"
+        rule = f" [{self.rule}]" if self.rule else ""
+        reason = getattr(self.error, "reason", str(self.error))
+        return f"refused ({type(self.error).__name__}){rule}: {reason}"
+
+
+def attempt(step: Callable[..., object], *args: object, **kwargs: object) -> Attempt:
+    """Run one step; an :class:`~rmslab.errors.RmslabError` is caught and returned in the
+    :class:`Attempt`, any other exception propagates."""
+    from rmslab.errors import RmslabError
+    try:
+        return Attempt(step(*args, **kwargs))
+    except RmslabError as exc:
+        return Attempt(error=exc)

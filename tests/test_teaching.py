@@ -68,3 +68,22 @@ def test_tamper_refuses_ambiguous_or_empty_edits() -> None:
         tamper(tc.chain, 1, "<PARAMETER name=\"modulus\">", "x")
     with pytest.raises(ValueError, match="same text"):
         tamper(tc.chain, 1, "CONTOSO-RMS", "CONTOSO-RMS")
+
+
+def test_attempt_shows_a_refusal_with_its_rule() -> None:
+    from rmslab.deployment import standard_deployment
+    from rmslab.errors import NotAdministratorError
+    from rmslab.flows import renew_slc_online
+    from rmslab.lab import Lab
+    from rmslab.teaching import attempt
+    d = standard_deployment(Lab())
+    root = d.root_cluster
+    refused = attempt(renew_slc_online, d.enrollment_service, root, root.first_server,
+                      by=d.user("bob"), directory=d.directory)
+    assert refused.refused and refused.rule == "S-1"
+    assert isinstance(refused.error, NotAdministratorError)
+    assert repr(refused).startswith("refused (NotAdministratorError) [S-1]: ")
+    assert refused.trace is not None
+    done = attempt(renew_slc_online, d.enrollment_service, root, root.first_server,
+                   by=d.user("rmsadmin"), directory=d.directory)
+    assert not done.refused and repr(done) == "succeeded" and done.trace is done.result

@@ -37,6 +37,13 @@ __all__ = [
     "NotAdministratorError",
     "UntrustedSiteError",
     "NotEnrolledError",
+    "BindingRefusedError",
+    "RegistryFormatError",
+    "LdifFormatError",
+    "DiscoveryError",
+    "AccessDisabledByPolicyError",
+    "InstallationRefusedError",
+    "ScpRegistrationRefusedError",
 ]
 
 
@@ -221,3 +228,94 @@ class NotEnrolledError(RefusedError):
     """The actor lacks a certificate it needs (no SLC, no machine certificate, no RAC)."""
 
     code = "not-enrolled"
+
+
+# --- client deployment and service discovery (seed 002) -------------------------------
+
+
+class RegistryFormatError(InputError):
+    """A ``.reg`` file that the registry editor format does not allow (a missing header, a
+    value outside a key, bad hex, an unknown escape…), or a value that cannot be written
+    in the chosen format. ``line`` names the line of the file (1-based), when there is
+    one (D-4)."""
+
+    def __init__(self, message: str, line: int | None = None, *,
+                 source: str | None = None) -> None:
+        self.message, self.line, self.source = message, line, source
+        where = ", ".join(w for w in (source, f"line {line}" if line is not None else None)
+                          if w)
+        super().__init__(f"{where}: {message}" if where else message)
+
+    def placed(self, source: str) -> "RegistryFormatError":
+        """The same error, naming the file it came from."""
+        return type(self)(self.message, self.line, source=source)
+
+
+class LdifFormatError(InputError):
+    """LDIF text that RFC 2849 does not allow, or a change record that cannot be applied
+    to the directory it is read into. ``line`` names the line (1-based) (D-7)."""
+
+    def __init__(self, message: str, line: int | None = None, *,
+                 source: str | None = None) -> None:
+        self.message, self.line, self.source = message, line, source
+        where = ", ".join(w for w in (source, f"line {line}" if line is not None else None)
+                          if w)
+        super().__init__(f"{where}: {message}" if where else message)
+
+    def placed(self, source: str) -> "LdifFormatError":
+        """The same error, naming the file it came from."""
+        return type(self)(self.message, self.line, source=source)
+
+
+class DiscoveryError(RmslabError):
+    """Service discovery found no server the client may use (D-7). ``reason`` says why,
+    ``spec_id`` names the rule, ``trace`` (a :class:`rmslab.trace.Trace`) holds every
+    attempt in order. The CLI exits with status 4 for these."""
+
+    code = "discovery-failed"
+
+    def __init__(self, reason: str, *, spec_id: str | None = "D-7",
+                 trace: object | None = None) -> None:
+        self.reason = reason
+        self.spec_id = spec_id
+        self.trace = trace
+        super().__init__(f"{reason} [{spec_id}]" if spec_id else reason)
+
+
+class AccessDisabledByPolicyError(DiscoveryError):
+    """Content protected by the ILS service, on a client whose registry blocks it
+    (``DisablePassportCertification`` = 1): the client returns
+    HRESULT_FROM_WIN32(ERROR_ACCESS_DISABLED_BY_POLICY) (D-4)."""
+
+    code = "access-disabled-by-policy"
+    #: ERROR_ACCESS_DISABLED_BY_POLICY is Win32 error 1260 (0x4EC); HRESULT_FROM_WIN32
+    #: puts it in facility 7 with the failure bit set.
+    win32_error = 1260
+    hresult = 0x800704EC
+
+
+class InstallationRefusedError(RefusedError):
+    """The RMS client package cannot be installed here: wrong architecture, an operating
+    system outside the support table, or no elevated rights (D-2)."""
+
+    code = "installation-refused"
+
+
+class ScpRegistrationRefusedError(RefusedError):
+    """Registering or removing the service connection point was refused: the account is
+    not in Enterprise Admins and a local administrator of the AD RMS server, or an SCP
+    already exists in the forest (D-8)."""
+
+    code = "scp-registration-refused"
+
+
+class BindingRefusedError(RefusedError):
+    """Binding refused: a check of B-2 (or of revocation, R-3) failed. ``check`` is the
+    failed :class:`rmslab.trace.Check`."""
+
+    code = "binding-refused"
+
+    def __init__(self, reason: str, *, spec_id: str | None = None,
+                 trace: object | None = None, check: object | None = None) -> None:
+        super().__init__(reason, spec_id=spec_id, trace=trace)
+        self.check = check

@@ -9,7 +9,7 @@ the client opens them with :meth:`Client.account_key` and :meth:`Client.clc_key`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rmslab.crypto.rsa import PrivateKey
 from rmslab.crypto.seal import unseal
@@ -28,6 +28,8 @@ class Account:
     user: str
     rac_text: str
     clc_text: str | None = None
+    #: Owner and use licenses in the license store, by content ID (chain texts).
+    licenses: dict[str, str] = field(default_factory=dict)
 
     @property
     def rac(self) -> XrmlDocument:

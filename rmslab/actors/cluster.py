@@ -80,6 +80,8 @@ class Cluster:
         #: The SLC followed by the chain that grants its signing rights (E-5).
         self.slc_text: str | None = None
         self._slc_history: list[str] = []
+        #: Keys of other clusters imported as trusted publishing domains (P-7), by name.
+        self.trusted_domains: dict[str, PrivateKey] = {}
 
     def __repr__(self) -> str:
         return f"<Cluster {self.name!r} {self.role} {self.url}>"

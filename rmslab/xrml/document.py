@@ -259,6 +259,17 @@ class XrmlDocument:
                 if isinstance(right.tag, str):
                     yield right
 
+    def sealed_key_for(self, key: PublicKey) -> bytes | None:
+        """The ENABLINGBITS sealed to the issued principal that holds ``key``, if any."""
+        import base64
+        for principal in self._body.iterfind("ISSUEDPRINCIPALS/PRINCIPAL"):
+            if read_public_key(principal.find("PUBLICKEY"), self.position) != key:
+                continue
+            value = principal.find(".//ENABLINGBITS/VALUE")
+            if value is not None and value.text:
+                return base64.b64decode(value.text)
+        return None
+
     # --- signature -----------------------------------------------------------------
     @cached_property
     def signature(self) -> SignatureBlock | None:

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from rmslab.errors import ContainerError
 
 __all__ = ["MAGIC", "ProtectedFile", "is_protected_file", "read_protected_file",
-           "write_protected_file"]
+           "write_protected_file", "container_header", "read_container_header"]
 
 MAGIC = b".pfile"
 _SUPPORTED_MAJOR = (2, 3)
@@ -110,11 +111,12 @@ _NOTICE = ("\r\n\r\n\r\nThis file is protected by rmslab, a teaching and audit w
            "result in data loss.\r\n\r\n")
 
 
-def write_protected_file(license_text: str, content: bytes, *, extension: str = ".txt",
-                         original_size: int | None = None, metadata: bytes = b"",
-                         notice: str = _NOTICE) -> bytes:
-    """Build a version 3.0 container around a license chain and sealed content (the layout
-    real clients read). The license is written as UTF-8 with a BOM, as real files do."""
+def container_header(license_text: str, *, extension: str = ".txt",
+                     original_size: int | None = None, metadata: bytes = b"",
+                     notice: str = _NOTICE) -> bytes:
+    """Everything of a version 3.0 container before the encrypted content (the layout real
+    clients read); the content follows it directly, so it can be streamed. The license is
+    written as UTF-8 with a BOM, as real files do."""
     notice_bytes = notice.encode("utf-8")
     license_bytes = b"\xef\xbb\xbf" + license_text.encode("utf-8")
     ext_bytes = extension.encode("utf-8")
@@ -129,4 +131,34 @@ def write_protected_file(license_text: str, content: bytes, *, extension: str = 
                          len(license_bytes), content_offset, size & 0xFFFFFFFF, size >> 32,
                          meta_offset, len(metadata))
     return b"".join([MAGIC, struct.pack("<III", 3, 0, len(notice_bytes)), notice_bytes,
-                     header, ext_bytes, license_bytes, metadata, content])
+                     header, ext_bytes, license_bytes, metadata])
+
+
+def write_protected_file(license_text: str, content: bytes, *, extension: str = ".txt",
+                         original_size: int | None = None, metadata: bytes = b"",
+                         notice: str = _NOTICE) -> bytes:
+    """A whole version 3.0 container around a license chain and sealed content."""
+    return container_header(license_text, extension=extension, original_size=original_size,
+                            metadata=metadata, notice=notice) + content
+
+
+def read_container_header(handle: BinaryIO, *, limit: int = 64 * 1024 * 1024) -> ProtectedFile:
+    """Read a container's header from an open file, leaving the handle at the start of the
+    encrypted content (for streaming). ``content`` of the result is empty."""
+    prefix = handle.read(18)
+    if len(prefix) < 18:
+        raise ContainerError("the protected file is truncated: its header is incomplete")
+    notice_length = _u32(prefix, 14, "the notice length") if prefix.startswith(MAGIC) else 0
+    rest = handle.read(notice_length + 4)
+    header_length = _u32(prefix + rest, 18 + notice_length, "the header length")
+    head = prefix + rest + handle.read(max(header_length - 4, 0))
+    if len(head) < 18 + notice_length + header_length:
+        raise ContainerError("the protected file is truncated: its header is incomplete")
+    values = struct.unpack_from("<6I", head, 18 + notice_length)
+    content_offset = values[5]
+    if content_offset > limit:
+        raise ContainerError(f"the header says the content starts at byte {content_offset}; "
+                             "that is not a protected file rmslab reads")
+    head += handle.read(content_offset - len(head))
+    parsed = read_protected_file(head)
+    return parsed

@@ -1,0 +1,226 @@
+"""Publishing: offline with a CLC (P-1…P-6) and online by the server (P-8), and rights
+policy templates.
+
+Offline, on the author's computer: the CLC must exist (obtained while connected, P-1);
+the author states rights (P-2); the computer issues and signs a publishing license with
+the CLC key (P-3) holding the content key twice — sealed to the CLC key and to the key
+of the server that issued the CLC — and that server's URL, all taken from the CLC (P-4);
+it makes an owner license by unsealing the content key with the CLC private key and
+sealing it again for the author's account key (P-5); and the content is encrypted with
+the content key and the license attached to the file (P-6). Online, the server signs the
+publishing license and returns the owner license; the file format is the same (P-8).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import BinaryIO
+
+from rmslab.actors.client import Client
+from rmslab.actors.cluster import Cluster
+from rmslab.actors.people import User
+from rmslab.crypto.content import ContentCipher
+from rmslab.crypto.seal import seal, unseal
+from rmslab.errors import NotConnectedError, NotEnrolledError
+from rmslab.rights import Grant, RightsPolicy
+from rmslab.trace import DocumentRef, Trace
+from rmslab.xrml.licenses import (content_license_body, publishing_license_body,
+                                  rights_data_text, template_body)
+from rmslab.xrml.model import Principal
+from rmslab.xrml.pfile import container_header
+from rmslab.xrml.reader import parse
+from rmslab.xrml.writer import sign
+
+__all__ = ["Protected", "publish_offline", "publish_online", "issue_template",
+           "policy_from_template", "OWNER_LICENSE_LIFETIME"]
+
+OWNER_LICENSE_LIFETIME = timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class Protected:
+    """The outcome of protecting content: the license chain attached to the file, the
+    owner license kept in the author's store, and the content ID."""
+
+    publishing_license: str
+    owner_license: str
+    content_id: str
+    trace: Trace
+
+
+def _account_principal(client: Client, user: User) -> Principal:
+    rac = client.account(user.name).rac
+    subject = rac.principals[0]
+    return Principal(subject.object_type, subject.id, subject.id_type, subject.name,
+                     subject.addresses, subject.public_key)
+
+
+def _plain(principal: Principal) -> Principal:
+    return Principal(principal.object_type, principal.id, principal.id_type, principal.name,
+                     principal.addresses, principal.public_key, principal.security_levels)
+
+
+def _encrypt_into(cipher: ContentCipher, content: bytes | BinaryIO, sink: BinaryIO) -> int:
+    source = io.BytesIO(content) if isinstance(content, bytes) else content
+    return cipher.encrypt_stream(source, sink)
+
+
+def publish_offline(client: Client, user: User, policy: RightsPolicy,
+                    content: bytes | BinaryIO, sink: BinaryIO, *, extension: str = ".txt",
+                    original_size: int | None = None) -> Protected:
+    """Protect content on ``client`` without the server (P-1…P-6); the protected file is
+    written to ``sink``."""
+    lab = client.lab
+    trace = Trace(f"Offline publishing by {user.email} on {client.name}")
+    trace.step(user.email, "makes a document and states its rights and conditions", client.name,
+               note="; ".join(policy.describe()))
+    trace.check("P-2", "the author stated rights and conditions", bool(policy.grants),
+                f"{len(policy.grants)} grant(s)")
+    account = client.account(user.name)
+    clc_chain = account.clc_text
+    trace.check("P-1", f"{user.email} holds a CLC obtained while connected",
+                clc_chain is not None,
+                "" if clc_chain else "request a CLC while connected to the root cluster")
+    if clc_chain is None:
+        raise NotEnrolledError(f"{user.email} has no client licensor certificate on "
+                               f"{client.name}: obtain one while connected", spec_id="P-1",
+                               trace=trace)
+    clc = parse(clc_chain)[0]
+    clc_key = client.clc_key(user.name)
+    server = clc.issuer
+    assert server is not None and server.public_key is not None
+    urls = clc.license_acquisition_urls or ((server.url or "") + "/licensing",)
+    content_key = lab.random_bytes(16, "content-key")
+    content_id = lab.guid("content")
+    trace.step(client.name, "draws a fresh content key and takes the server's key and URL "
+                            "from the CLC",
+               keys=[f"content key (AES-128) for content {content_id}",
+                     f"server key {server.public_key.short_fingerprint} (CLC issuer)",
+                     f"CLC key {clc_key.public.short_fingerprint}"])
+    cipher = ContentCipher(content_key, lab.mode)
+    encrypted_rights = cipher.encrypt(rights_data_text(content_id=content_id,
+                                                       policy=policy).encode("utf-8"))
+    author = _plain(clc.principals[0])
+    body = publishing_license_body(
+        id=lab.guid("license"), issued=lab.now(), issuer=author,
+        license_point_id=lab.guid("point"), license_url=urls[0], server=_plain(server),
+        server_sealed_key=seal(content_key, server.public_key, lab.random_bytes),
+        author=author, author_sealed_key=seal(content_key, clc_key.public, lab.random_bytes),
+        content_id=content_id, owner=user.email, encrypted_rights=encrypted_rights)
+    pl = sign(body, clc_key, lab.digest_algorithm)
+    trace.step(client.name, "issues and signs the publishing license with the CLC key",
+               documents=[DocumentRef("publishing license", pl, "Microsoft Rights Label")],
+               keys=[f"signed with the CLC key {clc_key.public.short_fingerprint}"])
+    trace.check("P-3", "the publishing license is signed with the CLC key", True,
+                "its ISSUER is the CLC's principal")
+    trace.check("P-4", "the license holds the content key sealed to the CLC key and to the "
+                       "server key, and the server's URL — all from the CLC", True,
+                f"server {server.name} at {urls[0]}")
+    # P-5: the owner license — unseal with the CLC private key, seal again for the account
+    pl_doc = parse(pl)[0]
+    author_copy = pl_doc.sealed_key_for(clc_key.public)
+    assert author_copy is not None
+    reopened = unseal(author_copy, clc_key)
+    account_principal = _account_principal(client, user)
+    assert account_principal.public_key is not None
+    owner_policy = RightsPolicy((Grant(user.email, ("OWNER",)),))
+    now = lab.now()
+    ol_body = content_license_body(
+        id=lab.guid("license"), issued=now, issuer=author, user=account_principal,
+        sealed_key=seal(reopened, account_principal.public_key, lab.random_bytes),
+        content_id=content_id, owner=user.email, policy=owner_policy,
+        validity=(now, now + OWNER_LICENSE_LIFETIME), publishing_license_id=pl_doc.id or "")
+    owner_license = sign(ol_body, clc_key, lab.digest_algorithm)
+    account.licenses[content_id] = owner_license + clc_chain
+    trace.step(client.name, "makes the owner license: the CLC private key unseals the content "
+                            "key, which is sealed again for the author's account key",
+               documents=[DocumentRef("owner license", owner_license, "Content-License")],
+               keys=[f"account key {account_principal.public_key.short_fingerprint}"])
+    trace.check("P-5", "the owner license lets the author use the content offline",
+                reopened == content_key, "the content key unsealed with the CLC key")
+    chain = pl + clc_chain
+    sink.write(container_header(chain, extension=extension, original_size=original_size))
+    size = _encrypt_into(cipher, content, sink)
+    trace.step("application", f"encrypts the content ({size} bytes) with the content key and "
+                              "attaches the publishing license", client.name)
+    trace.check("P-6", "the file is encrypted with the content key and carries the "
+                       "publishing license", True,
+                f"{'AES-128-CBC4K' if lab.mode == 2 else 'AES-128-ECB'} content, license chain "
+                f"of {len(parse(chain))} documents")
+    return Protected(chain, account.licenses[content_id], content_id, trace)
+
+
+def publish_online(cluster: Cluster, client: Client, user: User, policy: RightsPolicy,
+                   content: bytes | BinaryIO, sink: BinaryIO, *, extension: str = ".txt",
+                   original_size: int | None = None) -> Protected:
+    """The server signs the publishing license for a connected author and returns an owner
+    license; the protected file has the same format as offline (P-8)."""
+    lab = cluster.lab
+    trace = Trace(f"Online publishing by {user.email} through {cluster.name}")
+    reachable = client.connected and any(s.connected for s in cluster.servers)
+    trace.step(client.name, "asks the server to publish", cluster.first_server.name,
+               note="; ".join(policy.describe()))
+    trace.check("P-8", f"{cluster.name} is reachable", reachable)
+    if not reachable:
+        raise NotConnectedError(f"{client.name} cannot reach {cluster.name}: publish offline "
+                                "with a CLC", spec_id="P-8", trace=trace)
+    content_key = lab.random_bytes(16, "content-key")
+    content_id = lab.guid("content")
+    server = cluster.principal
+    assert server.public_key is not None and cluster.slc_text is not None
+    cipher = ContentCipher(content_key, lab.mode)
+    encrypted_rights = cipher.encrypt(rights_data_text(content_id=content_id,
+                                                       policy=policy).encode("utf-8"))
+    body = publishing_license_body(
+        id=lab.guid("license"), issued=lab.now(), issuer=server,
+        license_point_id=lab.guid("point"), license_url=f"{cluster.url}/licensing",
+        server=server, server_sealed_key=seal(content_key, server.public_key, lab.random_bytes),
+        author=None, author_sealed_key=None, content_id=content_id, owner=user.email,
+        encrypted_rights=encrypted_rights)
+    pl = sign(body, cluster.key, lab.digest_algorithm)
+    account_principal = _account_principal(client, user)
+    assert account_principal.public_key is not None
+    now = lab.now()
+    ol_body = content_license_body(
+        id=lab.guid("license"), issued=now, issuer=server, user=account_principal,
+        sealed_key=seal(content_key, account_principal.public_key, lab.random_bytes),
+        content_id=content_id, owner=user.email,
+        policy=RightsPolicy((Grant(user.email, ("OWNER",)),)),
+        validity=(now, now + OWNER_LICENSE_LIFETIME), publishing_license_id=parse(pl)[0].id or "")
+    owner_license = sign(ol_body, cluster.key, lab.digest_algorithm)
+    client.account(user.name).licenses[content_id] = owner_license + cluster.slc_text
+    trace.step(cluster.first_server.name, "signs the publishing license and an owner license "
+                                          "for the author", client.name,
+               documents=[DocumentRef("publishing license", pl, "Microsoft Rights Label"),
+                          DocumentRef("owner license", owner_license, "Content-License")],
+               keys=[f"signed with the cluster key {cluster.key.public.short_fingerprint}"])
+    chain = pl + cluster.slc_text
+    sink.write(container_header(chain, extension=extension, original_size=original_size))
+    size = _encrypt_into(cipher, content, sink)
+    trace.step("application", f"encrypts the content ({size} bytes) and attaches the license",
+               client.name)
+    trace.check("P-8", "online publishing yields the same protected-file format", True,
+                "a .pfile container with the license chain and the encrypted content")
+    return Protected(chain, client.account(user.name).licenses[content_id], content_id, trace)
+
+
+def issue_template(cluster: Cluster, name: str, description: str,
+                   policy: RightsPolicy) -> str:
+    """A rights policy template signed by the cluster, with its SLC chain."""
+    lab = cluster.lab
+    body = template_body(id=lab.guid("template"), issued=lab.now(), issuer=cluster.principal,
+                         name=name, description=description, policy=policy)
+    assert cluster.slc_text is not None
+    return sign(body, cluster.key, lab.digest_algorithm) + cluster.slc_text
+
+
+def policy_from_template(template_text: str) -> RightsPolicy:
+    """The rights a template grants (the template's chain is checked by the caller)."""
+    document = parse(template_text)[0]
+    rights_list = document.element.find("BODY/WORK/RIGHTSGROUP/RIGHTSLIST")
+    if rights_list is None:
+        from rmslab.errors import StructureError
+        raise StructureError(f"{document.position}: the template grants no rights")
+    return RightsPolicy.from_rights_list(rights_list, document.position)

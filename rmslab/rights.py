@@ -1,0 +1,140 @@
+"""Rights and conditions: what an author grants, and how the grants are written in the
+rights data of a publishing license and in use licenses (XRML.md "Building blocks";
+SPEC P-2, L-1, B-1).
+
+Rights named as elements in XrML (``VIEW``, ``EDIT``, ``PRINT``, ``EXTRACT``,
+``EXPORT``) and rights written as ``RIGHT name="…"`` (``OWNER``, ``VIEWRIGHTSDATA``,
+``REPLY``, ``REPLYALL``, ``FORWARD``, ``DOCEDIT``, ``OBJMODEL``) are one vocabulary here.
+``OWNER`` implies every right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lxml import etree
+
+from rmslab.errors import InputError
+from rmslab.xrml.model import format_time, parse_time
+from rmslab.xrml.writer import Markup, element, object_xml, rangetime_xml
+
+__all__ = ["ELEMENT_RIGHTS", "NAMED_RIGHTS", "RIGHTS", "Grant", "RightsPolicy",
+           "normalise_right", "ANYONE"]
+
+ELEMENT_RIGHTS = ("VIEW", "EDIT", "PRINT", "EXTRACT", "EXPORT")
+NAMED_RIGHTS = ("OWNER", "VIEWRIGHTSDATA", "REPLY", "REPLYALL", "FORWARD", "DOCEDIT",
+                "OBJMODEL")
+RIGHTS = ELEMENT_RIGHTS + NAMED_RIGHTS
+#: The principal name that stands for every authenticated user.
+ANYONE = "ANYONE"
+
+
+def normalise_right(name: str) -> str:
+    right = name.strip().upper()
+    if right not in RIGHTS:
+        raise InputError(f"unknown right {name!r}: rights are {', '.join(RIGHTS)}")
+    return right
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Rights given to one user (an e-mail address) or to ``ANYONE``, with an optional
+    validity window."""
+
+    user: str
+    rights: tuple[str, ...]
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rights", tuple(normalise_right(r) for r in self.rights))
+
+    def allows(self, right: str) -> bool:
+        return "OWNER" in self.rights or normalise_right(right) in self.rights
+
+    def applies_to(self, user: str) -> bool:
+        return self.user == ANYONE or self.user.lower() == user.lower()
+
+
+@dataclass(frozen=True)
+class RightsPolicy:
+    """What the author states when protecting (P-2): grants, the content's expiry, and
+    the license caching interval (days a use license may be used before it must be
+    acquired again; 0 = every time)."""
+
+    grants: tuple[Grant, ...]
+    not_after: datetime | None = None
+    caching_days: int | None = None
+    require_revocation: str | None = field(default=None)  # reserved for the revocation issue
+
+    def for_user(self, user: str) -> tuple[Grant, ...]:
+        return tuple(g for g in self.grants if g.applies_to(user))
+
+    def rights_of(self, user: str) -> tuple[str, ...]:
+        found: list[str] = []
+        for grant in self.for_user(user):
+            for right in (RIGHTS if "OWNER" in grant.rights else grant.rights):
+                if right not in found:
+                    found.append(right)
+        return tuple(found)
+
+    # --- XrML ------------------------------------------------------------------------------
+    def to_rights_list(self) -> Markup:
+        """``RIGHTSLIST`` with one entry per (grant, right)."""
+        entries = []
+        for grant in self.grants:
+            for right in grant.rights:
+                conditions = element(
+                    "CONDITIONLIST", (),
+                    element("ACCESS", (), element(
+                        "PRINCIPAL", (), object_xml("Group-Identity", None, name=grant.user))),
+                    element("TIME", (), rangetime_xml(grant.not_before,
+                                                      grant.not_after or self.not_after))
+                    if grant.not_before or grant.not_after or self.not_after else None,
+                    element("INTERVALTIME", {"days": str(self.caching_days)})
+                    if self.caching_days is not None else None)
+                entries.append(element(right, (), conditions) if right in ELEMENT_RIGHTS
+                               else element("RIGHT", {"name": right}, conditions))
+        return element("RIGHTSLIST", (), *entries)
+
+    @classmethod
+    def from_rights_list(cls, rights_list: etree._Element, where: str) -> "RightsPolicy":
+        by_user: dict[tuple[str, str | None, str | None], list[str]] = {}
+        caching: int | None = None
+        expiry: datetime | None = None
+        for entry in rights_list:
+            if not isinstance(entry.tag, str):
+                continue
+            right = entry.get("name") if entry.tag == "RIGHT" else entry.tag
+            conditions = entry.find("CONDITIONLIST")
+            user = conditions.findtext("ACCESS/PRINCIPAL/OBJECT/NAME") if conditions is not None else None
+            if not right or not user:
+                raise InputError(f"{where}: a right without a principal")
+            start = until = None
+            if conditions is not None:
+                start = conditions.findtext("TIME/RANGETIME/FROM")
+                until = conditions.findtext("TIME/RANGETIME/UNTIL")
+                interval = conditions.find("INTERVALTIME")
+                if interval is not None and interval.get("days") is not None:
+                    caching = int(interval.get("days", "0"))
+            by_user.setdefault((user.strip(), start, until), []).append(right.strip())
+        grants = []
+        for (user, start, until), rights in by_user.items():
+            not_after = parse_time(until, where)
+            grants.append(Grant(user, tuple(rights), parse_time(start, where), not_after))
+            if not_after and (expiry is None or not_after > expiry):
+                expiry = not_after
+        return cls(tuple(grants), None, caching)
+
+    def describe(self) -> list[str]:
+        lines = []
+        for grant in self.grants:
+            when = ""
+            until = grant.not_after or self.not_after
+            if until:
+                when = f" until {format_time(until)}"
+            lines.append(f"{grant.user}: {', '.join(grant.rights)}{when}")
+        if self.caching_days is not None:
+            lines.append(f"license caching interval: {self.caching_days} days")
+        return lines

@@ -1,0 +1,147 @@
+"""Offline and online publishing, following seed 000 step by step.
+
+covers: P-1, P-2, P-3, P-4, P-5, P-6, P-8
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from rmslab.crypto.content import ContentCipher
+from rmslab.crypto.seal import unseal
+from rmslab.deployment import Deployment
+from rmslab.errors import NotConnectedError, NotEnrolledError
+from rmslab.flows.publishing import (issue_template, policy_from_template, publish_offline,
+                                     publish_online)
+from rmslab.rights import Grant, RightsPolicy
+from rmslab.trust import validate_chain
+from rmslab.xrml import read_chain, read_protected_file
+
+CONTENT = b"Quarterly numbers, draft 3.\n" * 500
+POLICY = RightsPolicy((Grant("bob@contoso.example", ("VIEW",)),))
+
+
+def protect(deployment: Deployment) -> tuple[bytes, object]:
+    sink = io.BytesIO()
+    result = publish_offline(deployment.clients["ALICE-PC"], deployment.user("alice"), POLICY,
+                             CONTENT, sink)
+    return sink.getvalue(), result
+
+
+def test_offline_publishing_needs_a_clc(deployment: Deployment) -> None:
+    # P-1: carol never obtained a CLC
+    with pytest.raises(NotEnrolledError) as caught:
+        publish_offline(deployment.clients["CAROL-PC"], deployment.user("carol"), POLICY,
+                        CONTENT, io.BytesIO())
+    assert caught.value.spec_id == "P-1"
+
+
+def test_offline_publishing_works_disconnected(deployment: Deployment) -> None:
+    # P-1…P-3: once the CLC is there, no server is needed
+    deployment.clients["ALICE-PC"].connected = False
+    data, result = protect(deployment)
+    assert result.trace.passed  # type: ignore[attr-defined]
+    assert {c.spec_id for c in result.trace.checks} >= {"P-1", "P-2", "P-3", "P-4", "P-5",  # type: ignore[attr-defined]
+                                                        "P-6"}
+
+
+def test_the_publishing_license_is_signed_with_the_clc_key(deployment: Deployment) -> None:
+    # P-3
+    data, _ = protect(deployment)
+    chain = read_chain(data)
+    pl, clc = chain[0], chain[1]
+    assert pl.kind == "Microsoft Rights Label" and clc.kind == "Client-Licensor-Certificate"
+    assert pl.issuer_key == clc.principals[0].public_key
+    validate_chain(chain, deployment.enrollment_service.anchor, at=deployment.lab.now(),
+                   required_mode=2)
+
+
+def test_two_sealed_copies_and_the_server_url_from_the_clc(deployment: Deployment) -> None:
+    # P-4
+    data, _ = protect(deployment)
+    chain = read_chain(data)
+    pl, clc = chain[0], chain[1]
+    server_key = clc.issuer_key
+    clc_key = clc.principals[0].public_key
+    assert server_key is not None and clc_key is not None
+    assert [p.public_key for p in pl.principals] == [server_key, clc_key]
+    assert pl.license_acquisition_urls == clc.license_acquisition_urls
+    root = deployment.root_cluster
+    alice = deployment.clients["ALICE-PC"]
+    by_server = unseal(pl.sealed_key_for(server_key) or b"", root.key)
+    by_author = unseal(pl.sealed_key_for(clc_key) or b"", alice.clc_key("alice"))
+    assert by_server == by_author and len(by_server) == 16
+
+
+def test_owner_license_reseals_the_content_key_for_the_author(deployment: Deployment) -> None:
+    # P-5
+    data, result = protect(deployment)
+    alice = deployment.clients["ALICE-PC"]
+    owner = read_chain(result.owner_license.encode())  # type: ignore[attr-defined]
+    license_doc = owner[0]
+    assert license_doc.kind == "Content-License"
+    assert [r.name for r in license_doc.rights] == ["OWNER"]
+    account_key = alice.account_key("alice")
+    assert license_doc.principals[0].public_key == account_key.public
+    content_key = unseal(license_doc.sealed_key_for(account_key.public) or b"", account_key)
+    pl = read_chain(data)[0]
+    assert content_key == unseal(pl.sealed_key_for(deployment.root_cluster.key.public) or b"",
+                                 deployment.root_cluster.key)
+
+
+def test_the_file_is_encrypted_with_the_content_key_and_carries_the_license(
+        deployment: Deployment) -> None:
+    # P-6
+    data, _ = protect(deployment)
+    container = read_protected_file(data)
+    assert container.major_version == 3 and CONTENT not in data
+    pl = read_chain(data)[0]
+    content_key = unseal(pl.sealed_key_for(deployment.root_cluster.key.public) or b"",
+                         deployment.root_cluster.key)
+    assert ContentCipher(content_key, 2).decrypt(container.content) == CONTENT
+
+
+def test_rights_travel_encrypted_for_the_server(deployment: Deployment) -> None:
+    data, _ = protect(deployment)
+    pl = read_chain(data)[0]
+    assert pl.has_encrypted_rights  # type: ignore[attr-defined]
+    assert b"bob@contoso.example" not in data.split(b"Encrypted-Rights-Data")[1][:2000]
+    assert pl.rights == ()  # nothing readable in clear
+
+
+def test_online_publishing_gives_the_same_format(deployment: Deployment) -> None:
+    # P-8
+    sink = io.BytesIO()
+    result = publish_online(deployment.root_cluster, deployment.clients["CAROL-PC"],
+                            deployment.user("carol"), POLICY, CONTENT, sink)
+    data = sink.getvalue()
+    offline, _ = protect(deployment)
+    assert data[:6] == offline[:6] == b".pfile"
+    online_container, offline_container = read_protected_file(data), read_protected_file(offline)
+    assert online_container.version == offline_container.version
+    chain = read_chain(data)
+    assert chain[0].issuer_key == deployment.root_cluster.key.public  # the server signed it
+    assert chain[1].kind == "Server-Licensor-Certificate"
+    assert result.trace.passed
+
+
+def test_online_publishing_needs_the_server(deployment: Deployment) -> None:
+    deployment.clients["CAROL-PC"].connected = False
+    with pytest.raises(NotConnectedError) as caught:
+        publish_online(deployment.root_cluster, deployment.clients["CAROL-PC"],
+                       deployment.user("carol"), POLICY, CONTENT, io.BytesIO())
+    assert caught.value.spec_id == "P-8"
+
+
+def test_templates_carry_a_policy(deployment: Deployment) -> None:
+    template = issue_template(deployment.root_cluster, "Confidential - view only",
+                              "Employees may view", RightsPolicy((
+                                  Grant("ANYONE", ("VIEW",)),), caching_days=7))
+    chain = read_chain(template.encode())
+    assert chain[0].kind == "Microsoft Official Rights Template"
+    validate_chain(chain, deployment.enrollment_service.anchor)
+    policy = policy_from_template(template)
+    assert policy.rights_of("anyone@contoso.example") == ("VIEW",)
+    assert policy.caching_days == 7

@@ -1,7 +1,8 @@
 """The ``rmslab`` command (SPEC A-1).
 
 Exit status: 0 when everything checked is valid, 1 when a check failed, 2 when the
-input cannot be read (hostile, malformed, truncated, missing) — never a traceback.
+input cannot be read (hostile, malformed, truncated, missing), 3 when an actor refused
+(binding, licensing: the rule is named) — never a traceback.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import InputError, KeyFormatError, RmslabError
 from rmslab.report import ChainReport, examine, inspect_json
 from rmslab.xrml.reader import read_file
+from rmslab.discovery.command import add_discover_parser
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_INVALID, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_INVALID, EXIT_INPUT, EXIT_REFUSED = 0, 1, 2, 3
 
 
 def load_anchor(path: str) -> PublicKey:
@@ -105,14 +107,45 @@ def _print_inspect(data: dict[str, Any], out: TextIO) -> None:
             out.write(f"  content   {d['content_id']}" + (f" (owner {d['owner']})" if d["owner"] else "") + "\n")
         for r in d["rights"]:
             out.write(f"  right     {r['name']}\n")
+        decrypted = d.get("decrypted_rights")
+        if decrypted:
+            out.write(f"  rights    (encrypted; opened with the key of {decrypted['opened_by']})\n")
+            for grant in decrypted["grants"]:
+                out.write(f"            {grant['user']}: {', '.join(grant['rights'])}"
+                          + (f" until {grant['until']}" if grant["until"] else "") + "\n")
         for p in d["distribution_points"]:
             out.write(f"  point     {p['type']}: {p['address']}\n")
         out.write(f"  signature {d['digest_algorithm'] or 'none'} (mode {d['mode']})\n")
 
 
+def _decrypted_rights(chain: Any, lab_dir: str, data: dict[str, Any]) -> None:
+    """With the lab's server keys, read the rights a publishing license carries encrypted."""
+    from rmslab.errors import RefusedError
+    from rmslab.flows.licensing import read_rights
+    from rmslab.store.disk import load_deployment
+    deployment = load_deployment(lab_dir)
+    for document, entry in zip(chain, data["documents"]):
+        if document.kind != "Microsoft Rights Label":
+            continue
+        for cluster in deployment.clusters.values():
+            try:
+                _, policy, source = read_rights(cluster, document)
+            except RefusedError:
+                continue
+            entry["decrypted_rights"] = {
+                "opened_by": source,
+                "grants": [{"user": g.user, "rights": list(g.rights),
+                            "until": g.not_after.strftime("%Y-%m-%dT%H:%M") if g.not_after else None}
+                           for g in policy.grants],
+                "caching_days": policy.caching_days}
+            break
+
+
 def _command_inspect(args: argparse.Namespace, out: TextIO) -> int:
     chain = read_file(args.file)
     data = inspect_json(chain)
+    if args.lab:
+        _decrypted_rights(chain, args.lab, data)
     if args.json:
         json.dump(data, out, indent=2, ensure_ascii=False)
         out.write("\n")
@@ -205,6 +238,125 @@ def _command_log(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _parse_grant(value: str) -> tuple[str, tuple[str, ...]]:
+    user, _, rights = value.partition(":")
+    if not user or not rights:
+        raise argparse.ArgumentTypeError(f"{value!r}: write USER:RIGHT[,RIGHT…]")
+    return user, tuple(r for r in rights.split(",") if r)
+
+
+def _session_user(deployment: Any, name: str) -> tuple[Any, Any]:
+    user = deployment.user(name.split("@")[0])
+    clients = [c for c in deployment.clients.values() if user.name in c.accounts]
+    if not clients:
+        raise InputError(f"{user} has no rights account certificate on any machine of the lab")
+    return user, clients[0]
+
+
+def _command_protect(args: argparse.Namespace, out: TextIO) -> int:
+    from rmslab.flows.publishing import policy_from_template, publish_offline, publish_online
+    from rmslab.rights import Grant, RightsPolicy
+    from rmslab.store.disk import load_deployment, save_deployment
+    deployment = load_deployment(args.lab)
+    user, client = _session_user(deployment, args.user)
+    if args.template:
+        templates = deployment.root_cluster.templates
+        if args.template not in templates:
+            raise InputError(f"no template {args.template!r}; the lab has "
+                             f"{', '.join(sorted(templates)) or 'none'}")
+        policy = policy_from_template(templates[args.template])
+    else:
+        domain = deployment.directory.domain
+        grants = tuple(Grant(u if "@" in u or u == "ANYONE" else f"{u}@{domain}", rights,
+                             not_after=args.until) for u, rights in args.grant)
+        if not grants:
+            raise InputError("state the rights: --grant USER:RIGHT[,RIGHT…] or --template NAME")
+        policy = RightsPolicy(grants, args.until)
+    source = Path(args.input)
+    target = Path(args.output)
+    partial = target.with_name(target.name + ".part")
+    try:
+        with source.open("rb") as reader, partial.open("wb") as writer:
+            size = source.stat().st_size
+            if args.offline:
+                result = publish_offline(client, user, policy, reader, writer,
+                                         extension=source.suffix or ".bin", original_size=size)
+            else:
+                result = publish_online(deployment.root_cluster, client, user, policy, reader,
+                                        writer, extension=source.suffix or ".bin",
+                                        original_size=size)
+        partial.replace(target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise InputError(f"{exc.filename}: {exc.strerror}") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    save_deployment(deployment, args.lab)
+    out.write(f"protected {source.name} -> {target.name} "
+              f"({'offline, signed with the CLC' if args.offline else 'online, signed by the server'}); "
+              f"content {result.content_id}\n")
+    for line in policy.describe():
+        out.write(f"  {line}\n")
+    return EXIT_OK
+
+
+def _command_open(args: argparse.Namespace, out: TextIO) -> int:
+    from rmslab.errors import RefusedError
+    from rmslab.flows.binding import AppSession, open_protected
+    from rmslab.flows.licensing import acquire_use_license
+    from rmslab.store.disk import load_deployment, save_deployment
+    from rmslab.xrml.pfile import read_container_header
+    from rmslab.xrml.source import decode_text
+    deployment = load_deployment(args.lab)
+    user, client = _session_user(deployment, args.user)
+    anchor = deployment.enrollment_service.anchor
+    source = Path(args.input)
+    try:
+        with source.open("rb") as reader:
+            header = read_container_header(reader)
+    except OSError as exc:
+        raise InputError(f"{source}: cannot be read ({exc.strerror})") from None
+    chain_text = decode_text(header.license_bytes)
+    from rmslab.xrml.reader import parse
+    pl = parse(chain_text)[0]
+    account = client.account(user.name)
+    try:
+        if (pl.content_id or "") not in account.licenses:
+            url = pl.license_acquisition_urls[0] if pl.license_acquisition_urls else ""
+            cluster = next((c for c in deployment.clusters.values()
+                            if url.startswith(c.url)), deployment.root_cluster)
+            acquire_use_license(cluster, client, user, chain_text, anchor=anchor)
+        sink_path = Path(args.output) if args.output else None
+        partial = sink_path.with_name(sink_path.name + ".part") if sink_path else None
+        import io
+        buffer = io.BytesIO()
+        with source.open("rb") as reader:
+            if partial is not None:
+                with partial.open("wb") as writer:
+                    binding = open_protected(AppSession(client, user, "rmslab open"), reader,
+                                             writer, args.right, anchor=anchor)
+                assert sink_path is not None
+                partial.replace(sink_path)
+            else:
+                binding = open_protected(AppSession(client, user, "rmslab open"), reader,
+                                         buffer, args.right, anchor=anchor)
+    except RefusedError as exc:
+        if args.output:
+            Path(args.output + ".part").unlink(missing_ok=True)
+        save_deployment(deployment, args.lab)
+        sys.stderr.write(f"rmslab: refused: {exc}\n")
+        return EXIT_REFUSED
+    save_deployment(deployment, args.lab)
+    if args.output:
+        out.write(f"opened for {binding.right} as {user.email}: {len(binding.checks)} checks "
+                  f"passed; wrote {args.output}\n")
+    else:
+        sys.stdout.flush()
+        out.write(buffer.getvalue().decode("utf-8", errors="replace"))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rmslab", description="Inspect and verify RMS (XrML 1.2) documents and "
@@ -216,6 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "subjects, keys, validity, rights, distribution points")
     p.add_argument("file")
     p.add_argument("--json", action="store_true", help="machine-readable output (see README)")
+    p.add_argument("--lab", metavar="DIR",
+                   help="a lab whose server keys may open the encrypted rights")
     p.set_defaults(run=_command_inspect)
 
     p = sub.add_parser("verify", help="digest, signature and chain link of every document")
@@ -253,6 +407,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", action="store_true", help="also print the absolute path")
     p.set_defaults(run=_command_lab_create)
 
+    p = sub.add_parser("protect", help="protect a file as a user of a lab (P-1…P-8)")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--lab", required=True, metavar="DIR")
+    p.add_argument("--as", dest="user", required=True, metavar="USER")
+    p.add_argument("--offline", action="store_true",
+                   help="publish offline with the user's CLC (default: online, by the server)")
+    p.add_argument("--grant", action="append", type=_parse_grant, default=[],
+                   metavar="USER:RIGHT[,RIGHT…]")
+    p.add_argument("--until", type=_parse_at, metavar="TIME", help="the content expires then")
+    p.add_argument("--template", metavar="NAME", help="use a rights policy template's rights")
+    p.set_defaults(run=_command_protect)
+
+    p = sub.add_parser("open", help="open a protected file as a user of a lab (L-1, B-1, B-2)")
+    p.add_argument("input")
+    p.add_argument("--lab", required=True, metavar="DIR")
+    p.add_argument("--as", dest="user", required=True, metavar="USER")
+    p.add_argument("--right", default="VIEW")
+    p.add_argument("-o", "--output", metavar="OUT")
+    p.set_defaults(run=_command_open)
+
     p = sub.add_parser("log", help="the enrollment logs of a lab on disk (E-8)")
     p.add_argument("directory")
     p.add_argument("--cluster", help="only this cluster's log (or enrollment-service)")
@@ -260,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outcome", choices=("accepted", "refused"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_command_log)
+    add_discover_parser(sub)
     return parser
 
 

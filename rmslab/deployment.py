@@ -4,7 +4,8 @@
 :func:`standard_deployment` makes the enrollment service, a root certification cluster
 (two servers), a licensing-only cluster, an administrator, users alice, bob and carol on
 activated machines with rights account certificates, and an internet-connected
-workstation that trusts the enrollment site (for offline enrollment and renewal).
+workstation that trusts the enrollment site (for offline enrollment and renewal), and two
+rights policy templates issued by the root cluster.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from rmslab.actors.enrollment_service import EnrollmentService
 from rmslab.actors.people import DOMAIN_ADMINS, Computer, Directory, User
 from rmslab.flows.certification import activate_machine, certify_account, enroll_client
 from rmslab.flows.enrollment import enroll_root_cluster, join_server, sub_enroll
+from rmslab.flows.publishing import issue_template
 from rmslab.lab import Lab
+from rmslab.rights import ANYONE, Grant, RightsPolicy
 from rmslab.trace import Trace
 from rmslab.xrml.certificates import Revocation
 
@@ -109,4 +112,8 @@ def standard_deployment(lab: Lab | None = None, *, offline_enrollment: bool = Fa
         deployment.record(activate_machine(root, client))
         deployment.record(certify_account(root, client, directory.user(name), directory))
     deployment.record(enroll_client(root, deployment.clients["ALICE-PC"], directory.user("alice")))
+    issue_template(root, "Contoso-Confidential", "Employees of Contoso may view and edit",
+                   RightsPolicy((Grant(ANYONE, ("VIEW", "EDIT")),), caching_days=7))
+    issue_template(root, "Contoso-ViewOnly", "Employees of Contoso may view only",
+                   RightsPolicy((Grant(ANYONE, ("VIEW",)),), caching_days=7))
     return deployment

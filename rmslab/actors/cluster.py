@@ -82,6 +82,8 @@ class Cluster:
         self._slc_history: list[str] = []
         #: Keys of other clusters imported as trusted publishing domains (P-7), by name.
         self.trusted_domains: dict[str, PrivateKey] = {}
+        #: Rights policy templates the cluster issued (signed text with the SLC chain).
+        self.templates: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"<Cluster {self.name!r} {self.role} {self.url}>"

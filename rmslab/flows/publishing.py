@@ -213,7 +213,9 @@ def issue_template(cluster: Cluster, name: str, description: str,
     body = template_body(id=lab.guid("template"), issued=lab.now(), issuer=cluster.principal,
                          name=name, description=description, policy=policy)
     assert cluster.slc_text is not None
-    return sign(body, cluster.key, lab.digest_algorithm) + cluster.slc_text
+    text = sign(body, cluster.key, lab.digest_algorithm) + cluster.slc_text
+    cluster.templates[name] = text
+    return text
 
 
 def policy_from_template(template_text: str) -> RightsPolicy:

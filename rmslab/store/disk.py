@@ -15,6 +15,8 @@ mirrors the deployment (SPEC E-8, D-3).
     DIR/clients/MACHINE/machine/machine-key.pem, machine-certificate.xml
     DIR/clients/MACHINE/Users/USER/AppData/Local/Microsoft/MSIPC/GIC-EMAIL.drm (RAC)
                                                               …/CLC-EMAIL.drm (CLC)
+                                                              …/EUL-CONTENT.drm (licenses)
+    DIR/clusters/NAME/templates/TEMPLATE.xml, trusted-publishing-domains/NAME.pem
 
 Client stores follow the client-mode layout (``%localappdata%\\Microsoft\\MSIPC``, D-3).
 The enrollment service's private keys are never written: like the vendor's, they stay
@@ -104,12 +106,18 @@ def _save_into(deployment: Deployment, root: Path) -> dict[str, Any]:
         for number, text in enumerate(cluster.previous_slcs, 1):
             _write(base / f"previous-slc-{number}.xml", text)
         cluster.log.copy_to(base / "logging.sqlite")
+        for domain, key in sorted(cluster.trusted_domains.items()):
+            _write(base / "trusted-publishing-domains" / f"{domain}.pem", key.to_pem())
+        for template_name, text in sorted(cluster.templates.items()):
+            _write(base / "templates" / f"{template_name}.xml", text)
         clusters.append({
             "name": cluster.name, "url": cluster.url, "role": cluster.role,
             "revocation": ({"authority": cluster.revocation.authority_name,
                             "key": cluster.revocation.authority_key.to_pem().decode()}
                            if cluster.revocation.authority_key else None),
             "previous_slcs": len(cluster.previous_slcs),
+            "trusted_domains": sorted(cluster.trusted_domains),
+            "templates": sorted(cluster.templates),
             "servers": [{"name": s.name, "administrators": sorted(s.administrators),
                          "connected": s.connected} for s in cluster.servers],
         })
@@ -126,7 +134,10 @@ def _save_into(deployment: Deployment, root: Path) -> dict[str, Any]:
             _write(store / f"GIC-{email}.drm", account.rac_text)
             if account.clc_text:
                 _write(store / f"CLC-{email}.drm", account.clc_text)
-            accounts.append({"user": name, "email": email, "clc": account.clc_text is not None})
+            for content_id, text in sorted(account.licenses.items()):
+                _write(store / f"EUL-{content_id.strip('{}')}.drm", text)
+            accounts.append({"user": name, "email": email, "clc": account.clc_text is not None,
+                             "licenses": sorted(account.licenses)})
         clients.append({"name": client.name, "connected": client.connected,
                         "accounts": accounts})
     return {
@@ -188,6 +199,11 @@ def load_deployment(directory: str | os.PathLike[str]) -> Deployment:
         if (base / "slc.xml").exists():
             cluster.install_slc(_read(base / "slc.xml"))
         cluster.log = LoggingDatabase(base / "logging.sqlite")
+        for domain in entry.get("trusted_domains", []):
+            cluster.trusted_domains[domain] = PrivateKey.from_pem(
+                (base / "trusted-publishing-domains" / f"{domain}.pem").read_bytes())
+        for template_name in entry.get("templates", []):
+            cluster.templates[template_name] = _read(base / "templates" / f"{template_name}.xml")
         for server in entry["servers"]:
             added = cluster.add_server(server["name"], administrators=set(server["administrators"]))
             added.connected = server["connected"]
@@ -201,8 +217,10 @@ def load_deployment(directory: str | os.PathLike[str]) -> Deployment:
         for account in entry["accounts"]:
             store = client_store(base, account["user"])
             clc = _read(store / f"CLC-{account['email']}.drm") if account["clc"] else None
+            licenses = {content_id: _read(store / f"EUL-{content_id.strip('{}')}.drm")
+                        for content_id in account.get("licenses", [])}
             client.accounts[account["user"]] = Account(
-                account["user"], _read(store / f"GIC-{account['email']}.drm"), clc)
+                account["user"], _read(store / f"GIC-{account['email']}.drm"), clc, licenses)
         deployment.clients[client.name] = client
     for entry in manifest["computers"]:
         deployment.computers[entry["name"]] = Computer(

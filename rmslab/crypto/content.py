@@ -46,17 +46,33 @@ class ContentCipher:
             raise ValueError("mode is 1 (AES-128-ECB) or 2 (AES-128-CBC4K)")
         self.key = key
         self.mode = mode
-        self._ecb = Cipher(algorithms.AES(key), modes.ECB())
+        self._aes = algorithms.AES(key)
+        self._ecb = Cipher(self._aes, modes.ECB())
 
-    def _iv(self, block_number: int) -> bytes:
-        encryptor = self._ecb.encryptor()
-        return encryptor.update(block_number.to_bytes(4, "little") + bytes(12)) + encryptor.finalize()
+    def _ivs(self, first: int, count: int) -> list[bytes]:
+        """The IVs of ``count`` CBC4K blocks from block ``first``: one ECB call for all."""
+        numbers = b"".join((first + i).to_bytes(4, "little") + bytes(12) for i in range(count))
+        encrypted = self._ecb.encryptor().update(numbers)
+        return [encrypted[i * 16:(i + 1) * 16] for i in range(count)]
+
+    def _blocks(self, data: memoryview, first: int, *, decrypt: bool) -> memoryview:
+        """Whole 4096-byte blocks of ``data`` (a multiple of 4096 bytes), each under its IV."""
+        count = len(data) // CBC4K_BLOCK
+        out = bytearray(len(data) + 15)
+        view = memoryview(out)
+        aes = self._aes
+        for index, iv in enumerate(self._ivs(first, count)):
+            cipher = Cipher(aes, modes.CBC(iv))
+            engine = cipher.decryptor() if decrypt else cipher.encryptor()
+            start = index * CBC4K_BLOCK
+            engine.update_into(data[start:start + CBC4K_BLOCK], view[start:start + CBC4K_BLOCK + 15])
+        return view[:len(data)]
 
     # --- streaming ------------------------------------------------------------------------
     def encrypt_stream(self, source: BinaryIO, sink: BinaryIO) -> int:
         """Encrypt everything from ``source`` into ``sink``; returns the plaintext size."""
-        total = 0
         if self.mode == 1:
+            total = 0
             encryptor = self._ecb.encryptor()
             padder = sym_padding.PKCS7(128).padder()
             while chunk := source.read(_CHUNK):
@@ -64,78 +80,69 @@ class ContentCipher:
                 sink.write(encryptor.update(padder.update(chunk)))
             sink.write(encryptor.update(padder.finalize()) + encryptor.finalize())
             return total
-        block_number = 0
-        pending = b""
-        while chunk := source.read(_CHUNK):
-            total += len(chunk)
-            pending += chunk
-            whole = len(pending) - len(pending) % CBC4K_BLOCK
-            # keep at least the last piece back: it is the final block (with padding)
-            if whole == len(pending):
-                whole -= CBC4K_BLOCK
-            for offset in range(0, whole, CBC4K_BLOCK):
-                sink.write(self._cbc_block(pending[offset:offset + CBC4K_BLOCK], block_number))
-                block_number += 1
-            pending = pending[whole:]
-        # the final piece: 1..4096 bytes of content, or nothing at all — padded
-        if len(pending) == CBC4K_BLOCK:
-            sink.write(self._cbc_block(pending, block_number))
-            block_number += 1
-            pending = b""
-        sink.write(self._cbc_final(pending, block_number))
-        return total
+        return self._cbc4k_stream(source, sink, decrypt=False)
 
     def decrypt_stream(self, source: BinaryIO, sink: BinaryIO) -> int:
         """Decrypt everything from ``source`` into ``sink``; returns the plaintext size.
         Raises :class:`ContentDecryptionError` when the padding shows a wrong key."""
-        total = 0
         if self.mode == 1:
+            total = 0
             decryptor = self._ecb.decryptor()
             unpadder = sym_padding.PKCS7(128).unpadder()
             try:
                 while chunk := source.read(_CHUNK):
-                    if len(chunk) % 16:
-                        more = source.read(16 - len(chunk) % 16)
-                        chunk += more
                     out = unpadder.update(decryptor.update(chunk))
                     total += len(out)
                     sink.write(out)
                 out = unpadder.update(decryptor.finalize()) + unpadder.finalize()
             except ValueError:
                 raise ContentDecryptionError("the content does not decrypt with this key "
-                                             "(bad padding)") from None
+                                             "(bad padding, or truncated)") from None
             sink.write(out)
             return total + len(out)
+        return self._cbc4k_stream(source, sink, decrypt=True)
+
+    def _cbc4k_stream(self, source: BinaryIO, sink: BinaryIO, *, decrypt: bool) -> int:
+        total = 0
         block_number = 0
-        pending = b""
-        while chunk := source.read(_CHUNK):
-            pending += chunk
-            whole = len(pending) - len(pending) % CBC4K_BLOCK
-            if whole == len(pending):
-                whole -= CBC4K_BLOCK  # the last piece may be the padded final block
-            for offset in range(0, max(whole, 0), CBC4K_BLOCK):
-                out = self._cbc_block(pending[offset:offset + CBC4K_BLOCK], block_number,
-                                      decrypt=True)
-                total += len(out)
+        carry = b""
+        chunk = source.read(_CHUNK)
+        while chunk:
+            following = source.read(_CHUNK)
+            data = carry + chunk if carry else chunk
+            if following:
+                whole = len(data) - len(data) % CBC4K_BLOCK
+            else:
+                # the last piece (up to one whole block) is the final, padded block
+                whole = ((len(data) - 1) // CBC4K_BLOCK) * CBC4K_BLOCK
+            if whole:
+                out = self._blocks(memoryview(data)[:whole], block_number, decrypt=decrypt)
+                block_number += whole // CBC4K_BLOCK
+                total += whole
                 sink.write(out)
-                block_number += 1
-            pending = pending[max(whole, 0):]
-        if not pending or len(pending) % 16:
+            carry = data[whole:]
+            chunk = following
+        pending = carry
+        if decrypt and (not pending or len(pending) % 16):
             raise ContentDecryptionError("the encrypted content is truncated")
-        out = self._cbc_final(pending, block_number, decrypt=True)
-        sink.write(out)
-        return total + len(out)
+        if not decrypt and len(pending) == CBC4K_BLOCK:
+            # a whole last block is written as is; the padding goes into an empty final block
+            sink.write(self._blocks(memoryview(pending), block_number, decrypt=False))
+            total += CBC4K_BLOCK
+            block_number += 1
+            pending = b""
+        final = self._cbc_final(pending, block_number, decrypt=decrypt)
+        sink.write(final)
+        return total + (len(final) if decrypt else len(pending))
 
-    def _cbc_block(self, data: bytes, block_number: int, *, decrypt: bool = False) -> bytes:
-        cipher = Cipher(algorithms.AES(self.key), modes.CBC(self._iv(block_number)))
-        engine = cipher.decryptor() if decrypt else cipher.encryptor()
-        return engine.update(data) + engine.finalize()
-
-    def _cbc_final(self, data: bytes, block_number: int, *, decrypt: bool = False) -> bytes:
+    def _cbc_final(self, data: bytes, block_number: int, *, decrypt: bool) -> bytes:
+        cipher = Cipher(self._aes, modes.CBC(self._ivs(block_number, 1)[0]))
         if not decrypt:
             padder = sym_padding.PKCS7(128).padder()
-            return self._cbc_block(padder.update(data) + padder.finalize(), block_number)
-        plain = self._cbc_block(data, block_number, decrypt=True)
+            encryptor = cipher.encryptor()
+            return encryptor.update(padder.update(data) + padder.finalize()) + encryptor.finalize()
+        decryptor = cipher.decryptor()
+        plain = decryptor.update(data) + decryptor.finalize()
         unpadder = sym_padding.PKCS7(128).unpadder()
         try:
             return unpadder.update(plain) + unpadder.finalize()

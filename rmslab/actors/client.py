@@ -16,7 +16,7 @@ from rmslab.crypto.seal import unseal
 from rmslab.errors import NotEnrolledError
 from rmslab.lab import Lab
 from rmslab.xrml.document import XrmlDocument
-from rmslab.xrml.reader import parse
+from rmslab.xrml.reader import Chain, parse
 
 __all__ = ["Client", "Account"]
 
@@ -30,14 +30,23 @@ class Account:
     clc_text: str | None = None
     #: Owner and use licenses in the license store, by content ID (chain texts).
     licenses: dict[str, str] = field(default_factory=dict)
+    _parsed: dict[str, Chain] = field(default_factory=dict, repr=False, compare=False)
+
+    def read(self, text: str, source: str = "license store") -> Chain:
+        """A certificate or license of this store, parsed once (a running client keeps
+        what it has read)."""
+        chain = self._parsed.get(text)
+        if chain is None:
+            chain = self._parsed[text] = parse(text, source=source)
+        return chain
 
     @property
     def rac(self) -> XrmlDocument:
-        return parse(self.rac_text, source=f"RAC of {self.user}")[0]
+        return self.read(self.rac_text, f"RAC of {self.user}")[0]
 
     @property
     def clc(self) -> XrmlDocument | None:
-        return parse(self.clc_text, source=f"CLC of {self.user}")[0] if self.clc_text else None
+        return self.read(self.clc_text, f"CLC of {self.user}")[0] if self.clc_text else None
 
 
 class Client:
@@ -50,6 +59,8 @@ class Client:
         self.machine_key = lab.key(f"machine:{name}")
         self.machine_certificate_text: str | None = None
         self.accounts: dict[str, Account] = {}
+        # Keys the client has unsealed, kept in memory as a running client does.
+        self._opened: dict[tuple[str, str], PrivateKey] = {}
 
     def __repr__(self) -> str:
         return f"<Client {self.name!r} {'activated' if self.activated else 'not activated'}>"
@@ -67,7 +78,11 @@ class Client:
 
     def account_key(self, user: str) -> PrivateKey:
         """Open the account key sealed to this machine's key in the user's RAC."""
-        return _private_key(_sealed_bits(self.account(user).rac), self.machine_key)
+        account = self.account(user)
+        memo = ("account", account.rac_text)
+        if memo not in self._opened:
+            self._opened[memo] = _private_key(_sealed_bits(account.rac), self.machine_key)
+        return self._opened[memo]
 
     def clc_key(self, user: str) -> PrivateKey:
         """Open the CLC key sealed to the user's account key (E-7)."""
@@ -75,7 +90,10 @@ class Client:
         if clc is None:
             raise NotEnrolledError(f"{user} has no client licensor certificate on {self.name}",
                                    spec_id="P-1")
-        return _private_key(_sealed_bits(clc), self.account_key(user))
+        memo = ("clc", clc.text)
+        if memo not in self._opened:
+            self._opened[memo] = _private_key(_sealed_bits(clc), self.account_key(user))
+        return self._opened[memo]
 
 
 def _sealed_bits(document: XrmlDocument) -> bytes:
@@ -87,4 +105,5 @@ def _sealed_bits(document: XrmlDocument) -> bytes:
 
 
 def _private_key(sealed: bytes, opener: PrivateKey) -> PrivateKey:
-    return PrivateKey.from_pem(unseal(sealed, opener))
+    # the seal's check value already proved the key intact: skip OpenSSL's slow re-check
+    return PrivateKey.from_der(unseal(sealed, opener), validate=False)

@@ -210,6 +210,25 @@ class PrivateKey:
             raise KeyFormatError("the private key is not RSA")
         return cls(key)
 
+    @classmethod
+    def from_der(cls, data: bytes, *, validate: bool = True) -> "PrivateKey":
+        """Read a DER PKCS#8 private key. ``validate=False`` skips OpenSSL's slow
+        consistency check — only for keys whose integrity is already established (a key
+        unsealed from ENABLINGBITS, whose check value matched)."""
+        try:
+            key = serialization.load_der_private_key(
+                data, password=None, unsafe_skip_rsa_key_validation=not validate)
+        except (ValueError, TypeError) as exc:
+            raise KeyFormatError(f"not a DER private key: {exc}") from None
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise KeyFormatError("the private key is not RSA")
+        return cls(key)
+
+    def to_der(self) -> bytes:
+        return self._key.private_bytes(serialization.Encoding.DER,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption())
+
     @property
     def bits(self) -> int:
         return self.public.bits

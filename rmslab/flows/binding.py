@@ -40,6 +40,15 @@ class AppSession:
     closed: bool = False
     #: Revocation lists registered in this session (R-5), by URL.
     registered_lists: dict[str, str] = field(default_factory=dict)
+    _opened: dict[str, Chain] = field(default_factory=dict, repr=False)
+
+    def read(self, license_chain: str) -> Chain:
+        """The publishing license chain of a document the application opened, parsed once."""
+        chain = self._opened.get(license_chain)
+        if chain is None:
+            chain = self._opened[license_chain] = parse(license_chain,
+                                                        source="publishing license")
+        return chain
 
     def close(self) -> None:
         """Closing the application clears what the session registered (R-5)."""
@@ -86,7 +95,7 @@ def explain_binding(session: AppSession, license_chain: str, right: str, *,
     lab = client.lab
     now = lab.now()
     trace = Trace(f"{session.application} asks to {right} as {user.email} on {client.name}")
-    pl = parse(license_chain, source="publishing license")[0]
+    pl = session.read(license_chain)[0]
     content_id = pl.content_id or ""
     trace.step(session.application, f"asks for the right {right}", client.name,
                documents=[DocumentRef("publishing license", pl.text, pl.kind)])
@@ -102,14 +111,14 @@ def explain_binding(session: AppSession, license_chain: str, right: str, *,
                     False, exc.reason)
         return refused()
     stored = account.licenses.get(content_id)
+    chain: Chain | None = account.read(stored, "use license") if stored else None
     trace.step(client.name, "looks for a use license for this content in the license store",
-               documents=[DocumentRef("use license", parse(stored)[0].text, "Content-License")]
-               if stored else [])
+               documents=[DocumentRef("use license", chain[0].text, "Content-License")]
+               if chain else [])
     trace.check("B-2", "a use license for this content is in the store", stored is not None,
                 "found" if stored else "none: acquire a use license first (L-1)")
-    if stored is None:
+    if chain is None:
         return refused()
-    chain: Chain = parse(stored, source="use license")
     use_license = chain[0]
     try:
         validated = validate_chain(chain, anchor, at=now)

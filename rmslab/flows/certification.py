@@ -107,7 +107,7 @@ def certify_account(cluster: Cluster, client: Client, user: User, directory: Dir
     lab = cluster.lab
     now = lab.now()
     account_key = lab.key(f"account:{user.email}")
-    sealed = seal(account_key.to_pem(), client.machine_key.public, lab.random_bytes)
+    sealed = seal(account_key.to_der(), client.machine_key.public, lab.random_bytes)
     lifetime = RAC_TEMPORARY if temporary else RAC_STANDARD
     subject = Principal("Group-Identity", lab.guid("account"), "MS-GUID", user.email,
                         (("email_alias", user.email),), account_key.public,
@@ -152,7 +152,7 @@ def enroll_client(cluster: Cluster, client: Client, user: User) -> Trace:
     account_key = account.rac.principals[0].public_key
     assert account_key is not None
     clc_key = lab.key(f"clc:{user.email}@{client.name}")
-    sealed = seal(clc_key.to_pem(), account_key, lab.random_bytes)
+    sealed = seal(clc_key.to_der(), account_key, lab.random_bytes)
     subject = Principal("Group-Identity", lab.guid("account"), "MS-GUID", user.email,
                         (("email_alias", user.email),), clc_key.public)
     points = (distribution_point_xml("License-Acquisition-URL", lab.guid("point"),

@@ -46,12 +46,30 @@ def _text(element: etree._Element | None) -> str | None:
     return element.text.strip()
 
 
+def _child(element: etree._Element, tag: str) -> etree._Element | None:
+    """``element.find(tag)`` for a plain tag name — the same first child, without
+    ElementPath's per-call cost (the hot paths of reading a chain use these)."""
+    for child in element.iterchildren(tag):
+        return child
+    return None
+
+
+def _parameter_value(element: etree._Element, name: str) -> etree._Element | None:
+    """``element.find(f"PARAMETER[@name='{name}']/VALUE")`` — the same first match,
+    without ElementPath's per-call cost (every key read does two of these)."""
+    for parameter in element.iterchildren("PARAMETER"):
+        if parameter.get("name") == name:
+            for value in parameter.iterchildren("VALUE"):
+                return value
+    return None
+
+
 def read_public_key(element: etree._Element | None, where: str) -> PublicKey | None:
     """Read a ``PUBLICKEY`` element (modulus little-endian, XRML.md)."""
     if element is None:
         return None
-    modulus = element.find("PARAMETER[@name='modulus']/VALUE")
-    exponent = element.find("PARAMETER[@name='public-exponent']/VALUE")
+    modulus = _parameter_value(element, "modulus")
+    exponent = _parameter_value(element, "public-exponent")
     if modulus is None or not (modulus.text or "").strip():
         raise StructureError(f"{where}: PUBLICKEY has no modulus")
     try:
@@ -77,22 +95,22 @@ class Principal:
 
     @classmethod
     def from_element(cls, element: etree._Element, where: str) -> "Principal":
-        obj = element.find("OBJECT")
-        id_el = obj.find("ID") if obj is not None else None
+        obj = _child(element, "OBJECT")
+        id_el = _child(obj, "ID") if obj is not None else None
         addresses = tuple((a.get("type", ""), (a.text or "").strip())
-                          for a in (obj.findall("ADDRESS") if obj is not None else []))
+                          for a in (obj.iterchildren("ADDRESS") if obj is not None else []))
         levels = tuple((s.get("name", ""), s.get("value", ""))
-                       for s in element.findall("SECURITYLEVEL"))
+                       for s in element.iterchildren("SECURITYLEVEL"))
         return cls(
             object_type=obj.get("type") if obj is not None else None,
             id=_text(id_el),
             id_type=id_el.get("type") if id_el is not None else None,
-            name=_text(obj.find("NAME")) if obj is not None else None,
+            name=_text(_child(obj, "NAME")) if obj is not None else None,
             addresses=addresses,
-            public_key=read_public_key(element.find("PUBLICKEY"), where),
+            public_key=read_public_key(_child(element, "PUBLICKEY"), where),
             security_levels=levels,
             internal_id=element.get("internal-id"),
-            has_enabling_bits=element.find(".//ENABLINGBITS") is not None,
+            has_enabling_bits=next(element.iterdescendants("ENABLINGBITS"), None) is not None,
         )
 
     @property
@@ -157,13 +175,13 @@ class SignatureBlock:
 
     @classmethod
     def from_element(cls, element: etree._Element, where: str) -> "SignatureBlock":
-        digest = element.find("DIGEST")
-        digest_value = digest.find("VALUE") if digest is not None else None
-        value = element.find("VALUE")
+        digest = _child(element, "DIGEST")
+        digest_value = _child(digest, "VALUE") if digest is not None else None
+        value = _child(element, "VALUE")
         return cls(
-            algorithm=_text(element.find("ALGORITHM")),
-            digest_algorithm=_text(digest.find("ALGORITHM")) if digest is not None else None,
-            coding_type=(_text(digest.find("PARAMETER[@name='codingtype']/VALUE"))
+            algorithm=_text(_child(element, "ALGORITHM")),
+            digest_algorithm=_text(_child(digest, "ALGORITHM")) if digest is not None else None,
+            coding_type=(_text(_parameter_value(digest, "codingtype"))
                          if digest is not None else None),
             digest_value=_b64(digest_value, f"{where}: DIGEST/VALUE"),
             digest_size=digest_value.get("size") if digest_value is not None else None,

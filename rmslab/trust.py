@@ -16,7 +16,7 @@ from typing import Sequence
 
 from rmslab.crypto.rsa import DigestAlgorithm, PublicKey
 from rmslab.errors import (ExpiredError, IssuerKeyNotFoundError, NotYetValidError,
-                           WeakAlgorithmError, WrongKindError)
+                           VerificationError, WeakAlgorithmError, WrongKindError)
 from rmslab.xrml.document import CERTIFICATE_KINDS, KIND_NAMES, XrmlDocument, ordinal
 from rmslab.xrml.reader import Chain
 from rmslab.xrml.verify import VerifiedDocument, verify_document
@@ -61,7 +61,7 @@ def find_issuer(documents: Sequence[XrmlDocument], doc: XrmlDocument) -> XrmlDoc
     return before[-1] if before else None
 
 
-def check_issuer_kind(doc: XrmlDocument, issuer: XrmlDocument, position: str) -> None:
+def check_issuer_kind(doc: XrmlDocument, issuer: XrmlDocument, position: str | None) -> None:
     allowed = ALLOWED_ISSUERS.get(doc.kind)
     if allowed is not None and issuer.kind not in allowed:
         names = " or ".join(sorted(KIND_NAMES.get(k, k) for k in allowed))
@@ -70,7 +70,7 @@ def check_issuer_kind(doc: XrmlDocument, issuer: XrmlDocument, position: str) ->
             f"must be issued under a {names}", position=position, index=doc.index)
 
 
-def check_time(doc: XrmlDocument, at: datetime, position: str) -> None:
+def check_time(doc: XrmlDocument, at: datetime, position: str | None) -> None:
     validity = doc.validity
     if validity is None:
         return
@@ -84,7 +84,7 @@ def check_time(doc: XrmlDocument, at: datetime, position: str) -> None:
             f"(checked at {at:%Y-%m-%d %H:%M} UTC)", position=position, index=doc.index)
 
 
-def check_mode(doc: XrmlDocument, required_mode: int, position: str) -> None:
+def check_mode(doc: XrmlDocument, required_mode: int, position: str | None) -> None:
     if required_mode < 2:
         return
     key = doc.issuer_key
@@ -132,33 +132,28 @@ def validate_chain(chain: Chain | Sequence[XrmlDocument], anchor: PublicKey, *,
     seen: set[int] = set()
     while True:
         depth = len(path)
-        position = chain_position(doc, depth)
-        if doc.index in seen or depth >= max_length:
-            raise IssuerKeyNotFoundError(
-                "the chain loops back on itself without reaching the anchor",
-                position=position, index=doc.index)
-        seen.add(doc.index)
-        verified = _verify_at(doc, position, recover_whitespace)
-        if at is not None:
-            check_time(doc, at, position)
-        check_mode(doc, required_mode, position)
-        path.append(verified)
-        if verified.issuer_key == anchor:
-            return ValidatedChain(tuple(path), anchor)
-        issuer = find_issuer(documents, doc)
-        if issuer is None:
-            raise IssuerKeyNotFoundError(
-                f"no certificate in the chain holds its issuer's key "
-                f"({doc.issuer.label if doc.issuer else 'no ISSUER'}, key "
-                f"{verified.issuer_key.short_fingerprint}), and that key is not the pinned "
-                f"anchor {anchor.short_fingerprint}", position=position, index=doc.index)
-        check_issuer_kind(doc, issuer, position)
+        try:
+            if doc.index in seen or depth >= max_length:
+                raise IssuerKeyNotFoundError(
+                    "the chain loops back on itself without reaching the anchor",
+                    index=doc.index)
+            seen.add(doc.index)
+            verified = verify_document(doc, recover_whitespace=recover_whitespace)
+            if at is not None:
+                check_time(doc, at, None)
+            check_mode(doc, required_mode, None)
+            path.append(verified)
+            if verified.issuer_key == anchor:
+                return ValidatedChain(tuple(path), anchor)
+            issuer = find_issuer(documents, doc)
+            if issuer is None:
+                raise IssuerKeyNotFoundError(
+                    f"no certificate in the chain holds its issuer's key "
+                    f"({doc.issuer.label if doc.issuer else 'no ISSUER'}, key "
+                    f"{verified.issuer_key.short_fingerprint}), and that key is not the "
+                    f"pinned anchor {anchor.short_fingerprint}", index=doc.index)
+            check_issuer_kind(doc, issuer, None)
+        except VerificationError as exc:
+            # positions are named only when something fails
+            raise exc.at(chain_position(doc, depth), doc.index) from None
         doc = issuer
-
-
-def _verify_at(doc: XrmlDocument, position: str, recover_whitespace: bool) -> VerifiedDocument:
-    from rmslab.errors import VerificationError
-    try:
-        return verify_document(doc, recover_whitespace=recover_whitespace)
-    except VerificationError as exc:
-        raise exc.at(position, doc.index) from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from functools import cached_property
-from typing import ClassVar, Iterator, Sequence
+from typing import Callable, ClassVar, Iterator, Sequence, TypeVar
 
 from lxml import etree
 
@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 _INTERTAG_WHITESPACE = re.compile(r">\s+<")
+T = TypeVar("T")
 # Tags as written (attribute values may hold ">"), and the parts of a text that hold no
 # elements (comments, CDATA, processing instructions): masked before looking for tags.
 _TAG = re.compile(r"""<(/?)([^\s/>!?]+)(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*(/?)>""")
@@ -186,31 +187,62 @@ class XrmlDocument:
     def id(self) -> str | None:
         return _text(self._body.find("DESCRIPTOR/OBJECT/ID"))
 
+    def _placed(self, read: Callable[[], T], what: str) -> T:
+        """Run ``read``; an error it raises is re-raised with this document's position
+        (computed only then: positions are cheap to read but not free)."""
+        try:
+            return read()
+        except (StructureError, KeyFormatError) as exc:
+            raise type(exc)(f"{self.position}: {exc}") from None
+
     @cached_property
     def issued(self) -> datetime | None:
-        return parse_time(_text(self._body.find("ISSUEDTIME")), f"{self.position}: ISSUEDTIME")
+        return self._placed(lambda: parse_time(_text(self._body.find("ISSUEDTIME")),
+                                               "ISSUEDTIME"), "ISSUEDTIME")
 
     @cached_property
     def issuer(self) -> Principal | None:
         element = self._body.find("ISSUER")
-        return Principal.from_element(element, f"{self.position}: ISSUER") if element is not None else None
+        if element is None:
+            return None
+        return self._placed(lambda: Principal.from_element(element, "ISSUER"), "ISSUER")
 
-    @property
+    @cached_property
     def issuer_key(self) -> PublicKey | None:
-        return self.issuer.public_key if self.issuer else None
+        """The ISSUER's key (read on its own: verification needs nothing else)."""
+        if "issuer" in self.__dict__:
+            issuer = self.__dict__["issuer"]
+            return issuer.public_key if issuer is not None else None
+        element = _first(self._body, "ISSUER")
+        if element is None:
+            return None
+        return self._placed(lambda: read_public_key(_first(element, "PUBLICKEY"), "ISSUER"),
+                            "ISSUER")
 
     @cached_property
     def principals(self) -> tuple[Principal, ...]:
-        return tuple(Principal.from_element(p, f"{self.position}: PRINCIPAL")
-                     for p in self._body.findall("ISSUEDPRINCIPALS/PRINCIPAL"))
+        return self._placed(lambda: tuple(
+            Principal.from_element(p, "PRINCIPAL")
+            for p in self._body.iterfind("ISSUEDPRINCIPALS/PRINCIPAL")), "ISSUEDPRINCIPALS")
 
     @cached_property
     def principal_keys(self) -> tuple[PublicKey, ...]:
-        return tuple(p.public_key for p in self.principals if p.public_key is not None)
+        """The keys of the issued principals (read on their own, for chain links)."""
+        if "principals" in self.__dict__:
+            return tuple(p.public_key for p in self.principals if p.public_key is not None)
+        principals = _first(self._body, "ISSUEDPRINCIPALS")
+        if principals is None:
+            return ()
+
+        def keys() -> tuple[PublicKey, ...]:
+            found = (read_public_key(_first(p, "PUBLICKEY"), "PRINCIPAL")
+                     for p in principals.iterchildren("PRINCIPAL"))
+            return tuple(k for k in found if k is not None)
+        return self._placed(keys, "ISSUEDPRINCIPALS")
 
     def certifies(self, key: PublicKey) -> bool:
         """Whether this document is a certificate whose issued principal holds ``key``."""
-        return self.is_certificate and key in self.principal_keys
+        return self.kind in CERTIFICATE_KINDS and key in self.principal_keys
 
     @cached_property
     def validity(self) -> Validity | None:
@@ -221,14 +253,15 @@ class XrmlDocument:
             element = self._body.find("WORK/RIGHTSGROUP/RIGHTSLIST//CONDITIONLIST/TIME/RANGETIME")
         if element is None:
             return None
-        where = f"{self.position}: validity"
-        return Validity(parse_time(_text(element.find("FROM")), where),
-                        parse_time(_text(element.find("UNTIL")), where))
+        return self._placed(lambda: Validity(parse_time(_text(element.find("FROM")), "validity"),
+                                             parse_time(_text(element.find("UNTIL")), "validity")),
+                            "validity")
 
     @cached_property
     def distribution_points(self) -> tuple[DistributionPoint, ...]:
-        return tuple(_distribution_point(d, self.position)
-                     for d in self._body.findall("DISTRIBUTIONPOINT"))
+        return self._placed(lambda: tuple(_distribution_point(d, "DISTRIBUTIONPOINT")
+                                          for d in self._body.findall("DISTRIBUTIONPOINT")),
+                            "DISTRIBUTIONPOINT")
 
     @cached_property
     def content_id(self) -> str | None:
@@ -251,7 +284,8 @@ class XrmlDocument:
     @cached_property
     def rights(self) -> tuple[Right, ...]:
         """Rights readable in clear in WORK (a publishing license keeps its own encrypted)."""
-        return tuple(_right(r, self.position) for r in self._iter_rights())
+        return self._placed(lambda: tuple(_right(r, "RIGHTSLIST") for r in self._iter_rights()),
+                            "RIGHTSLIST")
 
     def _iter_rights(self) -> Iterator[etree._Element]:
         for rights_list in self._body.findall("WORK/RIGHTSGROUP/RIGHTSLIST"):
@@ -273,8 +307,11 @@ class XrmlDocument:
     # --- signature -----------------------------------------------------------------
     @cached_property
     def signature(self) -> SignatureBlock | None:
-        element = self._root.find("SIGNATURE")
-        return SignatureBlock.from_element(element, self.position) if element is not None else None
+        element = _first(self._root, "SIGNATURE")
+        if element is None:
+            return None
+        return self._placed(lambda: SignatureBlock.from_element(element, "SIGNATURE"),
+                            "SIGNATURE")
 
     @property
     def is_signed(self) -> bool:
@@ -321,6 +358,12 @@ class XrmlDocument:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} #{self.index} {self.kind!r} id={self.id}>"
+
+
+def _first(element: etree._Element, tag: str) -> etree._Element | None:
+    for child in element.iterchildren(tag):
+        return child
+    return None
 
 
 def ordinal(n: int) -> str:

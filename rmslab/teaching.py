@@ -8,19 +8,36 @@
 * :func:`tamper` breaks a document on purpose (DESIGN.md rule 4): one edit inside one
   BODY of a chain, then the chain is read again, so that the checks can show what they
   catch.
+* :func:`attempt` runs a step that may be refused and keeps the refusal (its rule, its
+  reason, its Trace), so that a lesson shows it without ``try``/``except``.
+* :func:`frozen_pictures` draws the deployment picture of every step of a Trace at once,
+  so that a stepper keeps showing the deployment as it was when the flow ran (SPEC
+  E-1…E-9, issue 3 item 4).
+* :func:`open_sealed_key` opens the private key sealed inside a rights account
+  certificate or a client licensor certificate with a given key — to show what each key
+  is sealed to (SPEC E-7, E-9).
 """
 
 from __future__ import annotations
 
+import base64
 import re
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from lxml import etree
 
+from rmslab.crypto.rsa import PrivateKey
 from rmslab.xrml.document import XrmlDocument
 from rmslab.xrml.reader import Chain, parse
 
-__all__ = ["outline", "excerpt", "tamper", "Attempt", "attempt"]
+if TYPE_CHECKING:
+    import graphviz
+
+    from rmslab.deployment import Deployment
+    from rmslab.trace import Step, Trace
+
+__all__ = ["outline", "excerpt", "tamper", "Attempt", "attempt", "frozen_pictures",
+           "open_sealed_key"]
 
 # A tag (attribute values may hold ">"), or a run of text between tags.
 _TOKEN = re.compile(r"""<(?:"[^"]*"|'[^']*'|[^'">])*>|[^<]+""")
@@ -164,3 +181,43 @@ def attempt(step: Callable[..., object], *args: object, **kwargs: object) -> Att
         return Attempt(step(*args, **kwargs))
     except RmslabError as exc:
         return Attempt(error=exc)
+
+
+def frozen_pictures(deployment: Deployment,
+                    trace: Trace) -> Callable[[Step], graphviz.Digraph | None]:
+    """A ``picture`` function for :class:`~rmslab.widgets.Stepper` that shows each step of
+    ``trace`` on the picture of ``deployment`` as it is *now*, when this is called.
+
+    :func:`rmslab.viz.deployment.step_picture` draws a step when the stepper shows it,
+    from the deployment as it is then; in a lesson that goes on changing the deployment
+    (a second server joins, another cluster enrolls), an earlier stepper would show the
+    later deployment. Every step's graph is built here, once; a step that is not one of
+    ``trace``'s gets no picture (``None``).
+    """
+    from rmslab.viz.deployment import deployment_graph
+    drawn = [(step, deployment_graph(deployment, step)) for step in trace.steps]
+
+    def picture(step: Step) -> graphviz.Digraph | None:
+        return next((graph for known, graph in drawn if known is step), None)
+
+    return picture
+
+
+def open_sealed_key(document: XrmlDocument, opener: PrivateKey) -> PrivateKey:
+    """The private key sealed inside ``document`` (the ``ENABLINGBITS type="sealed-key"`` of
+    a rights account certificate or a client licensor certificate), opened with
+    ``opener``.
+
+    A RAC seals the account key to the machine key; a CLC seals the CLC key to the
+    account key. Raises :class:`~rmslab.crypto.seal.SealError` when ``opener`` is not the
+    key it was sealed to, or when ``document`` holds no sealed key.
+    """
+    from rmslab.crypto.seal import SealError, unseal
+    value = document.element.find(".//ENABLINGBITS[@type='sealed-key']/VALUE")
+    if value is None or not (value.text or "").strip():
+        raise SealError(f"{document.position} holds no sealed key")
+    secret = unseal(base64.b64decode(value.text or ""), opener)
+    # The private key is sealed as PKCS#8, DER (or PEM, in labs saved by older versions).
+    if secret.startswith(b"-----BEGIN"):
+        return PrivateKey.from_pem(secret)
+    return PrivateKey.from_der(secret)

@@ -87,3 +87,45 @@ def test_attempt_shows_a_refusal_with_its_rule() -> None:
     done = attempt(renew_slc_online, d.enrollment_service, root, root.first_server,
                    by=d.user("rmsadmin"), directory=d.directory)
     assert not done.refused and repr(done) == "succeeded" and done.trace is done.result
+
+
+def test_frozen_pictures_keep_the_deployment_as_it_was() -> None:
+    # E-2: a later server joins; the stepper of the earlier flow does not show it
+    from rmslab.deployment import standard_deployment
+    from rmslab.flows import join_server
+    from rmslab.teaching import frozen_pictures
+    from rmslab.trace import Step
+    from rmslab.viz.deployment import deployment_graph
+    d = standard_deployment(Lab())
+    enrollment = d.history[0]
+    picture = frozen_pictures(d, enrollment)
+    before = [picture(step) for step in enrollment]
+    assert [g.source for g in before if g is not None] == [
+        deployment_graph(d, step).source for step in enrollment]
+    join_server(d.root_cluster, "RMS03")
+    after = [picture(step) for step in enrollment]
+    assert [g.source for g in after if g is not None] == [g.source for g in before if g]
+    assert all("RMS03" not in g.source for g in after if g is not None)
+    assert "RMS03" in deployment_graph(d, enrollment[1]).source
+    assert picture(Step("RMS01", "not a step of this trace")) is None
+
+
+def test_open_sealed_key_shows_what_each_key_is_sealed_to() -> None:
+    # E-7, E-9: account key → machine key (RAC); CLC key → account key (CLC)
+    from rmslab.crypto.seal import SealError
+    from rmslab.deployment import standard_deployment
+    from rmslab.teaching import attempt, open_sealed_key
+    d = standard_deployment(Lab())
+    alice_pc, bob_pc = d.clients["ALICE-PC"], d.clients["BOB-PC"]
+    rac, clc = alice_pc.account("alice").rac, alice_pc.account("alice").clc
+    assert clc is not None
+    account_key = open_sealed_key(rac, alice_pc.machine_key)
+    assert account_key.public == rac.subject.public_key  # type: ignore[union-attr]
+    clc_key = open_sealed_key(clc, account_key)
+    assert clc_key.public == clc.subject.public_key  # type: ignore[union-attr]
+    with pytest.raises(SealError, match="not sealed for this private key"):
+        open_sealed_key(rac, bob_pc.machine_key)
+    refused = attempt(open_sealed_key, clc, alice_pc.machine_key)
+    assert refused.refused and isinstance(refused.error, SealError)
+    with pytest.raises(SealError, match="holds no sealed key"):
+        open_sealed_key(d.root_cluster.slc, alice_pc.machine_key)

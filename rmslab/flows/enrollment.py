@@ -86,6 +86,8 @@ def enroll_root_cluster(service: EnrollmentService, cluster: Cluster, *, by: Use
                 channel="online")
         request = make_request(cluster, kind=ENROLLMENT_REQUEST, trace=trace)
         trace.step(server.name, "sends the request during provisioning", service.name)
+        trace.check("E-3", f"{server.name} is connected: online enrollment", True,
+                    "the request goes straight to the enrollment service")
         try:
             response = service.enroll(request, trace=trace, channel="online")
             trace.step(server.name, "installs the SLC", documents=[])

@@ -40,9 +40,9 @@ pytestmark = pytest.mark.browser
 
 HERE = Path(__file__).resolve().parent
 
-#: The notebook opened in JupyterLab. Until issue 3's enrollment notebook exists this is
-#: a small fixture; then: ``NOTEBOOK = REPO / "notebooks" / "02_enrollment.ipynb"``.
-NOTEBOOK = HERE / "stepper_fixture.ipynb"
+#: The notebook opened in JupyterLab: the enrollment lesson, whose first stepper plays the
+#: online enrollment of the root cluster with the deployment picture.
+NOTEBOOK = REPO / "notebooks" / "02_enrollment.ipynb"
 
 CHROMIUM = os.environ.get("RMSLAB_CHROMIUM", "/usr/bin/chromium")
 #: The flags that work on these machines (TOOLING.md "Real browser").

@@ -14,6 +14,7 @@ from rmslab.actors.client import Client
 from rmslab.actors.cluster import LICENSING_ONLY, ROOT, Cluster
 from rmslab.actors.enrollment_service import EnrollmentService
 from rmslab.actors.people import DOMAIN_ADMINS, Computer, Directory, User
+from rmslab.actors.web import Web
 from rmslab.flows.certification import activate_machine, certify_account, enroll_client
 from rmslab.flows.enrollment import enroll_root_cluster, join_server, sub_enroll
 from rmslab.flows.publishing import issue_template
@@ -37,6 +38,8 @@ class Deployment:
         self.clients: dict[str, Client] = {}
         self.computers: dict[str, Computer] = {}
         self.history: list[Trace] = []
+        #: Documents published at URLs (revocation lists), reached by connected clients.
+        self.web = Web()
 
     def __repr__(self) -> str:
         return (f"<Deployment {self.directory.domain}: {len(self.clusters)} clusters, "

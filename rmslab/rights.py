@@ -15,12 +15,13 @@ from datetime import datetime
 
 from lxml import etree
 
+from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import InputError
-from rmslab.xrml.model import format_time, parse_time
-from rmslab.xrml.writer import Markup, element, object_xml, rangetime_xml
+from rmslab.xrml.model import format_time, parse_time, read_public_key
+from rmslab.xrml.writer import Markup, element, object_xml, public_key_xml, rangetime_xml
 
 __all__ = ["ELEMENT_RIGHTS", "NAMED_RIGHTS", "RIGHTS", "Grant", "RightsPolicy",
-           "normalise_right", "ANYONE"]
+           "RevocationRequirement", "normalise_right", "ANYONE"]
 
 ELEMENT_RIGHTS = ("VIEW", "EDIT", "PRINT", "EXTRACT", "EXPORT")
 NAMED_RIGHTS = ("OWNER", "VIEWRIGHTSDATA", "REPLY", "REPLYALL", "FORWARD", "DOCEDIT",
@@ -58,6 +59,43 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class RevocationRequirement:
+    """A license's demand for a revocation list (R-3, R-6, R-7): where the list is, who
+    may sign it, and how old it may be (days)."""
+
+    url: str
+    list_id: str
+    revoker_key: PublicKey
+    interval_days: int
+    name: str | None = None
+
+    def to_xml(self) -> Markup:
+        return element(
+            "REFRESH", (),
+            element("DISTRIBUTIONPOINT", (),
+                    object_xml("Revocation", self.list_id, name=self.name,
+                               addresses=[("URL", self.url)]),
+                    public_key_xml(self.revoker_key)),
+            element("INTERVALTIME", {"days": str(self.interval_days)}))
+
+    @classmethod
+    def from_element(cls, refresh: etree._Element, where: str) -> "RevocationRequirement":
+        point = refresh.find("DISTRIBUTIONPOINT")
+        key = read_public_key(point.find("PUBLICKEY") if point is not None else None, where)
+        url = point.findtext("OBJECT/ADDRESS") if point is not None else None
+        interval = refresh.find("INTERVALTIME")
+        if point is None or key is None or not url or interval is None:
+            raise InputError(f"{where}: a REFRESH condition needs the list's URL, its signer's "
+                             "key and an interval")
+        try:
+            days = int(interval.get("days", ""))
+        except ValueError:
+            raise InputError(f"{where}: the refresh interval is not a number of days") from None
+        return cls(url.strip(), (point.findtext("OBJECT/ID") or "").strip(), key, days,
+                   point.findtext("OBJECT/NAME"))
+
+
+@dataclass(frozen=True)
 class RightsPolicy:
     """What the author states when protecting (P-2): grants, the content's expiry, and
     the license caching interval (days a use license may be used before it must be
@@ -66,7 +104,8 @@ class RightsPolicy:
     grants: tuple[Grant, ...]
     not_after: datetime | None = None
     caching_days: int | None = None
-    require_revocation: str | None = field(default=None)  # reserved for the revocation issue
+    #: Licenses made from this policy require this revocation list (R-6).
+    revocation: RevocationRequirement | None = field(default=None)
 
     def for_user(self, user: str) -> tuple[Grant, ...]:
         return tuple(g for g in self.grants if g.applies_to(user))
@@ -93,7 +132,8 @@ class RightsPolicy:
                                                       grant.not_after or self.not_after))
                     if grant.not_before or grant.not_after or self.not_after else None,
                     element("INTERVALTIME", {"days": str(self.caching_days)})
-                    if self.caching_days is not None else None)
+                    if self.caching_days is not None else None,
+                    self.revocation.to_xml() if self.revocation is not None else None)
                 entries.append(element(right, (), conditions) if right in ELEMENT_RIGHTS
                                else element("RIGHT", {"name": right}, conditions))
         return element("RIGHTSLIST", (), *entries)
@@ -103,6 +143,7 @@ class RightsPolicy:
         by_user: dict[tuple[str, str | None, str | None], list[str]] = {}
         caching: int | None = None
         expiry: datetime | None = None
+        revocation: RevocationRequirement | None = None
         for entry in rights_list:
             if not isinstance(entry.tag, str):
                 continue
@@ -118,6 +159,9 @@ class RightsPolicy:
                 interval = conditions.find("INTERVALTIME")
                 if interval is not None and interval.get("days") is not None:
                     caching = int(interval.get("days", "0"))
+                refresh = conditions.find("REFRESH")
+                if refresh is not None:
+                    revocation = RevocationRequirement.from_element(refresh, where)
             by_user.setdefault((user.strip(), start, until), []).append(right.strip())
         grants = []
         for (user, start, until), rights in by_user.items():
@@ -125,7 +169,7 @@ class RightsPolicy:
             grants.append(Grant(user, tuple(rights), parse_time(start, where), not_after))
             if not_after and (expiry is None or not_after > expiry):
                 expiry = not_after
-        return cls(tuple(grants), None, caching)
+        return cls(tuple(grants), None, caching, revocation)
 
     def describe(self) -> list[str]:
         lines = []
@@ -137,4 +181,7 @@ class RightsPolicy:
             lines.append(f"{grant.user}: {', '.join(grant.rights)}{when}")
         if self.caching_days is not None:
             lines.append(f"license caching interval: {self.caching_days} days")
+        if self.revocation is not None:
+            lines.append(f"requires the revocation list at {self.revocation.url}, no older "
+                         f"than {self.revocation.interval_days} days")
         return lines

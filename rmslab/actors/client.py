@@ -59,6 +59,8 @@ class Client:
         self.machine_key = lab.key(f"machine:{name}")
         self.machine_certificate_text: str | None = None
         self.accounts: dict[str, Account] = {}
+        #: Revocation lists an administrator placed on this computer, by URL (R-4).
+        self.placed_revocation_lists: dict[str, str] = {}
         # Keys the client has unsealed, kept in memory as a running client does.
         self._opened: dict[tuple[str, str], PrivateKey] = {}
 

@@ -17,6 +17,9 @@ from typing import BinaryIO
 
 from rmslab.actors.client import Client
 from rmslab.actors.people import User
+from rmslab.actors.web import Web
+from rmslab.flows.revocation import revocation_checks
+from rmslab.revocation import RevocationIndex
 from rmslab.crypto.content import ContentCipher
 from rmslab.crypto.rsa import PublicKey
 from rmslab.crypto.seal import SealError, unseal
@@ -38,8 +41,10 @@ class AppSession:
     user: User
     application: str = "rmslab viewer"
     closed: bool = False
+    #: Where lists are downloaded from when a license requires one (R-4).
+    web: Web | None = None
     #: Revocation lists registered in this session (R-5), by URL.
-    registered_lists: dict[str, str] = field(default_factory=dict)
+    registered_lists: dict[str, RevocationIndex] = field(default_factory=dict)
     _opened: dict[str, Chain] = field(default_factory=dict, repr=False)
 
     def read(self, license_chain: str) -> Chain:
@@ -53,7 +58,12 @@ class AppSession:
     def close(self) -> None:
         """Closing the application clears what the session registered (R-5)."""
         self.registered_lists.clear()
+        self._opened.clear()
         self.closed = True
+
+    def reopen(self) -> "AppSession":
+        """The same application started again: a new session, nothing registered."""
+        return AppSession(self.client, self.user, self.application, web=self.web)
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,13 @@ def explain_binding(session: AppSession, license_chain: str, right: str, *,
         trace.check("B-2", f"the conditions of {right} hold now", in_time,
                     f"checked at {now:%Y-%m-%d %H:%M} UTC")
     if trace.failed_checks:
+        return refused()
+    machine_key = client.machine_key.public
+    if not revocation_checks(session, use_license_chain=chain,
+                             license_chain=session.read(license_chain),
+                             requirement=policy.revocation,
+                             user_keys=[k for k in (account_key, machine_key) if k],
+                             trace=trace):
         return refused()
     sealed = use_license.sealed_key_for(account_key) if account_key else None
     try:

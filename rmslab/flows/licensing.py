@@ -127,7 +127,8 @@ def acquire_use_license(cluster: Cluster, client: Client, user: User, protected_
     assert subject.public_key is not None
     user_principal = Principal(subject.object_type, subject.id, subject.id_type, subject.name,
                                subject.addresses, subject.public_key)
-    granted = RightsPolicy(policy.for_user(user.email), policy.not_after, policy.caching_days)
+    granted = RightsPolicy(policy.for_user(user.email), policy.not_after, policy.caching_days,
+                           policy.revocation)
     now = lab.now()
     until = now + USE_LICENSE_LIFETIME
     if policy.caching_days is not None:

@@ -16,10 +16,10 @@ from typing import Any, Sequence, TextIO
 
 from rmslab import __version__
 from rmslab.crypto.rsa import PublicKey
+from rmslab.discovery.command import add_discover_parser
 from rmslab.errors import InputError, KeyFormatError, RmslabError
 from rmslab.report import ChainReport, examine, inspect_json
 from rmslab.xrml.reader import read_file
-from rmslab.discovery.command import add_discover_parser
 
 __all__ = ["main"]
 

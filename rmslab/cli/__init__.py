@@ -1,0 +1,50 @@
+"""The ``rmslab`` command (SPEC A-1).
+
+Exit status: 0 when everything checked is valid, 1 when a check failed, 2 when the
+input cannot be read (hostile, malformed, truncated, missing), 3 when an actor refused
+(binding, licensing: the rule is named), 4 when discovery fails — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence, TextIO
+
+from rmslab import __version__
+from rmslab.cli.common import EXIT_INPUT, EXIT_INVALID
+from rmslab.cli.documents import add_document_parsers
+from rmslab.cli.lab import add_lab_parsers
+from rmslab.discovery.command import add_discover_parser
+from rmslab.errors import InputError, RmslabError
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rmslab", description="Inspect and verify RMS (XrML 1.2) documents and "
+                                   "protected files; run a lab deployment.")
+    parser.add_argument("--version", action="version", version=f"rmslab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_document_parsers(sub)
+    add_lab_parsers(sub)
+    add_discover_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args, out))
+    except InputError as exc:
+        sys.stderr.write(f"rmslab: {exc}\n")
+        return EXIT_INPUT
+    except RmslabError as exc:
+        sys.stderr.write(f"rmslab: {exc}\n")
+        return EXIT_INVALID
+    except RecursionError:
+        sys.stderr.write("rmslab: the input is nested too deeply to be an XrML document\n")
+        return EXIT_INPUT

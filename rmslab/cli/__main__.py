@@ -1,0 +1,7 @@
+"""``python -m rmslab.cli``."""
+
+import sys
+
+from rmslab.cli import main
+
+sys.exit(main())

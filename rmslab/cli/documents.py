@@ -1,0 +1,195 @@
+"""``rmslab inspect``, ``verify`` and ``chain``: documents and protected files (SPEC A-1)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, TextIO
+
+from rmslab.cli.common import EXIT_INVALID, EXIT_OK, parse_at
+from rmslab.crypto.rsa import PublicKey
+from rmslab.errors import InputError, KeyFormatError
+from rmslab.report import ChainReport, examine, inspect_json
+from rmslab.xrml.reader import read_file
+
+__all__ = ["add_document_parsers", "load_anchor"]
+
+
+def load_anchor(path: str) -> PublicKey:
+    """An anchor key from a PEM or DER public key, or from an XML file holding a
+    ``PUBLICKEY`` element (the first one is taken)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if b"PUBLICKEY" in data or b"P\x00U\x00B\x00" in data:
+        from rmslab.xrml.model import read_public_key
+        from rmslab.xrml.source import _PARSER, decode_text
+        from lxml import etree
+        text = decode_text(data)
+        if "<!DOCTYPE" in text or "<!ENTITY" in text:
+            raise KeyFormatError(f"{path}: DTDs are refused")
+        try:
+            root = etree.fromstring(f"<k>{text.replace('<?xml', '<?ignored')}</k>", _PARSER)
+        except etree.XMLSyntaxError as exc:
+            raise KeyFormatError(f"{path}: not well-formed XML ({exc})") from None
+        element = root.find(".//PUBLICKEY")
+        key = read_public_key(element, path)
+        if key is None:
+            raise KeyFormatError(f"{path}: no PUBLICKEY found")
+        return key
+    return PublicKey.from_pem(data)
+
+
+def _print_verify(report: ChainReport, out: TextIO) -> None:
+    out.write(f"{report.file}\n")
+    for d in report.documents:
+        mark = "ok " if d.valid else "BAD"
+        out.write(f"  [{mark}] #{d.index} {d.kind_name} {d.id or ''}\n")
+        out.write(f"        issuer {d.issuer}; {d.digest_algorithm or '-'} / "
+                  f"RSA-{d.key_bits or '?'}\n")
+        digest = ("matches" if d.digest_matches else
+                  "matches after whitespace recovery" if d.digest_matches_after_whitespace_recovery
+                  else "does not match")
+        out.write(f"        digest {digest}; signature "
+                  f"{'valid' if d.signature_valid else 'INVALID' if d.signature_valid is False else '-'}"
+                  f"; issuer certified by "
+                  f"{'#' + str(d.issuer_index) if d.issuer_index is not None else 'the anchor' if d.anchored else '(not in file)'}\n")
+        for e in d.errors:
+            out.write(f"        ✗ {e.code}: {e.message}\n")
+        for n in d.notes:
+            out.write(f"        · {n}\n")
+    out.write(f"chain {'VALID' if report.chain_valid else 'NOT VALID'}\n")
+
+
+def _print_inspect(data: dict[str, Any], out: TextIO) -> None:
+    out.write(f"{data['file']}\n")
+    if "container" in data:
+        c = data["container"]
+        out.write(f"  protected file v{c['version']} ({c['extension']}), "
+                  f"{c['content_bytes']} bytes of sealed content\n")
+    for d in data["documents"]:
+        out.write(f"#{d['index']} {d['kind_name']} ({d['kind']})\n")
+        out.write(f"  id        {d['id']}\n  issued    {d['issued']}\n")
+        issuer = d["issuer"]
+        if issuer:
+            key = issuer["key"]
+            out.write(f"  issuer    {issuer['type']} '{issuer['name']}' "
+                      f"[{key['bits']}-bit {key['fingerprint'][:16]}]\n" if key else
+                      f"  issuer    {issuer['type']} '{issuer['name']}'\n")
+        for p in d["principals"]:
+            key = p["key"]
+            out.write(f"  subject   {p['type']} '{p['name']}'"
+                      + (f" [{key['bits']}-bit {key['fingerprint'][:16]}]" if key else "") + "\n")
+        v = d["validity"]
+        if v["from"] or v["until"]:
+            out.write(f"  valid     {v['from']} … {v['until']}\n")
+        if d["content_id"]:
+            out.write(f"  content   {d['content_id']}" + (f" (owner {d['owner']})" if d["owner"] else "") + "\n")
+        for r in d["rights"]:
+            out.write(f"  right     {r['name']}\n")
+        decrypted = d.get("decrypted_rights")
+        if decrypted:
+            out.write(f"  rights    (encrypted; opened with the key of {decrypted['opened_by']})\n")
+            for grant in decrypted["grants"]:
+                out.write(f"            {grant['user']}: {', '.join(grant['rights'])}"
+                          + (f" until {grant['until']}" if grant["until"] else "") + "\n")
+        for p in d["distribution_points"]:
+            out.write(f"  point     {p['type']}: {p['address']}\n")
+        out.write(f"  signature {d['digest_algorithm'] or 'none'} (mode {d['mode']})\n")
+
+
+def _decrypted_rights(chain: Any, lab_dir: str, data: dict[str, Any]) -> None:
+    """With the lab's server keys, read the rights a publishing license carries encrypted."""
+    from rmslab.errors import RefusedError
+    from rmslab.flows.licensing import read_rights
+    from rmslab.store.disk import load_deployment
+    deployment = load_deployment(lab_dir)
+    for document, entry in zip(chain, data["documents"]):
+        if document.kind != "Microsoft Rights Label":
+            continue
+        for cluster in deployment.clusters.values():
+            try:
+                _, policy, source = read_rights(cluster, document)
+            except RefusedError:
+                continue
+            entry["decrypted_rights"] = {
+                "opened_by": source,
+                "grants": [{"user": g.user, "rights": list(g.rights),
+                            "until": g.not_after.strftime("%Y-%m-%dT%H:%M") if g.not_after else None}
+                           for g in policy.grants],
+                "caching_days": policy.caching_days}
+            break
+
+
+def _command_inspect(args: argparse.Namespace, out: TextIO) -> int:
+    chain = read_file(args.file)
+    data = inspect_json(chain)
+    if args.lab:
+        _decrypted_rights(chain, args.lab, data)
+    if args.json:
+        json.dump(data, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        _print_inspect(data, out)
+    return EXIT_OK
+
+
+def _command_verify(args: argparse.Namespace, out: TextIO) -> int:
+    anchor = load_anchor(args.anchor) if args.anchor else None
+    chain = read_file(args.file)
+    report = examine(chain, anchor=anchor, recover_whitespace=args.recover_whitespace,
+                     at=args.at, required_mode=args.require_mode)
+    if args.json:
+        json.dump(report.to_json(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        _print_verify(report, out)
+    return EXIT_OK if report.chain_valid else EXIT_INVALID
+
+
+def _command_chain(args: argparse.Namespace, out: TextIO) -> int:
+    from rmslab.viz import Picture, chain_graph
+    anchor = load_anchor(args.anchor) if args.anchor else None
+    chain = read_file(args.file)
+    report = examine(chain, anchor=anchor, recover_whitespace=args.recover_whitespace)
+    target = Path(args.output)
+    if target.suffix.lower() not in (".svg", ".png", ".dot"):
+        raise InputError(f"{target}: the picture must end in .svg, .png or .dot")
+    Picture(chain_graph(chain, report, anchor)).save(target)
+    out.write(f"wrote {target}\n")
+    return EXIT_OK
+
+
+
+
+def add_document_parsers(sub: Any) -> None:
+    p = sub.add_parser("inspect", help="every document in a file: kind, IDs, issuer, "
+                                       "subjects, keys, validity, rights, distribution points")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="machine-readable output (see README)")
+    p.add_argument("--lab", metavar="DIR",
+                   help="a lab whose server keys may open the encrypted rights")
+    p.set_defaults(run=_command_inspect)
+
+    p = sub.add_parser("verify", help="digest, signature and chain link of every document")
+    p.add_argument("file")
+    p.add_argument("--anchor", metavar="KEYFILE",
+                   help="pin the root: PEM/DER public key, or XML holding a PUBLICKEY")
+    p.add_argument("--recover-whitespace", action="store_true",
+                   help="accept a digest that matches once whitespace between tags is "
+                        "removed (copies pretty-printed after signing); reported per document")
+    p.add_argument("--at", type=parse_at, metavar="TIME",
+                   help="also check validity periods at this UTC time (e.g. 2017-01-01T00:00)")
+    p.add_argument("--require-mode", type=int, choices=(1, 2), default=1,
+                   help="2 flags every mode-1 (RSA-1024/SHA-1) signature as an error")
+    p.add_argument("--json", action="store_true", help="machine-readable output (see README)")
+    p.set_defaults(run=_command_verify)
+
+    p = sub.add_parser("chain", help="draw the trust chain (svg, png or dot)")
+    p.add_argument("file")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.svg|png|dot")
+    p.add_argument("--anchor", metavar="KEYFILE")
+    p.add_argument("--recover-whitespace", action="store_true")
+    p.set_defaults(run=_command_chain)

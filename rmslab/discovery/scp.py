@@ -177,22 +177,18 @@ class ScpChange:
 
 
 def _check_rights(trace: Trace, account: AdminAccount, action: str) -> None:
-    ok = trace.check("D-8", "the account is a member of Enterprise Admins",
-                     account.enterprise_admin,
-                     "" if account.enterprise_admin else f"{account.name} is not in Enterprise "
-                     "Admins")
-    if not ok.passed:
-        raise ScpRegistrationRefusedError(f"{action} refused: {ok.reason} (Enterprise Admins "
-                                          "and local administrator of the AD RMS server are "
-                                          "both needed)", spec_id="D-8", trace=trace)
-    ok = trace.check("D-8", "the account is a local administrator of the AD RMS server",
-                     account.local_administrator,
-                     "" if account.local_administrator else f"{account.name} is not a local "
-                     "administrator of the AD RMS server")
-    if not ok.passed:
-        raise ScpRegistrationRefusedError(f"{action} refused: {ok.reason} (Enterprise Admins "
-                                          "and local administrator of the AD RMS server are "
-                                          "both needed)", spec_id="D-8", trace=trace)
+    """Both rights the seed requires, each a check; refuse at the first one missing."""
+    for description, held, missing in (
+            ("the account is a member of Enterprise Admins", account.enterprise_admin,
+             f"{account.name} is not in Enterprise Admins"),
+            ("the account is a local administrator of the AD RMS server",
+             account.local_administrator,
+             f"{account.name} is not a local administrator of the AD RMS server")):
+        trace.check("D-8", description, held, "" if held else missing)
+        if not held:
+            raise ScpRegistrationRefusedError(
+                f"{action} refused: {missing} (Enterprise Admins and local administrator of "
+                "the AD RMS server are both needed)", spec_id="D-8", trace=trace)
 
 
 def _one_configuration(trace: Trace, directory: Directory, action: str) -> str:

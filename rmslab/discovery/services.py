@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 __all__ = [
-    "CloudService", "AZURE_RMS", "ILS_HOST", "cluster_base", "certification_url",
+    "CloudService", "AZURE_RMS", "CLOUD_DOMAIN", "ILS_HOST", "cluster_base", "certification_url",
     "licensing_url", "host_of", "is_http_url", "same_url", "is_cloud_url", "is_ils_url",
 ]
 

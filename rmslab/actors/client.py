@@ -59,6 +59,9 @@ class Client:
         self.machine_key = lab.key(f"machine:{name}")
         self.machine_certificate_text: str | None = None
         self.accounts: dict[str, Account] = {}
+        #: Application sessions kept open across commands: name → the application and the
+        #: revocation lists registered in it (URL → list text) (R-5).
+        self.open_sessions: dict[str, tuple[str, str, dict[str, str]]] = {}
         #: Revocation lists an administrator placed on this computer, by URL (R-4).
         self.placed_revocation_lists: dict[str, str] = {}
         # Keys the client has unsealed, kept in memory as a running client does.

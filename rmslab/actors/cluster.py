@@ -13,6 +13,7 @@ from datetime import datetime
 
 from rmslab.crypto.rsa import PrivateKey
 from rmslab.lab import Lab
+from rmslab.revocation import Revoke
 from rmslab.store.logdb import LoggingDatabase
 from rmslab.xrml.certificates import Revocation
 from rmslab.xrml.document import ServerLicensorCertificate
@@ -84,6 +85,9 @@ class Cluster:
         self.trusted_domains: dict[str, PrivateKey] = {}
         #: Rights policy templates the cluster issued (signed text with the SLC chain).
         self.templates: dict[str, str] = {}
+        #: What the cluster has revoked so far, and its current signed list (R-2).
+        self.revocations: list[Revoke] = []
+        self.revocation_list: str | None = None
 
     def __repr__(self) -> str:
         return f"<Cluster {self.name!r} {self.role} {self.url}>"
@@ -95,6 +99,11 @@ class Cluster:
         if self._key is None:
             self._key = self.lab.key(f"cluster:{self.name}")
         return self._key
+
+    @property
+    def revocation_url(self) -> str:
+        """Where the cluster publishes its revocation list (R-4)."""
+        return f"{self.url}/revocation/list.xml"
 
     @property
     def enrolled(self) -> bool:

@@ -106,7 +106,15 @@ def _command_protect(args: argparse.Namespace, out: TextIO) -> int:
                              not_after=args.until) for u, rights in args.grant)
         if not grants:
             raise InputError("state the rights: --grant USER:RIGHT[,RIGHT…] or --template NAME")
-        policy = RightsPolicy(grants, args.until)
+        revocation = None
+        if args.require_revocation:
+            from rmslab.flows.revocation import requirement_for
+            issuer = (deployment.root_cluster if args.offline
+                      else deployment.clusters[args.cluster] if args.cluster
+                      else deployment.root_cluster)
+            revocation = requirement_for(issuer.revocation_url, issuer.key.public,
+                                         interval_days=args.revocation_interval)
+        policy = RightsPolicy(grants, args.until, revocation=revocation)
     source = Path(args.input)
     target = Path(args.output)
     partial = target.with_name(target.name + ".part")
@@ -117,7 +125,9 @@ def _command_protect(args: argparse.Namespace, out: TextIO) -> int:
                 result = publish_offline(client, user, policy, reader, writer,
                                          extension=source.suffix or ".bin", original_size=size)
             else:
-                result = publish_online(deployment.root_cluster, client, user, policy, reader,
+                cluster = (deployment.clusters[args.cluster] if args.cluster
+                           else deployment.root_cluster)
+                result = publish_online(cluster, client, user, policy, reader,
                                         writer, extension=source.suffix or ".bin",
                                         original_size=size)
         partial.replace(target)
@@ -138,7 +148,7 @@ def _command_protect(args: argparse.Namespace, out: TextIO) -> int:
 
 def _command_open(args: argparse.Namespace, out: TextIO) -> int:
     from rmslab.errors import RefusedError
-    from rmslab.flows.binding import AppSession, open_protected
+    from rmslab.flows.binding import open_protected
     from rmslab.flows.licensing import acquire_use_license
     from rmslab.store.disk import load_deployment, save_deployment
     from rmslab.xrml.pfile import read_container_header
@@ -162,6 +172,7 @@ def _command_open(args: argparse.Namespace, out: TextIO) -> int:
             cluster = next((c for c in deployment.clusters.values()
                             if url.startswith(c.url)), deployment.root_cluster)
             acquire_use_license(cluster, client, user, chain_text, anchor=anchor)
+        session = _load_session(args, deployment, client, user)
         sink_path = Path(args.output) if args.output else None
         partial = sink_path.with_name(sink_path.name + ".part") if sink_path else None
         import io
@@ -169,19 +180,22 @@ def _command_open(args: argparse.Namespace, out: TextIO) -> int:
         with source.open("rb") as reader:
             if partial is not None:
                 with partial.open("wb") as writer:
-                    binding = open_protected(AppSession(client, user, "rmslab open"), reader,
-                                             writer, args.right, anchor=anchor)
+                    binding = open_protected(session, reader, writer, args.right,
+                                             anchor=anchor)
                 assert sink_path is not None
                 partial.replace(sink_path)
             else:
-                binding = open_protected(AppSession(client, user, "rmslab open"), reader,
-                                         buffer, args.right, anchor=anchor)
+                binding = open_protected(session, reader, buffer, args.right,
+                                         anchor=anchor)
     except RefusedError as exc:
         if args.output:
             Path(args.output + ".part").unlink(missing_ok=True)
+        if "session" in locals():
+            _keep_session(args, session)
         save_deployment(deployment, args.lab)
         sys.stderr.write(f"rmslab: refused: {exc}\n")
         return EXIT_REFUSED
+    _keep_session(args, session)
     save_deployment(deployment, args.lab)
     if args.output:
         out.write(f"opened for {binding.right} as {user.email}: {len(binding.checks)} checks "
@@ -192,6 +206,76 @@ def _command_open(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+
+
+def _load_session(args: argparse.Namespace, deployment: Any, client: Any, user: Any) -> Any:
+    """The application session: a new one, or the named one kept across commands (R-5)."""
+    from rmslab.flows.binding import AppSession
+    from rmslab.flows.revocation import register_list
+    session = AppSession(client, user, args.application, web=deployment.web)
+    kept = client.open_sessions.get(args.session) if args.session else None
+    if kept is not None:
+        session.application = kept[1]
+        for url, text in kept[2].items():
+            register_list(session, text, source=url)
+    return session
+
+
+def _keep_session(args: argparse.Namespace, session: Any) -> None:
+    if args.session:
+        session.client.open_sessions[args.session] = (
+            session.user.name, session.application,
+            {url: index.document.text for url, index in session.registered_lists.items()})
+
+
+def _command_session_close(args: argparse.Namespace, out: TextIO) -> int:
+    from rmslab.store.disk import load_deployment, save_deployment
+    deployment = load_deployment(args.lab)
+    _, client = _session_user(deployment, args.user)
+    kept = client.open_sessions.pop(args.session, None)
+    if kept is None:
+        raise InputError(f"no open session {args.session!r} on {client.name}")
+    save_deployment(deployment, args.lab)
+    out.write(f"closed {args.session} on {client.name}: {len(kept[2])} registered revocation "
+              f"list(s) cleared (R-5)\n")
+    return EXIT_OK
+
+
+def _command_revoke(args: argparse.Namespace, out: TextIO) -> int:
+    from rmslab.crypto.rsa import PublicKey
+    from rmslab.flows.revocation import revoke
+    from rmslab.revocation import Revoke
+    from rmslab.store.disk import load_deployment, save_deployment
+    deployment = load_deployment(args.lab)
+    if args.by not in deployment.clusters:
+        raise InputError(f"no cluster {args.by!r}; the lab has {', '.join(deployment.clusters)}")
+    cluster = deployment.clusters[args.by]
+    domain = deployment.directory.domain
+    entries: list[Revoke] = []
+    if args.user:
+        name = args.user if "@" in args.user else f"{args.user}@{domain}"
+        entries.append(Revoke("user", "principal-id", name))
+    if args.content:
+        entries.append(Revoke("content", "content-id", args.content))
+    if args.license:
+        entries.append(Revoke("license", "license-id", args.license))
+    if args.app:
+        entries.append(Revoke("application", "principal-id", args.app))
+    if args.issuer_key:
+        from rmslab.cli.documents import load_anchor
+        key: PublicKey = load_anchor(args.issuer_key)
+        entries.append(Revoke("issuer", "issuer-key", key=key))
+    if not entries:
+        raise InputError("say what to revoke: --user, --content, --license, --issuer-key or --app")
+    trace = revoke(cluster, entries, web=deployment.web if args.publish else None)
+    save_deployment(deployment, args.lab)
+    out.write(f"{cluster.name} now revokes {len(cluster.revocations)} entr"
+              f"{'y' if len(cluster.revocations) == 1 else 'ies'}; list signed "
+              f"{deployment.lab.now():%Y-%m-%d %H:%M}"
+              + (f", published at {cluster.revocation_url}" if args.publish else
+                 " (not published: use --publish)") + "\n")
+    del trace
+    return EXIT_OK
 
 
 def add_lab_parsers(sub: Any) -> None:
@@ -220,6 +304,12 @@ def add_lab_parsers(sub: Any) -> None:
                    metavar="USER:RIGHT[,RIGHT…]")
     p.add_argument("--until", type=parse_at, metavar="TIME", help="the content expires then")
     p.add_argument("--template", metavar="NAME", help="use a rights policy template's rights")
+    p.add_argument("--cluster", metavar="NAME",
+                   help="publish online through this cluster (default: the root cluster)")
+    p.add_argument("--require-revocation", action="store_true",
+                   help="licenses require the issuing cluster's revocation list (R-6)")
+    p.add_argument("--revocation-interval", type=int, default=7, metavar="DAYS",
+                   help="how old the required list may be (default 7 days)")
     p.set_defaults(run=_command_protect)
 
     p = sub.add_parser("open", help="open a protected file as a user of a lab (L-1, B-1, B-2)")
@@ -228,7 +318,34 @@ def add_lab_parsers(sub: Any) -> None:
     p.add_argument("--as", dest="user", required=True, metavar="USER")
     p.add_argument("--right", default="VIEW")
     p.add_argument("-o", "--output", metavar="OUT")
+    p.add_argument("--session", metavar="NAME",
+                   help="an application session kept across commands: revocation lists "
+                        "registered in it stay registered until `rmslab session close` (R-5)")
+    p.add_argument("--application", default="rmslab open", metavar="NAME",
+                   help="the application's name (an entity revocation lists may name)")
     p.set_defaults(run=_command_open)
+
+    p = sub.add_parser("revoke", help="a cluster revokes a user, content, license, issuer key "
+                                      "or application (R-1, R-2)")
+    p.add_argument("--lab", required=True, metavar="DIR")
+    p.add_argument("--by", required=True, metavar="CLUSTER")
+    p.add_argument("--user")
+    p.add_argument("--content", metavar="ID")
+    p.add_argument("--license", metavar="ID")
+    p.add_argument("--issuer-key", metavar="FILE")
+    p.add_argument("--app", metavar="NAME")
+    p.add_argument("--publish", action="store_true",
+                   help="publish the list at the cluster's revocation URL (R-4)")
+    p.set_defaults(run=_command_revoke)
+
+    session = sub.add_parser("session", help="application sessions kept across commands")
+    session_sub = session.add_subparsers(dest="session_command", required=True)
+    p = session_sub.add_parser("close", help="close an application: its registrations are "
+                                             "cleared (R-5)")
+    p.add_argument("session", metavar="NAME")
+    p.add_argument("--lab", required=True, metavar="DIR")
+    p.add_argument("--as", dest="user", required=True, metavar="USER")
+    p.set_defaults(run=_command_session_close)
 
     p = sub.add_parser("log", help="the enrollment logs of a lab on disk (E-8)")
     p.add_argument("directory")

@@ -24,13 +24,14 @@ from rmslab.xrml.verify import verify_document
 
 if TYPE_CHECKING:
     from rmslab.actors.cluster import Cluster
+    from rmslab.actors.web import Web
     from rmslab.crypto.rsa import PrivateKey
     from rmslab.flows.binding import AppSession
     from rmslab.lab import Lab
     from rmslab.revocation import Revoke
 
 __all__ = ["revocation_checks", "register_list", "involved_revocation", "issue_cluster_list",
-           "issue_authority_list", "requirement_for"]
+           "issue_authority_list", "requirement_for", "revoke"]
 
 
 def register_list(session: "AppSession", text: str, *, source: str) -> RevocationIndex:
@@ -193,3 +194,23 @@ def requirement_for(url: str, revoker: PublicKey, *, interval_days: int = 7,
                     list_id: str = "", name: str | None = None) -> RevocationRequirement:
     """What a license (or a template, R-6) writes to require the list at ``url``."""
     return RevocationRequirement(url, list_id, revoker, interval_days, name)
+
+
+def revoke(cluster: "Cluster", entries: "list[Revoke]", *, web: "Web | None" = None) -> Trace:
+    """The cluster revokes more entities: its list is issued again with every entry so
+    far, signed now, and published at its URL when ``web`` is given (R-2, R-4)."""
+    trace = Trace(f"{cluster.name} revokes {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}")
+    cluster.revocations.extend(entries)
+    text = issue_cluster_list(cluster, cluster.revocation_url, list(cluster.revocations))
+    cluster.revocation_list = text
+    trace.step(cluster.first_server.name, "signs a new revocation list",
+               documents=[DocumentRef("revocation list", text, "Revocation-List")],
+               keys=[f"signed with the cluster key {cluster.key.public.short_fingerprint}"])
+    trace.check("R-2", "the list is a signed XrML document naming what is revoked", True,
+                f"{len(cluster.revocations)} entries")
+    if web is not None:
+        web.publish(cluster.revocation_url, text)
+        trace.step(cluster.first_server.name, f"publishes it at {cluster.revocation_url}")
+        trace.check("R-4", "applications can download the list from its URL", True,
+                    cluster.revocation_url)
+    return trace

@@ -17,6 +17,10 @@ mirrors the deployment (SPEC E-8, D-3).
                                                               …/CLC-EMAIL.drm (CLC)
                                                               …/EUL-CONTENT.drm (licenses)
     DIR/clusters/NAME/templates/TEMPLATE.xml, trusted-publishing-domains/NAME.pem
+    DIR/clusters/NAME/revocation-list.xml  the cluster's current revocation list
+    DIR/clients/MACHINE/revocation-lists/N.xml   lists an administrator placed (R-4)
+    DIR/clients/MACHINE/sessions/NAME.json  application sessions kept open (R-5)
+    DIR/web/N.xml                       documents published at URLs (deployment.json maps them)
 
 Client stores follow the client-mode layout (``%localappdata%\\Microsoft\\MSIPC``, D-3).
 The enrollment service's private keys are never written: like the vendor's, they stay
@@ -41,6 +45,7 @@ from rmslab.crypto.rsa import PrivateKey, PublicKey
 from rmslab.deployment import Deployment
 from rmslab.errors import InputError
 from rmslab.lab import Lab
+from rmslab.revocation import Revoke
 from rmslab.store.logdb import LoggingDatabase
 from rmslab.xrml.certificates import Revocation
 
@@ -110,6 +115,8 @@ def _save_into(deployment: Deployment, root: Path) -> dict[str, Any]:
             _write(base / "trusted-publishing-domains" / f"{domain}.pem", key.to_pem())
         for template_name, text in sorted(cluster.templates.items()):
             _write(base / "templates" / f"{template_name}.xml", text)
+        if cluster.revocation_list:
+            _write(base / "revocation-list.xml", cluster.revocation_list)
         clusters.append({
             "name": cluster.name, "url": cluster.url, "role": cluster.role,
             "revocation": ({"authority": cluster.revocation.authority_name,
@@ -117,6 +124,9 @@ def _save_into(deployment: Deployment, root: Path) -> dict[str, Any]:
                            if cluster.revocation.authority_key else None),
             "previous_slcs": len(cluster.previous_slcs),
             "trusted_domains": sorted(cluster.trusted_domains),
+            "revocations": [{"category": r.category, "type": r.type, "value": r.value,
+                             "key": ({"modulus": r.key.modulus_base64, "exponent": r.key.exponent}
+                                     if r.key else None)} for r in cluster.revocations],
             "templates": sorted(cluster.templates),
             "servers": [{"name": s.name, "administrators": sorted(s.administrators),
                          "connected": s.connected} for s in cluster.servers],
@@ -127,6 +137,10 @@ def _save_into(deployment: Deployment, root: Path) -> dict[str, Any]:
         _write(base / "machine" / "machine-key.pem", client.machine_key.to_pem())
         if client.machine_certificate_text:
             _write(base / "machine" / "machine-certificate.xml", client.machine_certificate_text)
+        placed = []
+        for number, (url, text) in enumerate(sorted(client.placed_revocation_lists.items()), 1):
+            _write(base / "revocation-lists" / f"{number}.xml", text)
+            placed.append({"url": url, "file": f"{number}.xml"})
         accounts = []
         for name, account in client.accounts.items():
             email = deployment.directory.users[name].email if name in deployment.directory.users else name
@@ -138,8 +152,16 @@ def _save_into(deployment: Deployment, root: Path) -> dict[str, Any]:
                 _write(store / f"EUL-{content_id.strip('{}')}.drm", text)
             accounts.append({"user": name, "email": email, "clc": account.clc_text is not None,
                              "licenses": sorted(account.licenses)})
+        sessions = []
+        for session_name, (user, application, lists) in sorted(client.open_sessions.items()):
+            _write(base / "sessions" / f"{session_name}.json", json.dumps(
+                {"user": user, "application": application,
+                 "registered": [{"url": u, "text": t} for u, t in sorted(lists.items())]},
+                indent=1) + "\n")
+            sessions.append(session_name)
         clients.append({"name": client.name, "connected": client.connected,
-                        "accounts": accounts})
+                        "accounts": accounts, "placed_revocation_lists": placed,
+                        "sessions": sessions})
     return {
         "format": FORMAT,
         "lab": deployment.lab.state(),
@@ -152,11 +174,20 @@ def _save_into(deployment: Deployment, root: Path) -> dict[str, Any]:
                          for k, url in service.enrolled_servers.items()]},
         "clusters": clusters,
         "clients": clients,
+        "web": _save_web(deployment, root),
         "computers": [{"name": c.name, "connected": c.connected,
                        "trusted_roots": sorted(c.trusted_roots),
                        "trusted_sites": sorted(c.trusted_sites)}
                       for c in deployment.computers.values()],
     }
+
+
+def _save_web(deployment: Deployment, root: Path) -> list[dict[str, str]]:
+    published = []
+    for number, (url, text) in enumerate(sorted(deployment.web.published().items()), 1):
+        _write(root / "web" / f"{number}.xml", text)
+        published.append({"url": url, "file": f"{number}.xml"})
+    return published
 
 
 def _read(path: Path) -> str:
@@ -204,6 +235,12 @@ def load_deployment(directory: str | os.PathLike[str]) -> Deployment:
                 (base / "trusted-publishing-domains" / f"{domain}.pem").read_bytes())
         for template_name in entry.get("templates", []):
             cluster.templates[template_name] = _read(base / "templates" / f"{template_name}.xml")
+        cluster.revocations = [
+            Revoke(r["category"], r["type"], r["value"],
+                   PublicKey.from_xrml(r["key"]["modulus"], r["key"]["exponent"]) if r["key"] else None)
+            for r in entry.get("revocations", [])]
+        if (base / "revocation-list.xml").exists():
+            cluster.revocation_list = _read(base / "revocation-list.xml")
         for server in entry["servers"]:
             added = cluster.add_server(server["name"], administrators=set(server["administrators"]))
             added.connected = server["connected"]
@@ -221,7 +258,17 @@ def load_deployment(directory: str | os.PathLike[str]) -> Deployment:
                         for content_id in account.get("licenses", [])}
             client.accounts[account["user"]] = Account(
                 account["user"], _read(store / f"GIC-{account['email']}.drm"), clc, licenses)
+        for session_name in entry.get("sessions", []):
+            state = json.loads(_read(base / "sessions" / f"{session_name}.json"))
+            client.open_sessions[session_name] = (
+                state["user"], state["application"],
+                {item["url"]: item["text"] for item in state["registered"]})
+        for placed in entry.get("placed_revocation_lists", []):
+            client.placed_revocation_lists[placed["url"]] = _read(
+                base / "revocation-lists" / placed["file"])
         deployment.clients[client.name] = client
+    for number, published in enumerate(manifest.get("web", []), 1):
+        deployment.web.publish(published["url"], _read(root / "web" / published["file"]))
     for entry in manifest["computers"]:
         deployment.computers[entry["name"]] = Computer(
             entry["name"], entry["connected"], set(entry["trusted_roots"]),

@@ -142,12 +142,16 @@ def parse_chain_text(text: str) -> tuple[list[DocumentSpan], list[etree._Element
     if not elements:
         raise StructureError("no <XrML> document found in the input")
 
+    for position, element in enumerate(elements):
+        _check_envelope(element, position)
+    if len(elements) == 1 and masked is text:
+        single = _single_document_span(text)
+        if single is not None:
+            return [single], elements
     starts = [m.start() for m in _XRML_START.finditer(masked)]
     ends = [m.end() for m in _XRML_END.finditer(masked)]
     body_starts = list(_BODY_START.finditer(masked))
     body_ends = list(_BODY_END.finditer(masked))
-    for position, element in enumerate(elements):
-        _check_envelope(element, position)
     if len(starts) != len(elements) or len(ends) != len(elements):
         raise StructureError("an <XrML> element is nested inside another document")
     if len(body_starts) != len(elements):
@@ -168,6 +172,32 @@ def parse_chain_text(text: str) -> tuple[list[DocumentSpan], list[etree._Element
     return spans, elements
 
 
+def _single_document_span(text: str) -> DocumentSpan | None:
+    """The spans of a text holding exactly one document and no comments, CDATA or
+    processing instructions (the tree has been checked: one XrML, one BODY). Searches
+    from both ends instead of scanning the whole text — large revocation lists are one
+    document of many megabytes. None when the text is not that simple."""
+    start_match = _XRML_START.search(text)
+    body_match = _BODY_START.search(text)
+    end_at = text.rfind("</XrML")
+    if start_match is None or body_match is None or end_at < 0:
+        return None
+    end_match = _XRML_END.match(text, end_at)
+    if end_match is None or text[end_match.end():].strip():
+        return None
+    if body_match.group(1):
+        body_end = body_match.end()
+    else:
+        closing_at = text.rfind("</BODY", 0, end_at)
+        closing = _BODY_END.match(text, closing_at) if closing_at >= 0 else None
+        if closing is None:
+            return None
+        body_end = closing.end()
+    if not (start_match.start() < body_match.start() < body_end <= end_match.end()):
+        return None
+    return DocumentSpan(start_match.start(), end_match.end(), body_match.start(), body_end)
+
+
 def _check_envelope(element: etree._Element, position: int) -> None:
     where = f"document {position + 1} (line {element.sourceline})"
     children = [c for c in element if isinstance(c.tag, str)]
@@ -185,6 +215,10 @@ def _check_envelope(element: etree._Element, position: int) -> None:
                 f"{where}: <{nested.tag}> found inside <BODY> (line {nested.sourceline}); "
                 f"the {'signature' if nested.tag == 'SIGNATURE' else 'element'} "
                 "must stand beside the BODY, not in it")
+    for signature in (c for c in children if c.tag == "SIGNATURE"):
+        for nested in signature.iter("BODY", "XrML"):
+            raise StructureError(f"{where}: <{nested.tag}> found inside <SIGNATURE> "
+                                 f"(line {nested.sourceline})")
     for other in names:
         if other not in ("BODY", "SIGNATURE"):
             raise StructureError(f"{where}: unexpected <{other}> beside <BODY>")

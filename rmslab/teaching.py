@@ -12,7 +12,8 @@
   reason, its Trace), so that a lesson shows it without ``try``/``except``.
 * :func:`frozen_pictures` draws the deployment picture of every step of a Trace at once,
   so that a stepper keeps showing the deployment as it was when the flow ran (SPEC
-  E-1…E-9, issue 3 item 4).
+  E-1…E-9, issue 3 item 4); a person named by e-mail address (the author of P-2) is
+  drawn as that user.
 * :func:`open_sealed_key` opens the private key sealed inside a rights account
   certificate or a client licensor certificate with a given key — to show what each key
   is sealed to (SPEC E-7, E-9).
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
 
 from lxml import etree
@@ -193,9 +195,22 @@ def frozen_pictures(deployment: Deployment,
     (a second server joins, another cluster enrolls), an earlier stepper would show the
     later deployment. Every step's graph is built here, once; a step that is not one of
     ``trace``'s gets no picture (``None``).
+
+    Flows name a person either by account (``CONTOSO\\alice``) or by e-mail address
+    (``alice@contoso.example``, as publishing does); both are drawn as that user, so
+    the author who states the rights is highlighted too.
     """
     from rmslab.viz.deployment import deployment_graph
-    drawn = [(step, deployment_graph(deployment, step)) for step in trace.steps]
+    accounts = {user.email: str(user) for user in deployment.directory.users.values()}
+
+    def as_drawn(step: Step) -> Step:
+        actor = accounts.get(step.actor, step.actor)
+        target = accounts.get(step.target, step.target) if step.target else step.target
+        if actor == step.actor and target == step.target:
+            return step
+        return replace(step, actor=actor, target=target)
+
+    drawn = [(step, deployment_graph(deployment, as_drawn(step))) for step in trace.steps]
 
     def picture(step: Step) -> graphviz.Digraph | None:
         return next((graph for known, graph in drawn if known is step), None)

@@ -129,3 +129,32 @@ def test_open_sealed_key_shows_what_each_key_is_sealed_to() -> None:
     assert refused.refused and isinstance(refused.error, SealError)
     with pytest.raises(SealError, match="holds no sealed key"):
         open_sealed_key(d.root_cluster.slc, alice_pc.machine_key)
+
+
+def test_frozen_pictures_draw_a_user_named_by_email() -> None:
+    # P-2: publishing names the author by e-mail; the picture highlights that user
+    import io
+    from dataclasses import replace
+
+    from rmslab.deployment import standard_deployment
+    from rmslab.flows.publishing import publish_offline
+    from rmslab.rights import Grant, RightsPolicy
+    from rmslab.teaching import frozen_pictures
+    from rmslab.viz.deployment import deployment_graph
+    d = standard_deployment(Lab())
+    alice = d.user("alice")
+    protected = publish_offline(d.clients["ALICE-PC"], alice,
+                                RightsPolicy((Grant("bob@contoso.example", ("VIEW",)),)),
+                                b"notes", io.BytesIO())
+    stating, signing = protected.trace[0], protected.trace[2]
+    assert stating.actor == alice.email
+    picture = frozen_pictures(d, protected.trace)
+    drawn = picture(stating)
+    assert drawn is not None
+    assert drawn.source == deployment_graph(d, replace(stating, actor=str(alice))).source
+    assert drawn.source != deployment_graph(d, stating).source
+    assert 'user_alice -> "client_ALICE-PC"' in drawn.source
+    assert stating.actor == alice.email  # the trace itself is not changed
+    # a step that names no one by e-mail is drawn as it is
+    again = picture(signing)
+    assert again is not None and again.source == deployment_graph(d, signing).source

@@ -24,6 +24,10 @@ from rmslab.errors import BadSignatureError, KeyFormatError
 __all__ = ["DigestAlgorithm", "PublicKey", "PrivateKey", "surface_digest"]
 
 _PKCS1 = padding.PKCS1v15()
+# OpenSSL key objects by (modulus, exponent): the same few issuer keys (CAs, clusters) sign
+# most documents, and a reused key object verifies faster than a new one.
+_KEY_OBJECTS: dict[tuple[int, int], rsa.RSAPublicKey] = {}
+_KEY_OBJECTS_MAX = 1024
 
 
 class DigestAlgorithm(enum.Enum):
@@ -149,10 +153,16 @@ class PublicKey:
     def _key(self) -> rsa.RSAPublicKey:
         key = self._cached.get("key")
         if key is None:
-            try:
-                key = rsa.RSAPublicNumbers(self.exponent, self.modulus).public_key()
-            except ValueError as exc:
-                raise KeyFormatError(f"not a usable RSA public key: {exc}") from None
+            numbers = (self.modulus, self.exponent)
+            key = _KEY_OBJECTS.get(numbers)
+            if key is None:
+                try:
+                    key = rsa.RSAPublicNumbers(self.exponent, self.modulus).public_key()
+                except ValueError as exc:
+                    raise KeyFormatError(f"not a usable RSA public key: {exc}") from None
+                if len(_KEY_OBJECTS) >= _KEY_OBJECTS_MAX:
+                    _KEY_OBJECTS.clear()
+                _KEY_OBJECTS[numbers] = key
             self._cached["key"] = key
         assert isinstance(key, rsa.RSAPublicKey)
         return key

@@ -13,7 +13,7 @@ mirrors the deployment (SPEC E-8, D-3).
     DIR/clusters/NAME/cluster-key.pem   the cluster's private key (a lab: on one disk)
     DIR/clusters/NAME/logging.sqlite    the enrollment log (E-8)
     DIR/clients/MACHINE/machine/machine-key.pem, machine-certificate.xml
-    DIR/clients/MACHINE/Users/USER/AppData/Local/Microsoft/MSIPC/GIC-EMAIL.drm (RAC)
+    DIR/clients/MACHINE/C/Users/USER/AppData/Local/Microsoft/MSIPC/GIC-EMAIL.drm (RAC)
                                                               …/CLC-EMAIL.drm (CLC)
                                                               …/EUL-CONTENT.drm (licenses)
     DIR/clusters/NAME/templates/TEMPLATE.xml, trusted-publishing-domains/NAME.pem
@@ -43,6 +43,7 @@ from rmslab.actors.enrollment_service import EnrollmentService
 from rmslab.actors.people import Computer
 from rmslab.crypto.rsa import PrivateKey, PublicKey
 from rmslab.deployment import Deployment
+from rmslab.discovery.paths import ClientMode, client_paths, host_path
 from rmslab.errors import InputError
 from rmslab.lab import Lab
 from rmslab.revocation import Revoke
@@ -56,9 +57,11 @@ MANIFEST = "deployment.json"
 
 
 def client_store(client_dir: Path, user: str) -> Path:
-    """The client-mode license store of ``user`` on a machine (D-3:
-    ``%localappdata%\\Microsoft\\MSIPC``)."""
-    return client_dir / "Users" / user / "AppData" / "Local" / "Microsoft" / "MSIPC"
+    """The client-mode license store of ``user`` on a machine, laid out under the
+    machine's directory as the Windows path of the seed's table (D-3:
+    ``%localappdata%\\Microsoft\\MSIPC`` → ``C/Users/USER/AppData/Local/Microsoft/MSIPC``)."""
+    paths = client_paths(ClientMode.CLIENT, user_profile=f"C:\\Users\\{user}")
+    return host_path(paths.license_store, client_dir)
 
 
 def _write(path: Path, data: str | bytes) -> None:

@@ -1,6 +1,6 @@
 """The lab on disk: save, load, continue — and the layout mirrors the deployment.
 
-covers: E-8
+covers: E-8, D-3
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def test_layout(deployment: Deployment, tmp_path: Path) -> None:
     assert (target / "deployment.json").is_file() and (target / "anchor.pem").is_file()
     assert (target / "clusters/contoso-root/slc.xml").is_file()
     assert (target / "clusters/contoso-root/cluster-key.pem").is_file()
-    store = target / "clients/ALICE-PC/Users/alice/AppData/Local/Microsoft/MSIPC"
+    store = target / "clients/ALICE-PC/C/Users/alice/AppData/Local/Microsoft/MSIPC"
     assert sorted(p.name for p in store.iterdir()) == ["CLC-alice@contoso.example.drm",
                                                        "GIC-alice@contoso.example.drm"]
     rows = sqlite3.connect(target / "clusters/contoso-root/logging.sqlite").execute(

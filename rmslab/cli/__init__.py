@@ -48,3 +48,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except RecursionError:
         sys.stderr.write("rmslab: the input is nested too deeply to be an XrML document\n")
         return EXIT_INPUT
+    except BrokenPipeError:
+        # the reader of our output went away (`rmslab inspect … | head`): not an error
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

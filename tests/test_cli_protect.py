@@ -5,25 +5,12 @@ covers: P-3, P-6, P-8, L-1, B-1, B-2
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from rmslab.cli import main
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    saved = sys.stderr
-    sys.stderr = err
-    try:
-        status = main(list(args), out=out)
-    finally:
-        sys.stderr = saved
-    return status, out.getvalue(), err.getvalue()
+from tests.clirun import run
 
 
 @pytest.fixture(scope="module")

@@ -6,23 +6,10 @@ covers: R-4, R-5, R-8, R-9
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 from pathlib import Path
 
-from rmslab.cli import main
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    saved = sys.stderr
-    sys.stderr = err
-    try:
-        status = main(list(args), out=out)
-    finally:
-        sys.stderr = saved
-    return status, out.getvalue(), err.getvalue()
+from tests.clirun import run
 
 
 def test_revocation_across_commands(tmp_path: Path) -> None:

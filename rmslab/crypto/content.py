@@ -56,16 +56,35 @@ class ContentCipher:
         return [encrypted[i * 16:(i + 1) * 16] for i in range(count)]
 
     def _blocks(self, data: memoryview, first: int, *, decrypt: bool) -> memoryview:
-        """Whole 4096-byte blocks of ``data`` (a multiple of 4096 bytes), each under its IV."""
+        """Whole 4096-byte blocks of ``data`` (a multiple of 4096 bytes), each under its IV.
+
+        One CBC context runs through all the blocks; the seam between two blocks is
+        mended with a 16-byte XOR. Running on, the first AES block of block k would chain
+        from the last ciphertext block ``c`` of block k-1 instead of from its IV: so when
+        encrypting, its first plaintext block is fed as ``p ⊕ IV_k ⊕ c``; when decrypting,
+        its first plaintext block comes out as ``p ⊕ c ⊕ IV_k`` and is corrected the same
+        way. The result is exactly CBC4K, without a new context per block."""
         count = len(data) // CBC4K_BLOCK
-        out = bytearray(len(data) + 15)
+        ivs = self._ivs(first, count)
+        out = bytearray(len(data) + 16)
         view = memoryview(out)
-        aes = self._aes
-        for index, iv in enumerate(self._ivs(first, count)):
-            cipher = Cipher(aes, modes.CBC(iv))
-            engine = cipher.decryptor() if decrypt else cipher.encryptor()
-            start = index * CBC4K_BLOCK
-            engine.update_into(data[start:start + CBC4K_BLOCK], view[start:start + CBC4K_BLOCK + 15])
+        cipher = Cipher(self._aes, modes.CBC(ivs[0]))
+        if decrypt:
+            cipher.decryptor().update_into(data, view)
+            for index in range(1, count):
+                at = index * CBC4K_BLOCK
+                seam = int.from_bytes(data[at - 16:at], "little") ^ int.from_bytes(ivs[index], "little")
+                fixed = int.from_bytes(view[at:at + 16], "little") ^ seam
+                view[at:at + 16] = fixed.to_bytes(16, "little")
+            return view[:len(data)]
+        engine = cipher.encryptor()
+        engine.update_into(data[:CBC4K_BLOCK], view[:CBC4K_BLOCK + 16])
+        for index in range(1, count):
+            at = index * CBC4K_BLOCK
+            seam = int.from_bytes(view[at - 16:at], "little") ^ int.from_bytes(ivs[index], "little")
+            head = (int.from_bytes(data[at:at + 16], "little") ^ seam).to_bytes(16, "little")
+            engine.update_into(head, view[at:at + 32])
+            engine.update_into(data[at + 16:at + CBC4K_BLOCK], view[at + 16:at + CBC4K_BLOCK + 16])
         return view[:len(data)]
 
     # --- streaming ------------------------------------------------------------------------

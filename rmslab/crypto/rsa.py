@@ -28,6 +28,7 @@ _PKCS1 = padding.PKCS1v15()
 # most documents, and a reused key object verifies faster than a new one.
 _KEY_OBJECTS: dict[tuple[int, int], rsa.RSAPublicKey] = {}
 _KEY_OBJECTS_MAX = 1024
+_READ_KEYS: dict[tuple[str, str | int], "PublicKey"] = {}
 
 
 class DigestAlgorithm(enum.Enum):
@@ -82,7 +83,22 @@ class PublicKey:
 
     @classmethod
     def from_xrml(cls, modulus_base64: str, exponent: str | int) -> "PublicKey":
-        """Read the XrML encoding: base64 little-endian modulus, decimal exponent."""
+        """Read the XrML encoding: base64 little-endian modulus, decimal exponent.
+
+        A chain names each key twice (a certificate's principal, the next document's
+        ISSUER): keys already read are reused (keys are values; this is a memo)."""
+        memo = (modulus_base64, exponent)
+        known = _READ_KEYS.get(memo)
+        if known is not None:
+            return known
+        key = cls._read_xrml(modulus_base64, exponent)
+        if len(_READ_KEYS) >= _KEY_OBJECTS_MAX:
+            _READ_KEYS.clear()
+        _READ_KEYS[memo] = key
+        return key
+
+    @classmethod
+    def _read_xrml(cls, modulus_base64: str, exponent: str | int) -> "PublicKey":
         try:
             raw = base64.b64decode("".join(modulus_base64.split()), validate=True)
         except (binascii.Error, ValueError) as exc:

@@ -278,6 +278,25 @@ def _command_revoke(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _command_audit(args: argparse.Namespace, out: TextIO) -> int:
+    from rmslab.audit import audit_deployment
+    from rmslab.store.disk import load_deployment
+    deployment = load_deployment(args.lab)
+    report = audit_deployment(deployment, at=args.at, picture=bool(args.html))
+    if args.html:
+        target = Path(args.html)
+        partial = target.with_name(target.name + ".part")
+        partial.write_text(report.to_html(), encoding="utf-8")
+        partial.replace(target)
+    if args.json:
+        json.dump(report.to_json(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(report.to_text() + "\n")
+    from rmslab.cli.common import EXIT_INVALID
+    return EXIT_INVALID if report.counts()["high"] else EXIT_OK
+
+
 def add_lab_parsers(sub: Any) -> None:
     lab = sub.add_parser("lab", help="a deployment on disk")
     lab_sub = lab.add_subparsers(dest="lab_command", required=True)
@@ -346,6 +365,15 @@ def add_lab_parsers(sub: Any) -> None:
     p.add_argument("--lab", required=True, metavar="DIR")
     p.add_argument("--as", dest="user", required=True, metavar="USER")
     p.set_defaults(run=_command_session_close)
+
+    p = sub.add_parser("audit", help="findings with IDs, severity and remediation over a lab "
+                                     "deployment (A-2)")
+    p.add_argument("lab", metavar="DIR")
+    p.add_argument("--at", type=parse_at, metavar="TIME", help="audit as of this UTC time")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--html", metavar="OUT.html", help="also write an HTML report with the "
+                                                     "deployment picture")
+    p.set_defaults(run=_command_audit)
 
     p = sub.add_parser("log", help="the enrollment logs of a lab on disk (E-8)")
     p.add_argument("directory")

@@ -111,6 +111,11 @@ class RevocationIndex:
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_type.values())
 
+    def __repr__(self) -> str:
+        count = len(self)
+        return (f"<RevocationIndex {self.url or self.document.id}: "
+                f"{count} entr{'y' if count == 1 else 'ies'}>")
+
     @property
     def issued(self) -> datetime | None:
         return self.document.issued

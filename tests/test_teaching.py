@@ -158,3 +158,94 @@ def test_frozen_pictures_draw_a_user_named_by_email() -> None:
     # a step that names no one by e-mail is drawn as it is
     again = picture(signing)
     assert again is not None and again.source == deployment_graph(d, signing).source
+
+
+from typing import TYPE_CHECKING  # noqa: E402 (the revocation helpers' tests start here)
+
+if TYPE_CHECKING:
+    from rmslab.deployment import Deployment
+
+
+def _revocation_world() -> tuple[Deployment, list[str]]:
+    """Bob holds use licenses for one document of the licensing-only cluster (requiring
+    its list) and one of the root cluster; the licensing cluster's list revokes two
+    things."""
+    import io
+
+    from rmslab.deployment import standard_deployment
+    from rmslab.flows.licensing import acquire_use_license
+    from rmslab.flows.publishing import publish_online
+    from rmslab.flows.revocation import requirement_for, revoke
+    from rmslab.revocation import Revoke
+    from rmslab.rights import Grant, RightsPolicy
+    d = standard_deployment(Lab())
+    a, c = d.clusters["contoso-licensing"], d.root_cluster
+    bob, carol = d.user("bob"), d.user("carol")
+    anchor = d.enrollment_service.anchor
+    chains = []
+    for cluster, needs in ((a, requirement_for(a.revocation_url, a.key.public)), (c, None)):
+        policy = RightsPolicy((Grant(bob.email, ("VIEW",)),), revocation=needs)
+        pl = publish_online(cluster, d.clients["CAROL-PC"], carol, policy, b"x",
+                            io.BytesIO()).publishing_license
+        acquire_use_license(cluster, d.clients["BOB-PC"], bob, pl, anchor=anchor)
+        chains.append(pl)
+    alice_key = d.clients["ALICE-PC"].account_key("alice").public
+    revoke(a, [Revoke("content", "content-id", "{00000000-0000-0000-0000-000000000001}"),
+               Revoke("user", "principal-key", key=alice_key)], web=d.web)
+    return d, chains
+
+
+def test_describe_registered_lists_reads_the_session() -> None:
+    # R-5: what a session has registered, until it closes
+    from rmslab.flows.binding import AppSession, explain_binding
+    from rmslab.teaching import describe_registered_lists
+    d, (from_a, _) = _revocation_world()
+    word = AppSession(d.clients["BOB-PC"], d.user("bob"), "Word", web=d.web)
+    assert describe_registered_lists(word) == (
+        "Word on BOB-PC for bob@contoso.example: no revocation list registered")
+    assert explain_binding(word, from_a, "VIEW", anchor=d.enrollment_service.anchor).allowed
+    a = d.clusters["contoso-licensing"]
+    alice_key = d.clients["ALICE-PC"].account_key("alice").public
+    assert describe_registered_lists(word).splitlines() == [
+        "Word on BOB-PC for bob@contoso.example: 1 revocation list registered",
+        f"  {a.revocation_url}",
+        f"    signed by MS-DRM-Server:'contoso-licensing', key {a.key.public.short_fingerprint}",
+        "    issued 2026-01-05 09:00 UTC; 2 entries",
+        "    revokes content {00000000-0000-0000-0000-000000000001} (content-id)",
+        f"    revokes user key {alice_key.short_fingerprint} (principal-key)",
+    ]
+    assert describe_registered_lists(word, entries=1).splitlines()[-1] == "    … and 1 more"
+    word.close()
+    assert describe_registered_lists(word) == (
+        "Word on BOB-PC for bob@contoso.example (closed): no revocation list registered")
+
+
+def test_binding_picture_draws_the_chain_and_the_registered_lists() -> None:
+    # R-8: an arrow from a list to what its signer issued in the chain — or none
+    from rmslab.errors import InputError
+    from rmslab.flows.binding import AppSession, explain_binding
+    from rmslab.teaching import binding_picture, binding_pictures
+    d, (from_a, from_c) = _revocation_world()
+    anchor = d.enrollment_service.anchor
+    word = AppSession(d.clients["BOB-PC"], d.user("bob"), "Word", web=d.web)
+    before = binding_picture(word, from_a, anchor=anchor)
+    assert "list_none" in before.source and "list1" not in before.source
+    first = explain_binding(word, from_a, "VIEW", anchor=anchor)
+    drawn = binding_picture(word, from_a, anchor=anchor, binding=first)
+    assert drawn.name == "binding"
+    assert "list1 -> d0" in drawn.source and "list1 -> d1" not in drawn.source
+    assert "it requires the revocation list at" in drawn.source
+    assert "binding for VIEW: allowed" in drawn.source
+    third = explain_binding(word, from_c, "VIEW", anchor=anchor)
+    other = binding_picture(word, from_c, anchor=anchor, binding=third)
+    assert "list1 ->" not in other.source
+    assert "its signer issued no document of this chain" in other.source
+    assert "it requires no revocation list" in other.source
+    # fixed when called: closing the session later does not change the stepper's picture
+    picture = binding_pictures(word, from_a, anchor=anchor, binding=first)
+    word.close()
+    assert all(picture(step) is picture(first.trace[0]) for step in first.trace)
+    assert picture(first.trace[0]).source == drawn.source
+    with pytest.raises(InputError, match="holds no use license"):
+        binding_picture(AppSession(d.clients["ALICE-PC"], d.user("alice"), "Word"), from_a,
+                        anchor=anchor)

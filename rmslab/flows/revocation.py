@@ -30,15 +30,20 @@ if TYPE_CHECKING:
     from rmslab.lab import Lab
     from rmslab.revocation import Revoke
 
-__all__ = ["revocation_checks", "register_list", "involved_revocation", "issue_cluster_list",
+__all__ = ["revocation_checks", "register_list", "read_list", "involved_revocation", "issue_cluster_list",
            "issue_authority_list", "requirement_for", "revoke"]
+
+
+def read_list(text: str, *, source: str) -> RevocationIndex:
+    """Read a revocation list and verify its signature (R-2)."""
+    document = parse(text, source=source)[0]
+    verify_document(document)
+    return RevocationIndex(document)
 
 
 def register_list(session: "AppSession", text: str, *, source: str) -> RevocationIndex:
     """Verify a revocation list's signature and register it in the session (R-2, R-5)."""
-    document = parse(text, source=source)[0]
-    verify_document(document)
-    index = RevocationIndex(document)
+    index = read_list(text, source=source)
     session.registered_lists[index.url or source] = index
     return index
 
@@ -71,15 +76,18 @@ def _obtain(session: "AppSession", requirement: RevocationRequirement,
                documents=[DocumentRef("revocation list", text, "Revocation-List")])
     trace.check("R-4", "the required revocation list is present", True, how)
     try:
-        index = register_list(session, text, source=url)
+        index = read_list(text, source=url)
     except (VerificationError, InputError) as exc:
         trace.check("R-2", "the revocation list's signature verifies", False, str(exc))
         return None
     trace.check("R-2", "the revocation list's signature verifies", True,
-                f"{len(index)} entries, signed by {index.signer_key.short_fingerprint if index.signer_key else '?'}")
-    trace.check("R-5", "the list is registered for the rest of this application session", True,
-                url)
+                f"{_entries(len(index))}, signed by "
+                f"{index.signer_key.short_fingerprint if index.signer_key else '?'}")
     return index
+
+
+def _entries(count: int) -> str:
+    return f"{count} entr{'y' if count == 1 else 'ies'}"
 
 
 def involved_revocation(index: RevocationIndex, *, chains: list[Chain], content_id: str | None,
@@ -131,6 +139,10 @@ def revocation_checks(session: "AppSession", *, use_license_chain: Chain,
                     f"(now {now:%Y-%m-%d %H:%M})")
         if not fresh:
             return False
+        if session.registered_lists.get(requirement.url) is not index:
+            session.registered_lists[requirement.url] = index
+            trace.check("R-5", "the list is registered for the rest of this application "
+                               "session", True, requirement.url)
         named = index.signer_key == requirement.revoker_key
         trace.check("R-3", "step 3: the list's signer is named in the use license as a "
                            "principal that may revoke", named,
@@ -199,7 +211,8 @@ def requirement_for(url: str, revoker: PublicKey, *, interval_days: int = 7,
 def revoke(cluster: "Cluster", entries: "list[Revoke]", *, web: "Web | None" = None) -> Trace:
     """The cluster revokes more entities: its list is issued again with every entry so
     far, signed now, and published at its URL when ``web`` is given (R-2, R-4)."""
-    trace = Trace(f"{cluster.name} revokes {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}")
+    trace = Trace(f"{cluster.name} revokes {_entries(len(entries))}" if entries
+                  else f"{cluster.name} signs its revocation list again")
     cluster.revocations.extend(entries)
     text = issue_cluster_list(cluster, cluster.revocation_url, list(cluster.revocations))
     cluster.revocation_list = text
@@ -207,7 +220,7 @@ def revoke(cluster: "Cluster", entries: "list[Revoke]", *, web: "Web | None" = N
                documents=[DocumentRef("revocation list", text, "Revocation-List")],
                keys=[f"signed with the cluster key {cluster.key.public.short_fingerprint}"])
     trace.check("R-2", "the list is a signed XrML document naming what is revoked", True,
-                f"{len(cluster.revocations)} entries")
+                _entries(len(cluster.revocations)))
     if web is not None:
         web.publish(cluster.revocation_url, text)
         trace.step(cluster.first_server.name, f"publishes it at {cluster.revocation_url}")

@@ -111,6 +111,23 @@ class RevocationIndex:
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_type.values())
 
+    def describe(self, *, entries: int = 3) -> list[str]:
+        """What this list is, for people: signer and key, issue time, the first
+        ``entries`` entries."""
+        document = self.document
+        signer = document.issuer.label if document.issuer else "?"
+        key = self.signer_key.short_fingerprint if self.signer_key else "?"
+        issued = f"{self.issued:%Y-%m-%d %H:%M} UTC" if self.issued else "at an unknown time"
+        revocation_list = document.element.find("BODY/REVOCATIONLIST")
+        revokes = (list(revocation_list.iterchildren("REVOKE"))
+                   if revocation_list is not None else [])
+        lines = [f"signed by {signer}, key {key}",
+                 f"issued {issued}; {len(revokes)} entr{'y' if len(revokes) == 1 else 'ies'}"]
+        lines.extend(f"revokes {_entry_label(r, document.position)}" for r in revokes[:entries])
+        if len(revokes) > entries:
+            lines.append(f"… and {len(revokes) - entries} more")
+        return lines
+
     def __repr__(self) -> str:
         count = len(self)
         return (f"<RevocationIndex {self.url or self.document.id}: "
@@ -143,6 +160,22 @@ class RevocationIndex:
 
     def category(self, kind: str, value: str) -> str:
         return self._labels.get((kind, value), "")
+
+
+def _entry_label(revoke: etree._Element, where: str) -> str:
+    """One ``REVOKE`` entry as a reader names it: category, type, and the ID, name,
+    digest or key fingerprint it revokes."""
+    from rmslab.xrml.model import read_public_key
+    category, kind = revoke.get("category", "?"), revoke.get("type", "?")
+    key_element = revoke.find("PUBLICKEY")
+    if key_element is not None:
+        key = read_public_key(key_element, where)
+        value = f"key {key.short_fingerprint}" if key is not None else "a key"
+    else:
+        value = "".join((revoke.findtext("OBJECT/ID") or revoke.findtext("VALUE") or "").split())
+        if len(value) > 40:
+            value = f"{value[:20]}…{value[-20:]} [{len(value)} characters]"
+    return f"{category} {value} ({kind})"
 
 
 def _entry_value(revoke: etree._Element, kind: str) -> str | None:

@@ -113,23 +113,11 @@ def parse_chain_text(text: str) -> tuple[list[DocumentSpan], list[etree._Element
     # XML declarations may precede each document of a chain; they cannot sit inside the
     # synthetic wrapper the parser sees, so blank them (only outside documents).
     parsable = _XML_DECLARATION.sub(lambda m: " " * len(m.group()), text) if has_query else text
-    try:
-        wrapper = etree.fromstring(f"<rmslab-chain>{parsable}</rmslab-chain>", _PARSER)
-    except etree.XMLSyntaxError as exc:
-        line = exc.lineno if exc.lineno else None
-        message = str(exc.msg if hasattr(exc, "msg") else exc)
-        message = re.sub(r",? line \d+, column \d+", "", message)
-        if "Entity" in message or "entity" in message:
-            raise HostileInputError(
-                f"line {line}: entity reference refused ({message}); XrML uses no "
-                "entities beyond the five predefined ones") from None
-        raise MalformedXmlError(f"line {line}: the XML is not well-formed: {message}",
-                                line) from None
-    if wrapper.text and wrapper.text.strip():
-        raise StructureError("the input has text outside any <XrML> document "
-                             "(is it an XrML file?)")
+    roots = _parse_one_large_document(parsable)
+    if roots is None:
+        roots = _parse_wrapped(parsable)
     elements: list[etree._Element] = []
-    for child in wrapper:
+    for child in roots:
         if not isinstance(child.tag, str):
             continue
         if child.tag != "XrML":
@@ -170,6 +158,40 @@ def parse_chain_text(text: str) -> tuple[list[DocumentSpan], list[etree._Element
             raise StructureError(f"document {position + 1}: <BODY> lies outside its <XrML>")
         spans.append(DocumentSpan(start, end, body_match.start(), body_end))
     return spans, elements
+
+
+#: Texts at least this long that start with ``<XrML`` are first parsed as one document,
+#: without the wrapper that a chain of several documents needs (saves copying megabytes).
+_DIRECT_PARSE_MIN = 1_000_000
+
+
+def _parse_one_large_document(parsable: str) -> list[etree._Element] | None:
+    if len(parsable) < _DIRECT_PARSE_MIN or not parsable.lstrip().startswith("<XrML"):
+        return None
+    try:
+        return [etree.fromstring(parsable, _PARSER)]
+    except etree.XMLSyntaxError:
+        return None  # several documents, or an error: the wrapped parse says which
+
+
+def _parse_wrapped(parsable: str) -> list[etree._Element]:
+    """Parse a text of one or more documents inside a synthetic root element."""
+    try:
+        wrapper = etree.fromstring(f"<rmslab-chain>{parsable}</rmslab-chain>", _PARSER)
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if exc.lineno else None
+        message = str(exc.msg if hasattr(exc, "msg") else exc)
+        message = re.sub(r",? line \d+, column \d+", "", message)
+        if "Entity" in message or "entity" in message:
+            raise HostileInputError(
+                f"line {line}: entity reference refused ({message}); XrML uses no "
+                "entities beyond the five predefined ones") from None
+        raise MalformedXmlError(f"line {line}: the XML is not well-formed: {message}",
+                                line) from None
+    if wrapper.text and wrapper.text.strip():
+        raise StructureError("the input has text outside any <XrML> document "
+                             "(is it an XrML file?)")
+    return list(wrapper)
 
 
 def _single_document_span(text: str) -> DocumentSpan | None:

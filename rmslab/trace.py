@@ -130,6 +130,26 @@ class Trace:
         return {"title": self.title, "passed": self.passed,
                 "steps": [s.to_json() for s in self.steps]}
 
+    def to_wire(self) -> dict[str, Any]:
+        """Everything of the Trace, document texts included (to carry it over HTTP)."""
+        return {"title": self.title, "steps": [
+            {**step.to_json(), "documents": [{"label": d.label, "kind": d.kind, "text": d.text}
+                                             for d in step.documents]}
+            for step in self.steps]}
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> "Trace":
+        trace = cls(str(data["title"]))
+        for step in data["steps"]:
+            trace.steps.append(Step(
+                step["actor"], step["action"], step["target"],
+                [DocumentRef(d["label"], d["text"], d["kind"]) for d in step["documents"]],
+                list(step["keys"]),
+                [Check(c["spec_id"], c["description"], c["passed"], c["reason"])
+                 for c in step["checks"]],
+                step["note"]))
+        return trace
+
     def to_text(self) -> str:
         lines = [self.title]
         for number, s in enumerate(self.steps, 1):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Callable
+from typing import Callable, Protocol
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -29,10 +29,29 @@ from rmslab.xrml.reader import parse
 from rmslab.xrml.verify import verify_document
 from rmslab.xrml.writer import sign
 
-__all__ = ["EnrollmentService", "EnrollmentRequest", "SLC_LIFETIME"]
+__all__ = ["EnrollmentService", "EnrollmentEndpoint", "EnrollmentRequest", "SLC_LIFETIME"]
 
 #: How long an SLC issued by the enrollment service is valid (renewal extends it).
 SLC_LIFETIME = timedelta(days=365)
+
+
+class EnrollmentEndpoint(Protocol):
+    """What the flows need of the enrollment service: the service itself, in process, or
+    a client of it over HTTP (:class:`rmslab.service.RemoteEnrollmentService`)."""
+
+    name: str
+    url: str
+    tls_root: str
+
+    @property
+    def anchor(self) -> PublicKey: ...
+
+    @property
+    def host(self) -> str: ...
+
+    def enroll(self, request_text: str, *, trace: Trace, channel: str) -> str: ...
+
+    def renew(self, request_text: str, *, trace: Trace, channel: str) -> str: ...
 
 
 class EnrollmentRequest:

@@ -10,7 +10,7 @@ cluster join it and share its SLC without enrolling (E-2).
 from __future__ import annotations
 
 from rmslab.actors.cluster import LICENSING_ONLY, ROOT, Cluster, Server
-from rmslab.actors.enrollment_service import SLC_LIFETIME, EnrollmentService
+from rmslab.actors.enrollment_service import SLC_LIFETIME, EnrollmentEndpoint
 from rmslab.actors.people import Computer, User
 from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import InputError, NotConnectedError, RefusedError, VerificationError
@@ -68,7 +68,7 @@ def install_response(cluster: Cluster, response_text: str, *, anchor: PublicKey,
     cluster.install_slc(response_text)
 
 
-def enroll_root_cluster(service: EnrollmentService, cluster: Cluster, *, by: User,
+def enroll_root_cluster(service: EnrollmentEndpoint, cluster: Cluster, *, by: User,
                         online: bool = True, computer: Computer | None = None) -> Trace:
     """Enroll a root certification cluster (E-1, E-3…E-6, E-8). Online the request goes
     straight to the service; offline it is exported, carried to ``computer`` and submitted
@@ -127,7 +127,7 @@ def export_enrollment_request(cluster: Cluster, *, by: User) -> tuple[RequestFil
     return request, trace
 
 
-def submit_enrollment_request(service: EnrollmentService, request: RequestFile, *,
+def submit_enrollment_request(service: EnrollmentEndpoint, request: RequestFile, *,
                               computer: Computer) -> tuple[RequestFile, Trace]:
     """Offline enrollment, step 2: submit the file from a connected computer (E-3, S-4)."""
     trace = Trace(f"Submitting {request.name} from {computer.name}")

@@ -11,7 +11,7 @@ change, so everything issued before still verifies.
 from __future__ import annotations
 
 from rmslab.actors.cluster import Cluster, Server
-from rmslab.actors.enrollment_service import EnrollmentService
+from rmslab.actors.enrollment_service import EnrollmentEndpoint
 from rmslab.actors.people import Computer, Directory, User
 from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import NotConnectedError, RefusedError
@@ -53,7 +53,7 @@ def _expiry(cluster: Cluster) -> str:
     return f"{expires:%Y-%m-%d %H:%M}" if expires else "-"
 
 
-def renew_slc_online(service: EnrollmentService, cluster: Cluster, server: Server, *,
+def renew_slc_online(service: EnrollmentEndpoint, cluster: Cluster, server: Server, *,
                      by: User, directory: Directory) -> Trace:
     """Online renewal (S-1, S-2, S-6)."""
     trace = Trace(f"Online renewal of {cluster.name}'s SLC")
@@ -91,7 +91,7 @@ def export_renewal_request(cluster: Cluster, server: Server, *, by: User,
     return request, trace
 
 
-def submit_renewal_request(service: EnrollmentService, request: RequestFile, *,
+def submit_renewal_request(service: EnrollmentEndpoint, request: RequestFile, *,
                            computer: Computer) -> tuple[RequestFile, Trace]:
     """Offline renewal, step 2: submit the file from a connected computer that trusts the
     enrollment site (S-3, S-4, S-5)."""

@@ -8,6 +8,7 @@ then (:meth:`LoggingDatabase.copy_to` copies it with SQLite's backup API).
 from __future__ import annotations
 
 import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -63,7 +64,10 @@ class LoggingDatabase:
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
-        self._db = sqlite3.connect(self.path)
+        # A service thread (the loopback HTTP service) may log too: one connection,
+        # shared under a lock.
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
         self._db.executescript(_SCHEMA)
 
     def record(self, *, at: datetime, kind: str, requester: str, subject: str,
@@ -71,7 +75,7 @@ class LoggingDatabase:
                request_id: str | None = None) -> int:
         if kind not in REQUEST_KINDS:
             raise ValueError(f"unknown request kind {kind!r}")
-        with self._db:
+        with self._lock, self._db:
             cursor = self._db.execute(
                 "INSERT INTO enrollment_log (at, kind, requester, subject, channel, outcome, "
                 "reason, spec_id, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -91,25 +95,29 @@ class LoggingDatabase:
             params.append(outcome)
         if clauses:
             query += " WHERE " + " AND ".join(clauses)
-        return [LogEntry(*row) for row in self._db.execute(query + " ORDER BY id", params)]
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY id", params).fetchall()
+        return [LogEntry(*row) for row in rows]
 
     def __len__(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM enrollment_log").fetchone()[0])
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM enrollment_log").fetchone()[0])
 
     def copy_to(self, path: str | Path) -> None:
         """Write a copy of the log into a database file (SQLite's backup API)."""
         target = sqlite3.connect(str(path))
         try:
-            with target:
+            with self._lock, target:
                 self._db.backup(target)
         finally:
             target.close()
 
     def attach(self, path: str | Path) -> None:
         """Continue in the database file at ``path`` (a copy made by :meth:`copy_to`)."""
-        self._db.close()
-        self._db = sqlite3.connect(str(path))
-        self.path = str(path)
+        with self._lock:
+            self._db.close()
+            self._db = sqlite3.connect(str(path), check_same_thread=False)
+            self.path = str(path)
 
     def close(self) -> None:
         self._db.close()

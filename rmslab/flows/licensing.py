@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -37,7 +38,8 @@ from rmslab.xrml.model import Principal
 from rmslab.xrml.reader import parse
 from rmslab.xrml.writer import sign
 
-__all__ = ["acquire_use_license", "read_rights", "export_trusted_publishing_domain",
+__all__ = ["acquire_use_license", "issue_use_license", "LicensingEndpoint", "LocalLicensing",
+           "read_rights", "export_trusted_publishing_domain",
            "import_trusted_publishing_domain", "WrongPasswordError", "USE_LICENSE_LIFETIME"]
 
 USE_LICENSE_LIFETIME = timedelta(days=30)
@@ -81,31 +83,71 @@ def read_rights(cluster: Cluster, publishing_license: XrmlDocument) -> tuple[byt
                        spec_id="P-7")
 
 
-def acquire_use_license(cluster: Cluster, client: Client, user: User, protected_chain: str, *,
-                        anchor: PublicKey) -> tuple[str, Trace]:
-    """Ask ``cluster`` for a use license for the content whose license chain is
-    ``protected_chain`` (L-1, P-7). The license goes into the user's store."""
+class LicensingEndpoint(Protocol):
+    """A licensing service: a cluster in process, or one reached over HTTP
+    (:class:`rmslab.service.RemoteLicensingService`)."""
+
+    name: str
+
+    @property
+    def server_name(self) -> str: ...
+
+    @property
+    def reachable(self) -> bool: ...
+
+    def license(self, protected_chain: str, rac_text: str, *, anchor: PublicKey,
+                trace: Trace, to: str) -> str: ...
+
+
+class LocalLicensing:
+    """A cluster's licensing service, called in process."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.name = cluster.name
+
+    @property
+    def server_name(self) -> str:
+        return self.cluster.first_server.name
+
+    @property
+    def reachable(self) -> bool:
+        return any(s.connected for s in self.cluster.servers)
+
+    def license(self, protected_chain: str, rac_text: str, *, anchor: PublicKey,
+                trace: Trace, to: str) -> str:
+        return issue_use_license(self.cluster, protected_chain, rac_text, anchor=anchor,
+                                 trace=trace, to=to)
+
+
+def issue_use_license(cluster: Cluster, protected_chain: str, rac_text: str, *,
+                      anchor: PublicKey, trace: Trace, to: str) -> str:
+    """The server's side of licensing (L-1, P-7): check the RAC and the publishing license,
+    open the content key (this cluster's key or a trusted domain's), grant the rights the
+    license gives the RAC's user, seal the content key to the RAC's key, sign. Returns the
+    use license followed by the cluster's SLC chain; ``to`` names the requester in the
+    Trace."""
     lab = cluster.lab
-    trace = Trace(f"{user.email} asks {cluster.name} for a use license")
-    account = client.account(user.name)
     chain = parse(protected_chain, source="publishing license")
     pl = chain[0]
-    trace.step(client.name, "sends the publishing license and the rights account certificate",
-               cluster.first_server.name,
-               documents=[DocumentRef("publishing license", pl.text, pl.kind),
-                          DocumentRef("rights account certificate", account.rac.text,
-                                      account.rac.kind)])
+    rac_chain = parse(rac_text, source="rights account certificate")
+    rac = rac_chain[0]
     try:
-        if not (client.connected and any(s.connected for s in cluster.servers)):
-            trace.check("L-1", f"{cluster.name} is reachable", False)
-            raise NotConnectedError(f"{client.name} cannot reach {cluster.name}", spec_id="L-1")
         try:
-            validate_chain(parse(account.rac_text), anchor, at=lab.now())
+            validate_chain(rac_chain, anchor, at=lab.now())
             validate_chain(chain, anchor, at=lab.now())
         except VerificationError as exc:
             trace.check("L-1", "the RAC and the publishing license verify", False, str(exc))
             raise RefusedError(f"a certificate does not verify: {exc}", spec_id="L-1") from None
         trace.check("L-1", "the RAC and the publishing license verify up to the root", True)
+        subject = rac.principals[0] if rac.principals else None
+        if rac.kind != "Group-Identity-Credential" or subject is None or not subject.name \
+                or subject.public_key is None:
+            trace.check("L-1", "the requester presents a rights account certificate", False,
+                        f"got a {rac.kind_name}")
+            raise RefusedError("the request carries no rights account certificate",
+                               spec_id="L-1")
+        email = subject.name
         try:
             content_key, policy, source = read_rights(cluster, pl)
         except RefusedError:
@@ -114,20 +156,18 @@ def acquire_use_license(cluster: Cluster, client: Client, user: User, protected_
             raise
         trace.check("P-7", f"{cluster.name} may license this content", True,
                     f"the content key opens with the key of {source}")
-        rights = policy.rights_of(user.email)
-        trace.check("L-1", f"the publishing license gives {user.email} rights", bool(rights),
+        rights = policy.rights_of(email)
+        trace.check("L-1", f"the publishing license gives {email} rights", bool(rights),
                     ", ".join(rights) if rights else "it names no right for this user")
         if not rights:
-            raise RefusedError(f"the publishing license gives {user.email} no rights",
+            raise RefusedError(f"the publishing license gives {email} no rights",
                                spec_id="L-1")
     except RefusedError as exc:
         exc.trace = trace
         raise
-    subject = account.rac.principals[0]
-    assert subject.public_key is not None
     user_principal = Principal(subject.object_type, subject.id, subject.id_type, subject.name,
                                subject.addresses, subject.public_key)
-    granted = RightsPolicy(policy.for_user(user.email), policy.not_after, policy.caching_days,
+    granted = RightsPolicy(policy.for_user(email), policy.not_after, policy.caching_days,
                            policy.revocation)
     now = lab.now()
     until = now + USE_LICENSE_LIFETIME
@@ -140,13 +180,36 @@ def acquire_use_license(cluster: Cluster, client: Client, user: User, protected_
         validity=(now, until), publishing_license_id=pl.id or "")
     use_license = sign(body, cluster.key, lab.digest_algorithm)
     assert cluster.slc_text is not None
-    account.licenses[pl.content_id or ""] = use_license + cluster.slc_text
     trace.step(cluster.first_server.name, f"issues a use license granting {', '.join(rights)}",
-               client.name, documents=[DocumentRef("use license", use_license, "Content-License")],
-               keys=[f"content key sealed to {user.email}'s account key "
+               to, documents=[DocumentRef("use license", use_license, "Content-License")],
+               keys=[f"content key sealed to {email}'s account key "
                      f"{subject.public_key.short_fingerprint}",
                      f"signed with the cluster key {cluster.key.public.short_fingerprint}"])
-    return account.licenses[pl.content_id or ""], trace
+    return use_license + cluster.slc_text
+
+
+def acquire_use_license(licensing: Cluster | LicensingEndpoint, client: Client, user: User,
+                        protected_chain: str, *, anchor: PublicKey) -> tuple[str, Trace]:
+    """The client asks a licensing service — a cluster, or one reached over HTTP — for a use
+    license for the content whose license chain is ``protected_chain`` (L-1, P-7). The
+    license goes into the user's store."""
+    endpoint = LocalLicensing(licensing) if isinstance(licensing, Cluster) else licensing
+    trace = Trace(f"{user.email} asks {endpoint.name} for a use license")
+    account = client.account(user.name)
+    pl = parse(protected_chain, source="publishing license")[0]
+    trace.step(client.name, "sends the publishing license and the rights account certificate",
+               endpoint.server_name,
+               documents=[DocumentRef("publishing license", pl.text, pl.kind),
+                          DocumentRef("rights account certificate", account.rac.text,
+                                      account.rac.kind)])
+    if not (client.connected and endpoint.reachable):
+        trace.check("L-1", f"{endpoint.name} is reachable", False)
+        raise NotConnectedError(f"{client.name} cannot reach {endpoint.name}", spec_id="L-1",
+                                trace=trace)
+    use_license = endpoint.license(protected_chain, account.rac_text, anchor=anchor,
+                                   trace=trace, to=client.name)
+    account.licenses[pl.content_id or ""] = use_license
+    return use_license, trace
 
 
 # --- trusted publishing domains ----------------------------------------------------------------

@@ -1,13 +1,16 @@
 """The loopback HTTP service for the online paths (DESIGN.md ``service/``).
 
 :class:`LoopbackService` serves what a deployment publishes at URLs — revocation lists
-(R-4) — and the enrollment service's enrollment and renewal (E-3, S-2) over real HTTP on
-127.0.0.1; :class:`HttpTransport` and :class:`RemoteEnrollmentService` are how clients and
+(R-4) — the enrollment service's enrollment and renewal (E-3, S-2), and clusters'
+licensing (L-1, P-7), over real HTTP on 127.0.0.1; :class:`HttpTransport`,
+:class:`RemoteEnrollmentService` and :class:`RemoteLicensingService` are how clients and
 servers reach it.
 The lab's made-up host names are carried in the request path (``/HOST/PATH``), so
 nothing needs name resolution.
 """
 
-from rmslab.service.http import HttpTransport, LoopbackService, RemoteEnrollmentService
+from rmslab.service.http import (HttpTransport, LoopbackService, RemoteEnrollmentService,
+                                 RemoteLicensingService)
 
-__all__ = ["HttpTransport", "LoopbackService", "RemoteEnrollmentService"]
+__all__ = ["HttpTransport", "LoopbackService", "RemoteEnrollmentService",
+           "RemoteLicensingService"]

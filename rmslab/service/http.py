@@ -1,6 +1,9 @@
 """A real HTTP server on loopback, and the client side of it (SPEC E-3, S-2, R-4).
 
 * ``GET /HOST/PATH`` — a document published at ``https://HOST/PATH`` (revocation lists).
+* ``POST /HOST/_wmcs/licensing`` — a use license request to the cluster at ``HOST``:
+  JSON ``{"publishing_license", "rac", "to"}``; answer ``{"use_license", "trace"}`` or
+  403 with the refusal (L-1, P-7).
 * ``POST /enroll`` and ``POST /renew`` — an enrollment or renewal request (the XML text);
   the answer is JSON: ``{"response": XML, "trace": …}``, or, when the service refuses,
   status 403 and ``{"refused": {"error", "reason", "spec_id"}, "trace": …}``. The trace
@@ -16,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import quote, urlsplit
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from rmslab import errors
 from rmslab.actors.web import Web
@@ -24,10 +27,12 @@ from rmslab.errors import InputError, NotConnectedError, RefusedError
 from rmslab.trace import Trace
 
 if TYPE_CHECKING:
+    from rmslab.actors.cluster import Cluster
     from rmslab.actors.enrollment_service import EnrollmentService
     from rmslab.crypto.rsa import PublicKey
 
-__all__ = ["LoopbackService", "HttpTransport", "RemoteEnrollmentService"]
+__all__ = ["LoopbackService", "HttpTransport", "RemoteEnrollmentService",
+           "RemoteLicensingService"]
 
 _MAX_REQUEST = 1024 * 1024
 
@@ -45,10 +50,13 @@ class LoopbackService:
     """Serves a :class:`~rmslab.actors.web.Web` — and, when given, an enrollment service —
     on ``127.0.0.1`` (a free port) until closed. Use as a context manager."""
 
-    def __init__(self, web: Web, *, enrollment: EnrollmentService | None = None) -> None:
+    def __init__(self, web: Web, *, enrollment: EnrollmentService | None = None,
+                 clusters: Iterable[Cluster] = (), anchor: PublicKey | None = None) -> None:
         self.web = web
         published = web
         service = enrollment
+        licensing = {f"/{urlsplit(c.url).hostname}/_wmcs/licensing": c for c in clusters}
+        trust = anchor or (enrollment.anchor if enrollment is not None else None)
 
         class Handler(BaseHTTPRequestHandler):
             server_version = "rmslab"
@@ -67,7 +75,9 @@ class LoopbackService:
                 self.wfile.write(body)
 
             def do_POST(self) -> None:  # noqa: N802 - the http.server API
-                if service is None or self.path not in ("/enroll", "/renew"):
+                cluster = licensing.get(self.path)
+                enrolling = service is not None and self.path in ("/enroll", "/renew")
+                if cluster is None and not enrolling:
                     self.send_error(404, "no such endpoint")
                     return
                 length = int(self.headers.get("Content-Length") or 0)
@@ -75,16 +85,24 @@ class LoopbackService:
                     self.send_error(413, "request too large")
                     return
                 request = self.rfile.read(length).decode("utf-8", errors="replace")
-                trace = Trace("enrollment service")
-                handler = service.enroll if self.path == "/enroll" else service.renew
+                trace = Trace("service")
                 answer: dict[str, Any]
                 try:
-                    answer = {"response": handler(request, trace=trace, channel="online")}
+                    if cluster is not None:
+                        answer = {"use_license": _license(cluster, request, trust, trace)}
+                    else:
+                        assert service is not None
+                        handler = service.enroll if self.path == "/enroll" else service.renew
+                        answer = {"response": handler(request, trace=trace, channel="online")}
                     status = 200
                 except RefusedError as exc:
                     answer = {"refused": {"error": type(exc).__name__, "reason": exc.reason,
                                           "spec_id": exc.spec_id}}
                     status = 403
+                except InputError as exc:
+                    answer = {"refused": {"error": "InputError", "reason": str(exc),
+                                          "spec_id": None}}
+                    status = 400
                 answer["trace"] = trace.to_wire()
                 body = json.dumps(answer).encode("utf-8")
                 self.send_response(status)
@@ -116,6 +134,88 @@ class LoopbackService:
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.close()
+
+
+def _license(cluster: Cluster, request: str, anchor: PublicKey | None, trace: Trace) -> str:
+    from rmslab.flows.licensing import issue_use_license
+    try:
+        data = json.loads(request)
+        publishing_license, rac, to = (str(data["publishing_license"]), str(data["rac"]),
+                                       str(data["to"]))
+    except (ValueError, KeyError, TypeError):
+        raise InputError("a licensing request is JSON with publishing_license, rac and to") \
+            from None
+    if anchor is None:
+        raise InputError("this service has no trust anchor to check requests against")
+    trace.step(cluster.first_server.name, "receives a use license request over HTTP")
+    return issue_use_license(cluster, publishing_license, rac, anchor=anchor, trace=trace, to=to)
+
+
+def _post_json(port: int, path: str, body: bytes, content_type: str, trace: Trace,
+               timeout: float, spec_id: str) -> dict[str, Any]:
+    """POST, read the JSON answer, merge its trace, and raise its refusal typed."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("POST", path, body=body, headers={"Content-Type": content_type})
+        response = connection.getresponse()
+        raw = response.read(_MAX_RESPONSE + 1)
+    except OSError as exc:
+        raise NotConnectedError(f"the service at {path} does not answer ({exc})",
+                                spec_id=spec_id, trace=trace) from None
+    finally:
+        connection.close()
+    try:
+        answer = json.loads(raw)
+        trace.extend(Trace.from_wire(answer["trace"]))
+    except (ValueError, KeyError, TypeError):
+        raise InputError(f"the service at {path} answered {response.status} with something "
+                         "that is not its JSON") from None
+    if response.status in (400, 403):
+        refused = answer["refused"]
+        if response.status == 400:
+            raise InputError(str(refused["reason"]))
+        kind = getattr(errors, str(refused["error"]), RefusedError)
+        if not (isinstance(kind, type) and issubclass(kind, RefusedError)):
+            kind = RefusedError
+        raise kind(refused["reason"], spec_id=refused["spec_id"], trace=trace)
+    if response.status != 200:
+        raise InputError(f"the service at {path} answered {response.status}")
+    return dict(answer)
+
+
+class RemoteLicensingService:
+    """A cluster's licensing service reached over HTTP on loopback (L-1, P-7): the
+    interface of :class:`rmslab.flows.licensing.LicensingEndpoint`."""
+
+    def __init__(self, port: int, *, url: str, name: str, server_name: str,
+                 timeout: float = 30.0) -> None:
+        self.port = port
+        self.url = url
+        self.name = name
+        self._server_name = server_name
+        self.timeout = timeout
+
+    @classmethod
+    def of(cls, cluster: Cluster, port: int) -> "RemoteLicensingService":
+        return cls(port, url=cluster.url, name=cluster.name,
+                   server_name=cluster.first_server.name)
+
+    @property
+    def server_name(self) -> str:
+        return self._server_name
+
+    @property
+    def reachable(self) -> bool:
+        return True  # the network decides: an unreachable service fails the request
+
+    def license(self, protected_chain: str, rac_text: str, *, anchor: PublicKey,
+                trace: Trace, to: str) -> str:
+        path = f"/{urlsplit(self.url).hostname}/_wmcs/licensing"
+        body = json.dumps({"publishing_license": protected_chain, "rac": rac_text,
+                           "to": to}).encode("utf-8")
+        answer = _post_json(self.port, path, body, "application/json", trace, self.timeout,
+                            "L-1")
+        return str(answer["use_license"])
 
 
 class HttpTransport:
@@ -181,29 +281,6 @@ class RemoteEnrollmentService:
         return self._post("/renew", request_text, trace)
 
     def _post(self, path: str, request_text: str, trace: Trace) -> str:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
-        try:
-            connection.request("POST", path, body=request_text.encode("utf-8"),
-                               headers={"Content-Type": "text/xml; charset=utf-8"})
-            response = connection.getresponse()
-            body = response.read(_MAX_RESPONSE + 1)
-        except OSError as exc:
-            raise NotConnectedError(f"the enrollment service does not answer ({exc})",
-                                    spec_id="E-3", trace=trace) from None
-        finally:
-            connection.close()
-        try:
-            answer = json.loads(body)
-            trace.extend(Trace.from_wire(answer["trace"]))
-        except (ValueError, KeyError, TypeError):
-            raise InputError(f"the enrollment service answered {response.status} with "
-                             "something that is not its JSON") from None
-        if response.status == 403:
-            refused = answer["refused"]
-            kind = getattr(errors, str(refused["error"]), RefusedError)
-            if not (isinstance(kind, type) and issubclass(kind, RefusedError)):
-                kind = RefusedError
-            raise kind(refused["reason"], spec_id=refused["spec_id"], trace=trace)
-        if response.status != 200:
-            raise InputError(f"the enrollment service answered {response.status}")
+        answer = _post_json(self.port, path, request_text.encode("utf-8"),
+                            "text/xml; charset=utf-8", trace, self.timeout, "E-3")
         return str(answer["response"])

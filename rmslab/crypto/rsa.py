@@ -13,7 +13,6 @@ import binascii
 import enum
 import hashlib
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization

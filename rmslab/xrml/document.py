@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from functools import cached_property
-from typing import Callable, ClassVar, Iterator, Sequence, TypeVar
+from typing import Any, Callable, ClassVar, Generic, Iterator, Sequence, TypeVar, overload
 
 from lxml import etree
 
@@ -29,6 +28,32 @@ __all__ = [
 
 _INTERTAG_WHITESPACE = re.compile(r">\s+<")
 T = TypeVar("T")
+R = TypeVar("R")
+
+
+class cached_property(Generic[R]):  # noqa: N801 - used like functools.cached_property
+    """``functools.cached_property`` without its per-instance lock (Python 3.11 takes an
+    RLock on every first access; documents are read by one thread at a time). The value
+    is stored in the instance's ``__dict__``, which then shadows this descriptor."""
+
+    def __init__(self, function: Callable[[Any], R]) -> None:
+        self.function = function
+        self.name = function.__name__
+        self.__doc__ = function.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> "cached_property[R]": ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> R: ...
+    def __get__(self, instance: object | None, owner: type | None = None) -> "R | cached_property[R]":
+        if instance is None:
+            return self
+        value = self.function(instance)
+        instance.__dict__[self.name] = value
+        return value
 # Tags as written (attribute values may hold ">"), and the parts of a text that hold no
 # elements (comments, CDATA, processing instructions): masked before looking for tags.
 _TAG = re.compile(r"""<(/?)([^\s/>!?]+)(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*(/?)>""")

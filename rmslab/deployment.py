@@ -5,7 +5,7 @@
 (two servers), a licensing-only cluster, an administrator, users alice, bob and carol on
 activated machines with rights account certificates, and an internet-connected
 workstation that trusts the enrollment site (for offline enrollment and renewal), and two
-rights policy templates issued by the root cluster.
+rights policy templates issued by the root cluster and downloaded by the three clients.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rmslab.actors.people import DOMAIN_ADMINS, Computer, Directory, User
 from rmslab.actors.web import Web
 from rmslab.flows.certification import activate_machine, certify_account, enroll_client
 from rmslab.flows.enrollment import enroll_root_cluster, join_server, sub_enroll
-from rmslab.flows.publishing import issue_template
+from rmslab.flows.publishing import download_templates, issue_template
 from rmslab.lab import Lab
 from rmslab.rights import ANYONE, Grant, RightsPolicy
 from rmslab.trace import Trace
@@ -119,4 +119,8 @@ def standard_deployment(lab: Lab | None = None, *, offline_enrollment: bool = Fa
                    RightsPolicy((Grant(ANYONE, ("VIEW", "EDIT")),), caching_days=7))
     issue_template(root, "Contoso-ViewOnly", "Employees of Contoso may view only",
                    RightsPolicy((Grant(ANYONE, ("VIEW",)),), caching_days=7))
+    for name in ("alice", "bob", "carol"):
+        deployment.record(download_templates(root, deployment.clients[f"{name.upper()}-PC"],
+                                             directory.user(name),
+                                             anchor=deployment.enrollment_service.anchor))
     return deployment

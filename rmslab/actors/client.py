@@ -30,6 +30,8 @@ class Account:
     clc_text: str | None = None
     #: Owner and use licenses in the license store, by content ID (chain texts).
     licenses: dict[str, str] = field(default_factory=dict)
+    #: Rights policy templates downloaded into the user's template archive, by name (D-3).
+    templates: dict[str, str] = field(default_factory=dict)
     _parsed: dict[str, Chain] = field(default_factory=dict, repr=False, compare=False)
 
     def read(self, text: str, source: str = "license store") -> Chain:

@@ -95,10 +95,10 @@ def _command_protect(args: argparse.Namespace, out: TextIO) -> int:
     deployment = load_deployment(args.lab)
     user, client = _session_user(deployment, args.user)
     if args.template:
-        templates = deployment.root_cluster.templates
+        templates = client.account(user.name).templates
         if args.template not in templates:
-            raise InputError(f"no template {args.template!r}; the lab has "
-                             f"{', '.join(sorted(templates)) or 'none'}")
+            raise InputError(f"no template {args.template!r} in {user.email}'s template archive "
+                             f"on {client.name}; it has {', '.join(sorted(templates)) or 'none'}")
         policy = policy_from_template(templates[args.template])
     else:
         domain = deployment.directory.domain

@@ -23,7 +23,8 @@ from rmslab.actors.cluster import Cluster
 from rmslab.actors.people import User
 from rmslab.crypto.content import ContentCipher
 from rmslab.crypto.seal import seal, unseal
-from rmslab.errors import NotConnectedError, NotEnrolledError
+from rmslab.crypto.rsa import PublicKey
+from rmslab.errors import NotConnectedError, NotEnrolledError, VerificationError
 from rmslab.rights import Grant, RightsPolicy
 from rmslab.trace import DocumentRef, Trace
 from rmslab.xrml.licenses import (content_license_body, publishing_license_body,
@@ -31,10 +32,11 @@ from rmslab.xrml.licenses import (content_license_body, publishing_license_body,
 from rmslab.xrml.model import Principal
 from rmslab.xrml.pfile import container_header
 from rmslab.xrml.reader import parse
+from rmslab.trust import validate_chain
 from rmslab.xrml.writer import sign
 
 __all__ = ["Protected", "publish_offline", "publish_online", "issue_template",
-           "policy_from_template", "OWNER_LICENSE_LIFETIME"]
+           "policy_from_template", "download_templates", "OWNER_LICENSE_LIFETIME"]
 
 OWNER_LICENSE_LIFETIME = timedelta(days=365)
 
@@ -226,3 +228,32 @@ def policy_from_template(template_text: str) -> RightsPolicy:
         from rmslab.errors import StructureError
         raise StructureError(f"{document.position}: the template grants no rights")
     return RightsPolicy.from_rights_list(rights_list, document.position)
+
+
+def download_templates(cluster: Cluster, client: Client, user: User, *,
+                       anchor: PublicKey) -> Trace:
+    """The client downloads the cluster's rights policy templates into the user's template
+    archive; each must verify up to the root — templates are issued by an RMS server
+    (D-5)."""
+    trace = Trace(f"{client.name} downloads templates from {cluster.name} for {user.email}")
+    trace.step(client.name, "asks for the rights policy templates", cluster.first_server.name)
+    reachable = client.connected and any(s.connected for s in cluster.servers)
+    trace.check("D-4", f"{cluster.name} is reachable for the template download", reachable)
+    if not reachable:
+        raise NotConnectedError(f"{client.name} cannot reach {cluster.name}", spec_id="D-4",
+                                trace=trace)
+    account = client.account(user.name)
+    for name, text in sorted(cluster.templates.items()):
+        try:
+            validate_chain(parse(text, source=f"template {name}"), anchor, at=client.lab.now())
+        except VerificationError as exc:
+            trace.check("D-5", f"the template {name} is issued by an RMS server", False, str(exc))
+            continue
+        account.templates[name] = text
+        trace.check("D-5", f"the template {name} is issued by an RMS server", True,
+                    "it verifies up to the root")
+    trace.step(cluster.first_server.name, f"sends {len(account.templates)} template(s)",
+               client.name, documents=[DocumentRef(f"template {n}", parse(t)[0].text,
+                                                   "Microsoft Official Rights Template")
+                                       for n, t in sorted(account.templates.items())])
+    return trace

@@ -16,6 +16,7 @@ mirrors the deployment (SPEC E-8, D-3).
     DIR/clients/MACHINE/C/Users/USER/AppData/Local/Microsoft/MSIPC/GIC-EMAIL.drm (RAC)
                                                               …/CLC-EMAIL.drm (CLC)
                                                               …/EUL-CONTENT.drm (licenses)
+                                                              …/Templates/NAME.xml
     DIR/clusters/NAME/templates/TEMPLATE.xml, trusted-publishing-domains/NAME.pem
     DIR/clusters/NAME/revocation-list.xml  the cluster's current revocation list
     DIR/clients/MACHINE/revocation-lists/N.xml   lists an administrator placed (R-4)
@@ -50,7 +51,7 @@ from rmslab.revocation import Revoke
 from rmslab.store.logdb import LoggingDatabase
 from rmslab.xrml.certificates import Revocation
 
-__all__ = ["save_deployment", "load_deployment", "client_store", "FORMAT"]
+__all__ = ["save_deployment", "load_deployment", "client_store", "template_archive", "FORMAT"]
 
 FORMAT = 1
 MANIFEST = "deployment.json"
@@ -62,6 +63,13 @@ def client_store(client_dir: Path, user: str) -> Path:
     ``%localappdata%\\Microsoft\\MSIPC`` → ``C/Users/USER/AppData/Local/Microsoft/MSIPC``)."""
     paths = client_paths(ClientMode.CLIENT, user_profile=f"C:\\Users\\{user}")
     return host_path(paths.license_store, client_dir)
+
+
+def template_archive(client_dir: Path, user: str) -> Path:
+    """The client-mode template archive of ``user`` (D-3:
+    ``%localappdata%\\Microsoft\\MSIPC\\Templates``)."""
+    paths = client_paths(ClientMode.CLIENT, user_profile=f"C:\\Users\\{user}")
+    return host_path(paths.template_archive, client_dir)
 
 
 def _write(path: Path, data: str | bytes) -> None:
@@ -153,8 +161,12 @@ def _save_into(deployment: Deployment, root: Path) -> dict[str, Any]:
                 _write(store / f"CLC-{email}.drm", account.clc_text)
             for content_id, text in sorted(account.licenses.items()):
                 _write(store / f"EUL-{content_id.strip('{}')}.drm", text)
+            archive = template_archive(base, name)
+            for template_name, text in sorted(account.templates.items()):
+                _write(archive / f"{template_name}.xml", text)
             accounts.append({"user": name, "email": email, "clc": account.clc_text is not None,
-                             "licenses": sorted(account.licenses)})
+                             "licenses": sorted(account.licenses),
+                             "templates": sorted(account.templates)})
         sessions = []
         for session_name, (user, application, lists) in sorted(client.open_sessions.items()):
             _write(base / "sessions" / f"{session_name}.json", json.dumps(
@@ -259,8 +271,12 @@ def load_deployment(directory: str | os.PathLike[str]) -> Deployment:
             clc = _read(store / f"CLC-{account['email']}.drm") if account["clc"] else None
             licenses = {content_id: _read(store / f"EUL-{content_id.strip('{}')}.drm")
                         for content_id in account.get("licenses", [])}
+            archive = template_archive(base, account["user"])
+            templates = {name: _read(archive / f"{name}.xml")
+                         for name in account.get("templates", [])}
             client.accounts[account["user"]] = Account(
-                account["user"], _read(store / f"GIC-{account['email']}.drm"), clc, licenses)
+                account["user"], _read(store / f"GIC-{account['email']}.drm"), clc, licenses,
+                templates)
         for session_name in entry.get("sessions", []):
             state = json.loads(_read(base / "sessions" / f"{session_name}.json"))
             client.open_sessions[session_name] = (

@@ -1,6 +1,6 @@
 """Offline and online publishing, following seed 000 step by step.
 
-covers: P-1, P-2, P-3, P-4, P-5, P-6, P-8
+covers: P-1, P-2, P-3, P-4, P-5, P-6, P-8, D-5
 """
 
 from __future__ import annotations
@@ -145,3 +145,23 @@ def test_templates_carry_a_policy(deployment: Deployment) -> None:
     policy = policy_from_template(template)
     assert policy.rights_of("anyone@contoso.example") == ("VIEW",)
     assert policy.caching_days == 7
+
+
+def test_templates_are_distributed_to_clients(deployment: Deployment) -> None:
+    from rmslab.flows.publishing import download_templates
+    bob = deployment.clients["BOB-PC"].account("bob")
+    assert sorted(bob.templates) == ["Contoso-Confidential", "Contoso-ViewOnly"]
+    root = deployment.root_cluster
+    issue_template(root, "Contoso-Board", "board members", RightsPolicy(
+        (Grant("bob@contoso.example", ("VIEW",)),)))
+    # a template that does not verify (changed on the way) is not taken (D-5)
+    root.templates["Contoso-Forged"] = root.templates["Contoso-Board"].replace(
+        "board members", "everyone", 1)
+    trace = download_templates(root, deployment.clients["BOB-PC"], deployment.user("bob"),
+                               anchor=deployment.enrollment_service.anchor)
+    assert "Contoso-Board" in bob.templates and "Contoso-Forged" not in bob.templates
+    assert [c.passed for c in trace.checks if "Contoso-Forged" in c.description] == [False]
+    deployment.clients["BOB-PC"].connected = False
+    with pytest.raises(NotConnectedError):
+        download_templates(root, deployment.clients["BOB-PC"], deployment.user("bob"),
+                           anchor=deployment.enrollment_service.anchor)

@@ -22,8 +22,10 @@ def test_layout(deployment: Deployment, tmp_path: Path) -> None:
     assert (target / "clusters/contoso-root/slc.xml").is_file()
     assert (target / "clusters/contoso-root/cluster-key.pem").is_file()
     store = target / "clients/ALICE-PC/C/Users/alice/AppData/Local/Microsoft/MSIPC"
-    assert sorted(p.name for p in store.iterdir()) == ["CLC-alice@contoso.example.drm",
-                                                       "GIC-alice@contoso.example.drm"]
+    assert sorted(p.name for p in store.iterdir() if p.is_file()) == [
+        "CLC-alice@contoso.example.drm", "GIC-alice@contoso.example.drm"]
+    assert sorted(p.name for p in (store / "Templates").iterdir()) == [
+        "Contoso-Confidential.xml", "Contoso-ViewOnly.xml"]
     rows = sqlite3.connect(target / "clusters/contoso-root/logging.sqlite").execute(
         "SELECT kind, outcome FROM enrollment_log ORDER BY id").fetchall()
     assert rows[0] == ("root-enrollment", "accepted") and len(rows) == 9

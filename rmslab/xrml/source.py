@@ -130,16 +130,19 @@ def parse_chain_text(text: str) -> tuple[list[DocumentSpan], list[etree._Element
     if not elements:
         raise StructureError("no <XrML> document found in the input")
 
-    for position, element in enumerate(elements):
-        _check_envelope(element, position)
-    if len(elements) == 1 and masked is text:
+    single_candidate = len(elements) == 1 and masked is text
+    signatures = sum(_check_envelope(element, position, nested=single_candidate)
+                     for position, element in enumerate(elements))
+    if single_candidate:
         single = _single_document_span(text)
         if single is not None:
             return [single], elements
-    starts = [m.start() for m in _XRML_START.finditer(masked)]
-    ends = [m.end() for m in _XRML_END.finditer(masked)]
-    body_starts = list(_BODY_START.finditer(masked))
-    body_ends = list(_BODY_END.finditer(masked))
+    starts, ends, body_starts, body_ends, signature_tags = _envelope_tags(masked)
+    if (len(starts), len(ends), len(body_starts), signature_tags) != (
+            len(elements), len(elements), len(elements), signatures):
+        # Something stands inside a BODY or a SIGNATURE: let the tree say what, and where.
+        for position, element in enumerate(elements):
+            _check_envelope(element, position, nested=True)
     if len(starts) != len(elements) or len(ends) != len(elements):
         raise StructureError("an <XrML> element is nested inside another document")
     if len(body_starts) != len(elements):
@@ -194,6 +197,41 @@ def _parse_wrapped(parsable: str) -> list[etree._Element]:
     return list(wrapper)
 
 
+_ENVELOPE_TAG = re.compile(r"</?(?:XrML|BODY)(?=[\s/>])|<SIGNATURE(?=[\s/>])")
+
+
+def _envelope_tags(text: str) -> tuple[list[int], list[int], list[re.Match[str]],
+                                        list[re.Match[str]], int]:
+    """The starts of ``<XrML``, the ends of ``</XrML>``, the ``<BODY …>`` and ``</BODY>``
+    tags, and how many ``<SIGNATURE`` tags there are — in one pass over the text (each
+    pass over a chain costs as much as the others)."""
+    signatures = 0
+    starts: list[int] = []
+    ends: list[int] = []
+    body_starts: list[re.Match[str]] = []
+    body_ends: list[re.Match[str]] = []
+    for found in _ENVELOPE_TAG.finditer(text):
+        at = found.start()
+        tag = found.group()
+        if tag == "<XrML":
+            starts.append(at)
+        elif tag == "</XrML":
+            closing = _XRML_END.match(text, at)
+            if closing is not None:
+                ends.append(closing.end())
+        elif tag == "<BODY":
+            opening = _BODY_START.match(text, at)
+            if opening is not None:
+                body_starts.append(opening)
+        elif tag == "<SIGNATURE":
+            signatures += 1
+        else:
+            closing = _BODY_END.match(text, at)
+            if closing is not None:
+                body_ends.append(closing)
+    return starts, ends, body_starts, body_ends, signatures
+
+
 def _single_document_span(text: str) -> DocumentSpan | None:
     """The spans of a text holding exactly one document and no comments, CDATA or
     processing instructions (the tree has been checked: one XrML, one BODY). Searches
@@ -220,7 +258,10 @@ def _single_document_span(text: str) -> DocumentSpan | None:
     return DocumentSpan(start_match.start(), end_match.end(), body_match.start(), body_end)
 
 
-def _check_envelope(element: etree._Element, position: int) -> None:
+def _check_envelope(element: etree._Element, position: int, *, nested: bool = True) -> int:
+    """Check one document's envelope; return how many SIGNATUREs stand beside its BODY.
+    With ``nested`` the BODY and SIGNATURE subtrees are searched for envelope elements
+    too (the caller may instead compare tag counts in the text, which is cheaper)."""
     where = f"document {position + 1} (line {element.sourceline})"
     children = [c for c in element if isinstance(c.tag, str)]
     names = [c.tag for c in children]
@@ -231,18 +272,20 @@ def _check_envelope(element: etree._Element, position: int) -> None:
     if names.count("SIGNATURE") > 1:
         raise StructureError(f"{where}: a second <SIGNATURE>")
     body = children[names.index("BODY")]
-    for nested in body.iter("BODY", "SIGNATURE", "XrML"):
-        if nested is not body:
-            raise StructureError(
-                f"{where}: <{nested.tag}> found inside <BODY> (line {nested.sourceline}); "
-                f"the {'signature' if nested.tag == 'SIGNATURE' else 'element'} "
-                "must stand beside the BODY, not in it")
-    for signature in (c for c in children if c.tag == "SIGNATURE"):
-        for nested in signature.iter("BODY", "XrML"):
-            raise StructureError(f"{where}: <{nested.tag}> found inside <SIGNATURE> "
-                                 f"(line {nested.sourceline})")
+    if nested:
+        for inner in body.iter("BODY", "SIGNATURE", "XrML"):
+            if inner is not body:
+                raise StructureError(
+                    f"{where}: <{inner.tag}> found inside <BODY> (line {inner.sourceline}); "
+                    f"the {'signature' if inner.tag == 'SIGNATURE' else 'element'} "
+                    "must stand beside the BODY, not in it")
+        for signature in (c for c in children if c.tag == "SIGNATURE"):
+            for inner in signature.iter("BODY", "XrML"):
+                raise StructureError(f"{where}: <{inner.tag}> found inside <SIGNATURE> "
+                                     f"(line {inner.sourceline})")
     for other in names:
         if other not in ("BODY", "SIGNATURE"):
             raise StructureError(f"{where}: unexpected <{other}> beside <BODY>")
     if "SIGNATURE" in names and names.index("SIGNATURE") < names.index("BODY"):
         raise StructureError(f"{where}: <SIGNATURE> stands before <BODY>; it must follow it")
+    return names.count("SIGNATURE")

@@ -169,3 +169,16 @@ def test_no_traceback_from_the_real_command(payload: bytes, tmp_path: Path) -> N
 def test_missing_file(tmp_path: Path) -> None:
     status, message = cli_status(tmp_path / "nope.xml")
     assert status == 2 and "cannot be read" in message
+
+
+def test_a_moved_signature_is_found_in_a_chain_too(teaching: TeachingChain) -> None:
+    docs = teaching.chain
+    doc = docs[1]
+    signature = doc.text[doc.text.index("<SIGNATURE>"):doc.text.index("</XrML>")]
+    moved = doc.text.replace(signature, "").replace("</BODY>", signature + "</BODY>")
+    text = docs[0].text + moved + docs[2].text + docs[3].text
+    with pytest.raises(StructureError, match="document 2 .*<SIGNATURE> found inside <BODY>"):
+        read_chain(text.encode())
+    nested_body = doc.text.replace("</BODY>", "<BODY/></BODY>")
+    with pytest.raises(StructureError, match="<BODY> found inside <BODY>"):
+        read_chain((docs[0].text + nested_body).encode())

@@ -97,15 +97,20 @@ class XrmlDocument:
     kinds: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, source_text: str, span: DocumentSpan, element: etree._Element,
-                 index: int = 0) -> None:
+                 index: int = 0, *, body: etree._Element | None = None,
+                 descriptor: etree._Element | None = None) -> None:
         self._source = source_text
         self._span = span
         self._root = element
         self.index = index
-        body = element.find("BODY")
-        if body is None:  # pragma: no cover - the reader checks the envelope first
-            raise StructureError("no <BODY>")
+        if body is None:
+            body = _first(element, "BODY")
+            if body is None:  # pragma: no cover - the reader checks the envelope first
+                raise StructureError("no <BODY>")
+            descriptor = body.find("DESCRIPTOR/OBJECT")
         self._body = body
+        self.__dict__["descriptor_type"] = (descriptor.get("type") or None
+                                            if descriptor is not None else None)
 
     # --- exact text ----------------------------------------------------------------
     @cached_property
@@ -532,13 +537,14 @@ _BY_KIND: dict[str, type[XrmlDocument]] = {
 def view_for(source_text: str, span: DocumentSpan, element: etree._Element,
              index: int) -> XrmlDocument:
     """The typed view for a parsed document."""
-    body = element.find("BODY")
-    kind = None
-    if body is not None:
-        obj = body.find("DESCRIPTOR/OBJECT")
-        kind = (obj.get("type") if obj is not None else None) or body.get("type")
+    body = _first(element, "BODY")
+    if body is None:  # pragma: no cover - the reader checks the envelope first
+        raise StructureError("no <BODY>")
+    descriptor = _first(body, "DESCRIPTOR")
+    obj = _first(descriptor, "OBJECT") if descriptor is not None else None
+    kind = (obj.get("type") if obj is not None else None) or body.get("type")
     cls = _BY_KIND.get(kind or "", XrmlDocument)
-    return cls(source_text, span, element, index)
+    return cls(source_text, span, element, index, body=body, descriptor=obj)
 
 
 def documents_from_text(text: str, spans: Sequence[DocumentSpan],

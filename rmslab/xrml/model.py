@@ -68,8 +68,13 @@ def read_public_key(element: etree._Element | None, where: str) -> PublicKey | N
     """Read a ``PUBLICKEY`` element (modulus little-endian, XRML.md)."""
     if element is None:
         return None
-    modulus = _parameter_value(element, "modulus")
-    exponent = _parameter_value(element, "public-exponent")
+    modulus = exponent = None
+    for parameter in element.iterchildren("PARAMETER"):  # one pass for both values
+        name = parameter.get("name")
+        if name == "modulus" and modulus is None:
+            modulus = _child(parameter, "VALUE")
+        elif name == "public-exponent" and exponent is None:
+            exponent = _child(parameter, "VALUE")
     if modulus is None or not (modulus.text or "").strip():
         raise StructureError(f"{where}: PUBLICKEY has no modulus")
     try:

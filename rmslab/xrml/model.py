@@ -54,16 +54,6 @@ def _child(element: etree._Element, tag: str) -> etree._Element | None:
     return None
 
 
-def _parameter_value(element: etree._Element, name: str) -> etree._Element | None:
-    """``element.find(f"PARAMETER[@name='{name}']/VALUE")`` — the same first match,
-    without ElementPath's per-call cost (every key read does two of these)."""
-    for parameter in element.iterchildren("PARAMETER"):
-        if parameter.get("name") == name:
-            for value in parameter.iterchildren("VALUE"):
-                return value
-    return None
-
-
 def read_public_key(element: etree._Element | None, where: str) -> PublicKey | None:
     """Read a ``PUBLICKEY`` element (modulus little-endian, XRML.md)."""
     if element is None:
@@ -100,20 +90,37 @@ class Principal:
 
     @classmethod
     def from_element(cls, element: etree._Element, where: str) -> "Principal":
-        obj = _child(element, "OBJECT")
-        id_el = _child(obj, "ID") if obj is not None else None
-        addresses = tuple((a.get("type", ""), (a.text or "").strip())
-                          for a in (obj.iterchildren("ADDRESS") if obj is not None else []))
-        levels = tuple((s.get("name", ""), s.get("value", ""))
-                       for s in element.iterchildren("SECURITYLEVEL"))
+        # one pass over the children of PRINCIPAL and of its OBJECT (each lookup by tag
+        # costs as much as walking a few children)
+        obj = key_element = None
+        levels: list[tuple[str, str]] = []
+        for child in element:
+            tag = child.tag
+            if tag == "OBJECT" and obj is None:
+                obj = child
+            elif tag == "PUBLICKEY" and key_element is None:
+                key_element = child
+            elif tag == "SECURITYLEVEL":
+                levels.append((child.get("name", ""), child.get("value", "")))
+        id_el = name_el = None
+        addresses: list[tuple[str, str]] = []
+        if obj is not None:
+            for child in obj:
+                tag = child.tag
+                if tag == "ID" and id_el is None:
+                    id_el = child
+                elif tag == "NAME" and name_el is None:
+                    name_el = child
+                elif tag == "ADDRESS":
+                    addresses.append((child.get("type", ""), (child.text or "").strip()))
         return cls(
             object_type=obj.get("type") if obj is not None else None,
             id=_text(id_el),
             id_type=id_el.get("type") if id_el is not None else None,
-            name=_text(_child(obj, "NAME")) if obj is not None else None,
-            addresses=addresses,
-            public_key=read_public_key(_child(element, "PUBLICKEY"), where),
-            security_levels=levels,
+            name=_text(name_el),
+            addresses=tuple(addresses),
+            public_key=read_public_key(key_element, where),
+            security_levels=tuple(levels),
             internal_id=element.get("internal-id"),
             has_enabling_bits=next(element.iterdescendants("ENABLINGBITS"), None) is not None,
         )
@@ -180,14 +187,29 @@ class SignatureBlock:
 
     @classmethod
     def from_element(cls, element: etree._Element, where: str) -> "SignatureBlock":
-        digest = _child(element, "DIGEST")
-        digest_value = _child(digest, "VALUE") if digest is not None else None
-        value = _child(element, "VALUE")
+        algorithm = digest = value = None
+        for child in element:
+            tag = child.tag
+            if tag == "ALGORITHM" and algorithm is None:
+                algorithm = child
+            elif tag == "DIGEST" and digest is None:
+                digest = child
+            elif tag == "VALUE" and value is None:
+                value = child
+        digest_algorithm = digest_value = coding = None
+        if digest is not None:
+            for child in digest:
+                tag = child.tag
+                if tag == "ALGORITHM" and digest_algorithm is None:
+                    digest_algorithm = child
+                elif tag == "VALUE" and digest_value is None:
+                    digest_value = child
+                elif tag == "PARAMETER" and coding is None and child.get("name") == "codingtype":
+                    coding = _child(child, "VALUE")
         return cls(
-            algorithm=_text(_child(element, "ALGORITHM")),
-            digest_algorithm=_text(_child(digest, "ALGORITHM")) if digest is not None else None,
-            coding_type=(_text(_parameter_value(digest, "codingtype"))
-                         if digest is not None else None),
+            algorithm=_text(algorithm),
+            digest_algorithm=_text(digest_algorithm),
+            coding_type=_text(coding),
             digest_value=_b64(digest_value, f"{where}: DIGEST/VALUE"),
             digest_size=digest_value.get("size") if digest_value is not None else None,
             value=_b64(value, f"{where}: SIGNATURE/VALUE"),

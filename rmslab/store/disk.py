@@ -213,8 +213,21 @@ def _read(path: Path) -> str:
 
 
 def load_deployment(directory: str | os.PathLike[str]) -> Deployment:
-    """Read a deployment saved by :func:`save_deployment`."""
+    """Read a deployment saved by :func:`save_deployment`. A directory that is not a
+    complete lab raises :class:`~rmslab.errors.InputError` naming what is wrong."""
     root = Path(directory)
+    try:
+        return _load(root)
+    except KeyError as exc:
+        raise InputError(f"{root / MANIFEST}: not a complete rmslab lab (no {exc})") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{root}: the lab cannot be read ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"{root}: a file of the lab cannot be read "
+                         f"({exc.strerror or exc})") from None
+
+
+def _load(root: Path) -> Deployment:
     try:
         manifest = json.loads(_read(root / MANIFEST))
     except json.JSONDecodeError as exc:

@@ -63,3 +63,13 @@ def test_not_a_lab(tmp_path: Path) -> None:
     (tmp_path / "deployment.json").write_text("{ nope")
     with pytest.raises(InputError, match="line 1"):
         load_deployment(tmp_path)
+
+
+def test_an_incomplete_lab_is_named(deployment: Deployment, tmp_path: Path) -> None:
+    (tmp_path / "deployment.json").write_text('{"format": 1}')
+    with pytest.raises(InputError, match="not a complete rmslab lab"):
+        load_deployment(tmp_path)
+    target = save_deployment(deployment, tmp_path / "lab")
+    (target / "clusters/contoso-root/cluster-key.pem").unlink()
+    with pytest.raises(InputError, match="cannot be read"):
+        load_deployment(target)

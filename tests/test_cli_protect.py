@@ -69,3 +69,16 @@ def test_bad_requests(lab: Path, tmp_path: Path) -> None:
                str(lab), "--as", "alice", "--grant", "bob:VIEW")[0] == 2
     assert not (tmp_path / "x.ptxt").exists() and not (tmp_path / "x.ptxt.part").exists()
     assert run("open", str(plain), "--lab", str(lab), "--as", "bob")[0] == 2
+
+
+def test_unknown_names_are_input_errors(lab: Path, tmp_path: Path) -> None:
+    plain = tmp_path / "n.txt"
+    plain.write_text("n")
+    status, _, error = run("protect", str(plain), str(tmp_path / "n.ptxt"), "--lab", str(lab),
+                           "--as", "nobody", "--grant", "bob:VIEW")
+    assert status == 2 and "no user 'nobody'" in error
+    status, _, error = run("protect", str(plain), str(tmp_path / "n.ptxt"), "--lab", str(lab),
+                           "--as", "alice", "--grant", "bob:VIEW", "--cluster", "nope")
+    assert status == 2 and "no cluster 'nope'" in error
+    status, _, error = run("open", str(plain), "--lab", str(lab), "--as", "bob")
+    assert status == 2 and "not a protected file" in error

@@ -80,8 +80,21 @@ def _parse_grant(value: str) -> tuple[str, tuple[str, ...]]:
     return user, tuple(r for r in rights.split(",") if r)
 
 
+def _cluster(deployment: Any, name: str | None) -> Any:
+    """The named cluster of the lab (the root cluster when no name is given)."""
+    if not name:
+        return deployment.root_cluster
+    if name not in deployment.clusters:
+        raise InputError(f"no cluster {name!r}; the lab has {', '.join(deployment.clusters)}")
+    return deployment.clusters[name]
+
+
 def _session_user(deployment: Any, name: str) -> tuple[Any, Any]:
-    user = deployment.user(name.split("@")[0])
+    try:
+        user = deployment.user(name.split("@")[0])
+    except KeyError:
+        raise InputError(f"no user {name!r} in the lab; it has "
+                         f"{', '.join(sorted(deployment.directory.users))}") from None
     clients = [c for c in deployment.clients.values() if user.name in c.accounts]
     if not clients:
         raise InputError(f"{user} has no rights account certificate on any machine of the lab")
@@ -110,8 +123,7 @@ def _command_protect(args: argparse.Namespace, out: TextIO) -> int:
         if args.require_revocation:
             from rmslab.flows.revocation import requirement_for
             issuer = (deployment.root_cluster if args.offline
-                      else deployment.clusters[args.cluster] if args.cluster
-                      else deployment.root_cluster)
+                      else _cluster(deployment, args.cluster))
             revocation = requirement_for(issuer.revocation_url, issuer.key.public,
                                          interval_days=args.revocation_interval)
         policy = RightsPolicy(grants, args.until, revocation=revocation)
@@ -125,8 +137,7 @@ def _command_protect(args: argparse.Namespace, out: TextIO) -> int:
                 result = publish_offline(client, user, policy, reader, writer,
                                          extension=source.suffix or ".bin", original_size=size)
             else:
-                cluster = (deployment.clusters[args.cluster] if args.cluster
-                           else deployment.root_cluster)
+                cluster = _cluster(deployment, args.cluster)
                 result = publish_online(cluster, client, user, policy, reader,
                                         writer, extension=source.suffix or ".bin",
                                         original_size=size)

@@ -146,9 +146,11 @@ def read_container_header(handle: BinaryIO, *, limit: int = 64 * 1024 * 1024) ->
     """Read a container's header from an open file, leaving the handle at the start of the
     encrypted content (for streaming). ``content`` of the result is empty."""
     prefix = handle.read(18)
+    if not prefix.startswith(MAGIC):
+        raise ContainerError("not a protected file: it does not start with '.pfile'")
     if len(prefix) < 18:
         raise ContainerError("the protected file is truncated: its header is incomplete")
-    notice_length = _u32(prefix, 14, "the notice length") if prefix.startswith(MAGIC) else 0
+    notice_length = _u32(prefix, 14, "the notice length")
     rest = handle.read(notice_length + 4)
     header_length = _u32(prefix + rest, 18 + notice_length, "the header length")
     head = prefix + rest + handle.read(max(header_length - 4, 0))

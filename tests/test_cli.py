@@ -127,3 +127,15 @@ def test_chain_picture(chain_file: Path, anchor_file: Path, tmp_path: Path, suff
 def test_chain_picture_bad_suffix(chain_file: Path, tmp_path: Path) -> None:
     status, _ = run("chain", str(chain_file), "-o", str(tmp_path / "x.pdf"))
     assert status == 2
+
+
+def test_an_output_that_cannot_be_written(chain_file: Path, tmp_path: Path) -> None:
+    import sys
+    err = io.StringIO()
+    saved = sys.stderr
+    sys.stderr = err
+    try:
+        status = main(["chain", str(chain_file), "-o", str(tmp_path / "missing" / "x.svg")])
+    finally:
+        sys.stderr = saved
+    assert status == 2 and "No such file or directory" in err.getvalue()

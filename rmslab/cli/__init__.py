@@ -53,3 +53,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        # an output that cannot be written (a missing folder, no permission, a full disk)
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"rmslab: {where}{exc.strerror or exc}\n")
+        return EXIT_INPUT

@@ -4,7 +4,8 @@
 :func:`standard_deployment` makes the enrollment service, a root certification cluster
 (two servers), a licensing-only cluster, an administrator, users alice, bob and carol on
 activated machines with rights account certificates, and an internet-connected
-workstation that trusts the enrollment site (for offline enrollment and renewal), and two
+workstation that trusts the enrollment site (for offline enrollment and renewal), the
+root cluster's service locations in each client's registry (D-4), and two
 rights policy templates issued by the root cluster and downloaded by the three clients.
 """
 
@@ -23,7 +24,7 @@ from rmslab.rights import ANYONE, Grant, RightsPolicy
 from rmslab.trace import Trace
 from rmslab.xrml.certificates import Revocation
 
-__all__ = ["Deployment", "standard_deployment"]
+__all__ = ["Deployment", "standard_deployment", "point_to_cluster"]
 
 
 class Deployment:
@@ -84,6 +85,18 @@ class Deployment:
         return computer
 
 
+def point_to_cluster(client: Client, cluster: Cluster) -> None:
+    """What an administrator deploys on a client (D-4): the enterprise certification and
+    publishing service locations of ``cluster`` in the machine's registry."""
+    from rmslab.discovery.regfile import RegValue
+    from rmslab.discovery.settings import (ENTERPRISE_CERTIFICATION_KEY,
+                                           ENTERPRISE_PUBLISHING_KEY)
+    client.registry.set_value(ENTERPRISE_CERTIFICATION_KEY,
+                              RegValue.sz("", f"{cluster.url}/certification"))
+    client.registry.set_value(ENTERPRISE_PUBLISHING_KEY,
+                              RegValue.sz("", f"{cluster.url}/licensing"))
+
+
 def standard_deployment(lab: Lab | None = None, *, offline_enrollment: bool = False,
                         revocation: Revocation | None = None) -> Deployment:
     """The ready deployment of ``rmslab lab create``."""
@@ -112,6 +125,7 @@ def standard_deployment(lab: Lab | None = None, *, offline_enrollment: bool = Fa
     deployment.record(sub_enroll(root, licensing, by=admin))
     for name in ("alice", "bob", "carol"):
         client = deployment.add_client(f"{name.upper()}-PC")
+        point_to_cluster(client, root)
         deployment.record(activate_machine(root, client))
         deployment.record(certify_account(root, client, directory.user(name), directory))
     deployment.record(enroll_client(root, deployment.clients["ALICE-PC"], directory.user("alice")))

@@ -45,3 +45,17 @@ def test_mode_1_lab(tmp_path: Path) -> None:
     assert deployment.root_cluster.key.bits == 1024
     assert deployment.root_cluster.slc.digest_algorithm is not None
     assert deployment.root_cluster.slc.digest_algorithm.value == "SHA1"
+
+
+def test_lab_clients_carry_a_registry_that_discovery_reads(tmp_path: Path) -> None:
+    # covers: D-4, D-7 — the lab's clients are configured as an administrator would
+    target = tmp_path / "lab"
+    assert run("lab", "create", str(target))[0] == 0
+    reg = target / "clients" / "BOB-PC" / "registry.reg"
+    assert reg.read_bytes().startswith(b"\xff\xfe")  # UTF-16LE with BOM, as regedit writes
+    status, output = run("discover", "--reg", str(reg), "--json")
+    data = json.loads(output)
+    assert status == 0 and data["source"] == "registry"
+    assert data["licensing_url"] == "https://rms.contoso.example/_wmcs/licensing"
+    loaded = load_deployment(target)
+    assert loaded.clients["BOB-PC"].registry == load_deployment(target).clients["BOB-PC"].registry

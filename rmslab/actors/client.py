@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from rmslab.crypto.rsa import PrivateKey
 from rmslab.crypto.seal import unseal
+from rmslab.discovery.registry import Registry
 from rmslab.errors import NotEnrolledError
 from rmslab.lab import Lab
 from rmslab.xrml.document import XrmlDocument
@@ -58,6 +59,8 @@ class Client:
         self.lab = lab
         self.name = name
         self.connected = connected
+        #: The machine's registry: where its RMS client finds its settings (D-4).
+        self.registry = Registry()
         self.machine_key = lab.key(f"machine:{name}")
         self.machine_certificate_text: str | None = None
         self.accounts: dict[str, Account] = {}

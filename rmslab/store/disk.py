@@ -13,6 +13,7 @@ mirrors the deployment (SPEC E-8, D-3).
     DIR/clusters/NAME/cluster-key.pem   the cluster's private key (a lab: on one disk)
     DIR/clusters/NAME/logging.sqlite    the enrollment log (E-8)
     DIR/clients/MACHINE/machine/machine-key.pem, machine-certificate.xml
+    DIR/clients/MACHINE/registry.reg    the machine's registry (D-4), as regedit exports it
     DIR/clients/MACHINE/C/Users/USER/AppData/Local/Microsoft/MSIPC/GIC-EMAIL.drm (RAC)
                                                               …/CLC-EMAIL.drm (CLC)
                                                               …/EUL-CONTENT.drm (licenses)
@@ -45,6 +46,8 @@ from rmslab.actors.people import Computer
 from rmslab.crypto.rsa import PrivateKey, PublicKey
 from rmslab.deployment import Deployment
 from rmslab.discovery.paths import ClientMode, client_paths, host_path
+from rmslab.discovery.regfile import write_reg
+from rmslab.discovery.registry import Registry
 from rmslab.errors import InputError
 from rmslab.lab import Lab
 from rmslab.revocation import Revoke
@@ -146,6 +149,7 @@ def _save_into(deployment: Deployment, root: Path) -> dict[str, Any]:
     for client in deployment.clients.values():
         base = root / "clients" / client.name
         _write(base / "machine" / "machine-key.pem", client.machine_key.to_pem())
+        _write(base / "registry.reg", write_reg(client.registry.export()))
         if client.machine_certificate_text:
             _write(base / "machine" / "machine-certificate.xml", client.machine_certificate_text)
         placed = []
@@ -277,6 +281,8 @@ def _load(root: Path) -> Deployment:
         base = root / "clients" / entry["name"]
         client = Client(lab, entry["name"], connected=entry["connected"])
         client.machine_key = PrivateKey.from_pem((base / "machine" / "machine-key.pem").read_bytes())
+        if (base / "registry.reg").exists():
+            client.registry = Registry.from_reg_files(base / "registry.reg")
         certificate = base / "machine" / "machine-certificate.xml"
         client.machine_certificate_text = _read(certificate) if certificate.exists() else None
         for account in entry["accounts"]:

@@ -1,6 +1,6 @@
 """`rmslab protect`, `rmslab open` and `rmslab inspect --lab`.
 
-covers: P-3, P-6, P-8, L-1, B-1, B-2
+covers: P-3, P-6, P-8, L-1, B-1, B-2, D-7
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ def test_protect_online_with_a_template_and_inspect_the_rights(lab: Path, tmp_pa
     status, output, _ = run("protect", str(plain), str(protected), "--lab", str(lab),
                             "--as", "carol", "--template", "Contoso-ViewOnly")
     assert status == 0 and "online, signed by the server" in output
+    # D-7: with no --cluster, the client finds its server in its registry
+    assert "found contoso-root by service discovery (registry:" in output
     status, output, _ = run("inspect", str(protected), "--lab", str(lab), "--json")
     document = json.loads(output)["documents"][0]
     assert document["decrypted_rights"]["grants"] == [{"user": "ANYONE", "rights": ["VIEW"],

@@ -89,6 +89,23 @@ def _cluster(deployment: Any, name: str | None) -> Any:
     return deployment.clusters[name]
 
 
+def _discovered_cluster(deployment: Any, client: Any, out: TextIO) -> Any:
+    """Before protecting, the client finds its server by service discovery (D-7): the
+    registry, then the SCP, then the cloud. The lab's clusters are on-premises."""
+    from rmslab.discovery.discover import discover
+    from rmslab.discovery.machine import Machine
+    found = discover(Machine(client.name, client.registry), purpose="publish", cloud=None)
+    if found.error is not None or not found.licensing_url:
+        raise InputError(f"{client.name} finds no server to publish with: {found.error}")
+    for cluster in deployment.clusters.values():
+        if found.licensing_url.startswith(cluster.url):
+            out.write(f"{client.name} found {cluster.name} by service discovery "
+                      f"({found.source}: {found.licensing_url})\n")
+            return cluster
+    raise InputError(f"{client.name} discovered {found.licensing_url} ({found.source}), which "
+                     "is not a cluster of this lab")
+
+
 def _session_user(deployment: Any, name: str) -> tuple[Any, Any]:
     try:
         user = deployment.user(name.split("@")[0])
@@ -137,7 +154,8 @@ def _command_protect(args: argparse.Namespace, out: TextIO) -> int:
                 result = publish_offline(client, user, policy, reader, writer,
                                          extension=source.suffix or ".bin", original_size=size)
             else:
-                cluster = _cluster(deployment, args.cluster)
+                cluster = (_cluster(deployment, args.cluster) if args.cluster
+                           else _discovered_cluster(deployment, client, out))
                 result = publish_online(cluster, client, user, policy, reader,
                                         writer, extension=source.suffix or ".bin",
                                         original_size=size)
@@ -335,7 +353,8 @@ def add_lab_parsers(sub: Any) -> None:
     p.add_argument("--until", type=parse_at, metavar="TIME", help="the content expires then")
     p.add_argument("--template", metavar="NAME", help="use a rights policy template's rights")
     p.add_argument("--cluster", metavar="NAME",
-                   help="publish online through this cluster (default: the root cluster)")
+                   help="publish online through this cluster (default: the one service "
+                        "discovery finds from the client's registry, D-7)")
     p.add_argument("--require-revocation", action="store_true",
                    help="licenses require the issuing cluster's revocation list (R-6)")
     p.add_argument("--revocation-interval", type=int, default=7, metavar="DAYS",

@@ -73,7 +73,7 @@ class RevocationRequirement:
         return element(
             "REFRESH", (),
             element("DISTRIBUTIONPOINT", (),
-                    object_xml("Revocation", self.list_id, name=self.name,
+                    object_xml("Revocation", self.list_id or None, name=self.name,
                                addresses=[("URL", self.url)]),
                     public_key_xml(self.revoker_key)),
             element("INTERVALTIME", {"days": str(self.interval_days)}))

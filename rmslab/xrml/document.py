@@ -109,6 +109,7 @@ class XrmlDocument:
                 raise StructureError("no <BODY>")
             descriptor = body.find("DESCRIPTOR/OBJECT")
         self._body = body
+        self._descriptor = descriptor
         self.__dict__["descriptor_type"] = (descriptor.get("type") or None
                                             if descriptor is not None else None)
 
@@ -215,7 +216,7 @@ class XrmlDocument:
 
     @cached_property
     def id(self) -> str | None:
-        return _text(self._body.find("DESCRIPTOR/OBJECT/ID"))
+        return _text(_first(self._descriptor, "ID")) if self._descriptor is not None else None
 
     def _placed(self, read: Callable[[], T], what: str) -> T:
         """Run ``read``; an error it raises is re-raised with this document's position
@@ -232,10 +233,11 @@ class XrmlDocument:
 
     @cached_property
     def issuer(self) -> Principal | None:
-        element = self._body.find("ISSUER")
+        element = _first(self._body, "ISSUER")
         if element is None:
             return None
-        return self._placed(lambda: Principal.from_element(element, "ISSUER"), "ISSUER")
+        known = self.__dict__.get("issuer_key", ...)  # the key, if verification read it
+        return self._placed(lambda: Principal.from_element(element, "ISSUER", known), "ISSUER")
 
     @cached_property
     def issuer_key(self) -> PublicKey | None:

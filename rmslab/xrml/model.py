@@ -89,7 +89,9 @@ class Principal:
     has_enabling_bits: bool = False
 
     @classmethod
-    def from_element(cls, element: etree._Element, where: str) -> "Principal":
+    def from_element(cls, element: etree._Element, where: str,
+                     public_key: "PublicKey | None | object" = ...) -> "Principal":
+        """Read a principal; ``public_key``, when given, is its key already read."""
         # one pass over the children of PRINCIPAL and of its OBJECT (each lookup by tag
         # costs as much as walking a few children)
         obj = key_element = None
@@ -119,7 +121,8 @@ class Principal:
             id_type=id_el.get("type") if id_el is not None else None,
             name=_text(name_el),
             addresses=tuple(addresses),
-            public_key=read_public_key(key_element, where),
+            public_key=(read_public_key(key_element, where) if public_key is ...
+                        else public_key),  # type: ignore[arg-type]
             security_levels=tuple(levels),
             internal_id=element.get("internal-id"),
             has_enabling_bits=next(element.iterdescendants("ENABLINGBITS"), None) is not None,

@@ -15,7 +15,7 @@
   so that a stepper keeps showing the deployment as it was when the flow ran (SPEC
   E-1…E-9, issue 3 item 4); a person named by e-mail address (the author of P-2) is
   drawn as that user.
-* :func:`open_sealed_key` opens the private key sealed inside a rights account
+* :func:`open_sealed_key` (from :mod:`rmslab.actors.client`) opens the private key sealed inside a rights account
   certificate or a client licensor certificate with a given key — to show what each key
   is sealed to (SPEC E-7, E-9).
 * :func:`describe_registered_lists` says which revocation lists an application session
@@ -27,13 +27,12 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from typing import TYPE_CHECKING, Callable
 
 from lxml import etree
 
-from rmslab.crypto.rsa import PrivateKey
+from rmslab.actors.client import open_sealed_key
 from rmslab.viz.lessons import binding_picture, binding_pictures, frozen_pictures
 from rmslab.xrml.document import XrmlDocument
 from rmslab.xrml.reader import Chain, parse
@@ -183,26 +182,6 @@ def attempt(step: Callable[..., object], *args: object, **kwargs: object) -> Att
         return Attempt(step(*args, **kwargs))
     except RmslabError as exc:
         return Attempt(error=exc)
-
-
-def open_sealed_key(document: XrmlDocument, opener: PrivateKey) -> PrivateKey:
-    """The private key sealed inside ``document`` (the ``ENABLINGBITS type="sealed-key"`` of
-    a rights account certificate or a client licensor certificate), opened with
-    ``opener``.
-
-    A RAC seals the account key to the machine key; a CLC seals the CLC key to the
-    account key. Raises :class:`~rmslab.crypto.seal.SealError` when ``opener`` is not the
-    key it was sealed to, or when ``document`` holds no sealed key.
-    """
-    from rmslab.crypto.seal import SealError, unseal
-    value = document.element.find(".//ENABLINGBITS[@type='sealed-key']/VALUE")
-    if value is None or not (value.text or "").strip():
-        raise SealError(f"{document.position} holds no sealed key")
-    secret = unseal(base64.b64decode(value.text or ""), opener)
-    # The private key is sealed as PKCS#8, DER (or PEM, in labs saved by older versions).
-    if secret.startswith(b"-----BEGIN"):
-        return PrivateKey.from_pem(secret)
-    return PrivateKey.from_der(secret)
 
 
 # --- Revocation: what an application session has registered (SPEC R-2, R-4, R-5, R-8) ---

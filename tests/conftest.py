@@ -1,4 +1,4 @@
-"""Shared fixtures: the real corpus, a lab, the teaching chain."""
+"""Shared fixtures: the real corpus, the teaching chain, a standard deployment."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from rmslab.deployment import Deployment, standard_deployment
 from rmslab.lab import Lab
 from rmslab.samples import TeachingChain, teaching_chain
 
@@ -49,3 +50,9 @@ def teaching() -> TeachingChain:
 @pytest.fixture(scope="session")
 def teaching_mode1() -> TeachingChain:
     return teaching_chain(Lab(mode=1))
+
+
+@pytest.fixture()
+def deployment() -> Deployment:
+    """A fresh standard deployment per test (cheap once its keys are derived)."""
+    return standard_deployment(Lab())

@@ -9,17 +9,19 @@ the client opens them with :meth:`Client.account_key` and :meth:`Client.clc_key`
 
 from __future__ import annotations
 
+import base64
+
 from dataclasses import dataclass, field
 
 from rmslab.crypto.rsa import PrivateKey
-from rmslab.crypto.seal import unseal
+from rmslab.crypto.seal import SealError, unseal
 from rmslab.discovery.registry import Registry
 from rmslab.errors import NotEnrolledError
 from rmslab.lab import Lab
 from rmslab.xrml.document import XrmlDocument
 from rmslab.xrml.reader import Chain, parse
 
-__all__ = ["Client", "Account"]
+__all__ = ["Client", "Account", "open_sealed_key"]
 
 
 @dataclass
@@ -91,7 +93,7 @@ class Client:
         account = self.account(user)
         memo = ("account", account.rac_text)
         if memo not in self._opened:
-            self._opened[memo] = _private_key(_sealed_bits(account.rac), self.machine_key)
+            self._opened[memo] = open_sealed_key(account.rac, self.machine_key)
         return self._opened[memo]
 
     def clc_key(self, user: str) -> PrivateKey:
@@ -102,18 +104,19 @@ class Client:
                                    spec_id="P-1")
         memo = ("clc", clc.text)
         if memo not in self._opened:
-            self._opened[memo] = _private_key(_sealed_bits(clc), self.account_key(user))
+            self._opened[memo] = open_sealed_key(clc, self.account_key(user))
         return self._opened[memo]
 
 
-def _sealed_bits(document: XrmlDocument) -> bytes:
-    import base64
+def open_sealed_key(document: XrmlDocument, opener: PrivateKey) -> PrivateKey:
+    """The private key sealed inside ``document`` (the ``ENABLINGBITS type="sealed-key"`` of
+    a rights account certificate or a client licensor certificate), opened with
+    ``opener``: a RAC seals the account key to the machine key, a CLC the CLC key to the
+    account key. Raises :class:`~rmslab.crypto.seal.SealError` when ``opener`` is not the
+    key it was sealed to, or when ``document`` holds no sealed key."""
     value = document.element.find(".//ENABLINGBITS[@type='sealed-key']/VALUE")
-    if value is None or not value.text:
-        raise NotEnrolledError(f"{document.position}: no sealed key", spec_id="E-9")
-    return base64.b64decode(value.text)
-
-
-def _private_key(sealed: bytes, opener: PrivateKey) -> PrivateKey:
+    if value is None or not (value.text or "").strip():
+        raise SealError(f"{document.position} holds no sealed key")
     # the seal's check value already proved the key intact: skip OpenSSL's slow re-check
-    return PrivateKey.from_der(unseal(sealed, opener), validate=False)
+    return PrivateKey.from_der(unseal(base64.b64decode(value.text or ""), opener),
+                               validate=False)

@@ -128,8 +128,7 @@ class Cluster:
         cluster signs (XRML.md)."""
         subject = self.slc.subject
         assert subject is not None
-        return Principal(subject.object_type, subject.id, subject.id_type, subject.name,
-                         subject.addresses, subject.public_key, subject.security_levels)
+        return subject.identity()
 
     def install_slc(self, response_text: str) -> None:
         if self.slc_text is not None:

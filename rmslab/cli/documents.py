@@ -25,15 +25,11 @@ def load_anchor(path: str) -> PublicKey:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if b"PUBLICKEY" in data or b"P\x00U\x00B\x00" in data:
         from rmslab.xrml.model import read_public_key
-        from rmslab.xrml.source import _PARSER, decode_text
-        from lxml import etree
-        text = decode_text(data)
-        if "<!DOCTYPE" in text or "<!ENTITY" in text:
-            raise KeyFormatError(f"{path}: DTDs are refused")
+        from rmslab.xrml.source import decode_text, parse_fragment
         try:
-            root = etree.fromstring(f"<k>{text.replace('<?xml', '<?ignored')}</k>", _PARSER)
-        except etree.XMLSyntaxError as exc:
-            raise KeyFormatError(f"{path}: not well-formed XML ({exc})") from None
+            root = parse_fragment(decode_text(data))
+        except InputError as exc:
+            raise KeyFormatError(f"{path}: {exc}") from None
         element = root.find(".//PUBLICKEY")
         key = read_public_key(element, path)
         if key is None:

@@ -249,25 +249,24 @@ class _Reader:
     def value(self, key: str, name: str) -> RegValue | None:
         return self.view.value(key, name)
 
-    def dword(self, key: str, name: str) -> int | None:
+    def _typed(self, key: str, name: str, kind: RegType) -> RegValue | None:
+        """The value if it has the type the client reads there; else a note, and None."""
         found = self.value(key, name)
         if found is None:
             return None
-        if found.type != RegType.REG_DWORD or found.number is None:
+        if found.type != kind:
             self.notes.append(f"{self.where(key)}\\{found.display_name} is "
-                              f"{_type(found)}; the client reads a REG_DWORD there — ignored")
+                              f"{_type(found)}; the client reads a {kind.name} there — ignored")
             return None
-        return found.number
+        return found
+
+    def dword(self, key: str, name: str) -> int | None:
+        found = self._typed(key, name, RegType.REG_DWORD)
+        return found.number if found is not None else None
 
     def sz(self, key: str, name: str) -> str | None:
-        found = self.value(key, name)
-        if found is None:
-            return None
-        if found.type != RegType.REG_SZ or found.text is None:
-            self.notes.append(f"{self.where(key)}\\{found.display_name} is "
-                              f"{_type(found)}; the client reads a REG_SZ there — ignored")
-            return None
-        return found.text
+        found = self._typed(key, name, RegType.REG_SZ)
+        return found.text if found is not None else None
 
     def url(self, key: str, name: str = "") -> str | None:
         text = self.sz(key, name)

@@ -34,7 +34,6 @@ from rmslab.trace import DocumentRef, Trace
 from rmslab.trust import validate_chain
 from rmslab.xrml.document import XrmlDocument
 from rmslab.xrml.licenses import content_license_body
-from rmslab.xrml.model import Principal
 from rmslab.xrml.reader import parse
 from rmslab.xrml.writer import sign
 
@@ -165,8 +164,7 @@ def issue_use_license(cluster: Cluster, protected_chain: str, rac_text: str, *,
     except RefusedError as exc:
         exc.trace = trace
         raise
-    user_principal = Principal(subject.object_type, subject.id, subject.id_type, subject.name,
-                               subject.addresses, subject.public_key)
+    user_principal = subject.identity(with_levels=False)
     granted = RightsPolicy(policy.for_user(email), policy.not_after, policy.caching_days,
                            policy.revocation)
     now = lab.now()

@@ -21,9 +21,10 @@ from typing import BinaryIO
 from rmslab.actors.client import Client
 from rmslab.actors.cluster import Cluster
 from rmslab.actors.people import User
+from rmslab.lab import Lab
 from rmslab.crypto.content import ContentCipher
 from rmslab.crypto.seal import seal, unseal
-from rmslab.crypto.rsa import PublicKey
+from rmslab.crypto.rsa import PrivateKey, PublicKey
 from rmslab.errors import NotConnectedError, NotEnrolledError, VerificationError
 from rmslab.rights import Grant, RightsPolicy
 from rmslab.trace import DocumentRef, Trace
@@ -53,18 +54,38 @@ class Protected:
 
 
 def _account_principal(client: Client, user: User) -> Principal:
-    rac = client.account(user.name).rac
-    subject = rac.principals[0]
-    return Principal(subject.object_type, subject.id, subject.id_type, subject.name,
-                     subject.addresses, subject.public_key)
+    """The user's account principal of the RAC on ``client`` — who owner and use licenses
+    are for."""
+    return client.account(user.name).rac.principals[0].identity(with_levels=False)
 
 
-def _plain(principal: Principal) -> Principal:
-    return Principal(principal.object_type, principal.id, principal.id_type, principal.name,
-                     principal.addresses, principal.public_key, principal.security_levels)
+def _encrypted_rights(cipher: ContentCipher, content_id: str, policy: RightsPolicy) -> bytes:
+    """The rights data, encrypted with the content key: only who can open the content key
+    reads them (XRML.md "Encrypted-Rights-Data")."""
+    return cipher.encrypt(rights_data_text(content_id=content_id, policy=policy).encode("utf-8"))
 
 
-def _encrypt_into(cipher: ContentCipher, content: bytes | BinaryIO, sink: BinaryIO) -> int:
+def _owner_license(lab: Lab, *, issuer: Principal, signer: PrivateKey, owner: Principal,
+                   content_key: bytes, content_id: str, email: str,
+                   publishing_license_id: str) -> str:
+    """An owner license (P-5): OWNER for the author, the content key sealed to the author's
+    account key, signed by whoever issued the publishing license."""
+    assert owner.public_key is not None
+    now = lab.now()
+    body = content_license_body(
+        id=lab.guid("license"), issued=now, issuer=issuer, user=owner,
+        sealed_key=seal(content_key, owner.public_key, lab.random_bytes),
+        content_id=content_id, owner=email, policy=RightsPolicy((Grant(email, ("OWNER",)),)),
+        validity=(now, now + OWNER_LICENSE_LIFETIME), publishing_license_id=publishing_license_id)
+    return sign(body, signer, lab.digest_algorithm)
+
+
+def _write_protected(sink: BinaryIO, chain: str, cipher: ContentCipher,
+                     content: bytes | BinaryIO, *, extension: str,
+                     original_size: int | None) -> int:
+    """The container (P-6): header with the license chain, then the content, encrypted as
+    it streams. Returns the content's size."""
+    sink.write(container_header(chain, extension=extension, original_size=original_size))
     source = io.BytesIO(content) if isinstance(content, bytes) else content
     return cipher.encrypt_stream(source, sink)
 
@@ -102,12 +123,11 @@ def publish_offline(client: Client, user: User, policy: RightsPolicy,
                      f"server key {server.public_key.short_fingerprint} (CLC issuer)",
                      f"CLC key {clc_key.public.short_fingerprint}"])
     cipher = ContentCipher(content_key, lab.mode)
-    encrypted_rights = cipher.encrypt(rights_data_text(content_id=content_id,
-                                                       policy=policy).encode("utf-8"))
-    author = _plain(clc.principals[0])
+    encrypted_rights = _encrypted_rights(cipher, content_id, policy)
+    author = clc.principals[0].identity()
     body = publishing_license_body(
         id=lab.guid("license"), issued=lab.now(), issuer=author,
-        license_point_id=lab.guid("point"), license_url=urls[0], server=_plain(server),
+        license_point_id=lab.guid("point"), license_url=urls[0], server=server.identity(),
         server_sealed_key=seal(content_key, server.public_key, lab.random_bytes),
         author=author, author_sealed_key=seal(content_key, clc_key.public, lab.random_bytes),
         content_id=content_id, owner=user.email, encrypted_rights=encrypted_rights)
@@ -127,14 +147,9 @@ def publish_offline(client: Client, user: User, policy: RightsPolicy,
     reopened = unseal(author_copy, clc_key)
     account_principal = _account_principal(client, user)
     assert account_principal.public_key is not None
-    owner_policy = RightsPolicy((Grant(user.email, ("OWNER",)),))
-    now = lab.now()
-    ol_body = content_license_body(
-        id=lab.guid("license"), issued=now, issuer=author, user=account_principal,
-        sealed_key=seal(reopened, account_principal.public_key, lab.random_bytes),
-        content_id=content_id, owner=user.email, policy=owner_policy,
-        validity=(now, now + OWNER_LICENSE_LIFETIME), publishing_license_id=pl_doc.id or "")
-    owner_license = sign(ol_body, clc_key, lab.digest_algorithm)
+    owner_license = _owner_license(lab, issuer=author, signer=clc_key, owner=account_principal,
+                                   content_key=reopened, content_id=content_id,
+                                   email=user.email, publishing_license_id=pl_doc.id or "")
     account.licenses[content_id] = owner_license + clc_chain
     trace.step(client.name, "makes the owner license: the CLC private key unseals the content "
                             "key, which is sealed again for the author's account key",
@@ -143,8 +158,8 @@ def publish_offline(client: Client, user: User, policy: RightsPolicy,
     trace.check("P-5", "the owner license lets the author use the content offline",
                 reopened == content_key, "the content key unsealed with the CLC key")
     chain = pl + clc_chain
-    sink.write(container_header(chain, extension=extension, original_size=original_size))
-    size = _encrypt_into(cipher, content, sink)
+    size = _write_protected(sink, chain, cipher, content, extension=extension,
+                            original_size=original_size)
     trace.step("application", f"encrypts the content ({size} bytes) with the content key and "
                               "attaches the publishing license", client.name)
     trace.check("P-6", "the file is encrypted with the content key and carries the "
@@ -173,8 +188,7 @@ def publish_online(cluster: Cluster, client: Client, user: User, policy: RightsP
     server = cluster.principal
     assert server.public_key is not None and cluster.slc_text is not None
     cipher = ContentCipher(content_key, lab.mode)
-    encrypted_rights = cipher.encrypt(rights_data_text(content_id=content_id,
-                                                       policy=policy).encode("utf-8"))
+    encrypted_rights = _encrypted_rights(cipher, content_id, policy)
     body = publishing_license_body(
         id=lab.guid("license"), issued=lab.now(), issuer=server,
         license_point_id=lab.guid("point"), license_url=f"{cluster.url}/licensing",
@@ -182,16 +196,10 @@ def publish_online(cluster: Cluster, client: Client, user: User, policy: RightsP
         author=None, author_sealed_key=None, content_id=content_id, owner=user.email,
         encrypted_rights=encrypted_rights)
     pl = sign(body, cluster.key, lab.digest_algorithm)
-    account_principal = _account_principal(client, user)
-    assert account_principal.public_key is not None
-    now = lab.now()
-    ol_body = content_license_body(
-        id=lab.guid("license"), issued=now, issuer=server, user=account_principal,
-        sealed_key=seal(content_key, account_principal.public_key, lab.random_bytes),
-        content_id=content_id, owner=user.email,
-        policy=RightsPolicy((Grant(user.email, ("OWNER",)),)),
-        validity=(now, now + OWNER_LICENSE_LIFETIME), publishing_license_id=parse(pl)[0].id or "")
-    owner_license = sign(ol_body, cluster.key, lab.digest_algorithm)
+    owner_license = _owner_license(lab, issuer=server, signer=cluster.key,
+                                   owner=_account_principal(client, user),
+                                   content_key=content_key, content_id=content_id,
+                                   email=user.email, publishing_license_id=parse(pl)[0].id or "")
     client.account(user.name).licenses[content_id] = owner_license + cluster.slc_text
     trace.step(cluster.first_server.name, "signs the publishing license and an owner license "
                                           "for the author", client.name,
@@ -199,8 +207,8 @@ def publish_online(cluster: Cluster, client: Client, user: User, policy: RightsP
                           DocumentRef("owner license", owner_license, "Content-License")],
                keys=[f"signed with the cluster key {cluster.key.public.short_fingerprint}"])
     chain = pl + cluster.slc_text
-    sink.write(container_header(chain, extension=extension, original_size=original_size))
-    size = _encrypt_into(cipher, content, sink)
+    size = _write_protected(sink, chain, cipher, content, extension=extension,
+                            original_size=original_size)
     trace.step("application", f"encrypts the content ({size} bytes) and attaches the license",
                client.name)
     trace.check("P-8", "online publishing yields the same protected-file format", True,

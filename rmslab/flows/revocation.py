@@ -12,6 +12,7 @@ does not require revocation (R-8).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from rmslab.crypto.rsa import PublicKey
@@ -180,11 +181,9 @@ def revocation_checks(session: "AppSession", *, use_license_chain: Chain,
 def issue_cluster_list(cluster: "Cluster", url: str, entries: "list[Revoke]") -> str:
     """A revocation list signed by a cluster's key, for publication at ``url`` (R-2)."""
     from rmslab.revocation import issue_revocation_list
-    from rmslab.xrml.model import Principal
     lab = cluster.lab
     server = cluster.principal
-    signer = Principal(server.object_type, server.id, server.id_type, server.name,
-                       (("URL", url),), server.public_key)
+    signer = replace(server.identity(with_levels=False), addresses=(("URL", url),))
     return issue_revocation_list(signer=signer, key=cluster.key, list_id=lab.guid("revocation"),
                                  issued=lab.now(), entries=entries,
                                  algorithm=lab.digest_algorithm)

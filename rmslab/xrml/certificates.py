@@ -9,7 +9,7 @@ do; requests are signed by the key they ask to have certified (proof of possessi
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from rmslab.crypto.rsa import PublicKey
@@ -105,8 +105,7 @@ def sealed_key_certificate_body(*, kind: str, id: str, issued: datetime, issuer:
     levels = subject.security_levels
     if credential_type:
         levels = levels + (("Group-Identity-Credential-Type", credential_type),)
-    with_levels = Principal(subject.object_type, subject.id, subject.id_type, subject.name,
-                            subject.addresses, subject.public_key, levels)
+    with_levels = replace(subject.identity(), security_levels=levels)
     issue = element(
         "RIGHT", {"name": "ISSUE"},
         element("CONDITIONLIST", (),

@@ -15,7 +15,7 @@ from lxml import etree
 
 from rmslab.crypto.rsa import DigestAlgorithm, PublicKey, surface_digest
 from rmslab.errors import KeyFormatError, StructureError
-from rmslab.xrml.model import (DistributionPoint, Principal, RevocationEntry, Right,
+from rmslab.xrml.model import (DistributionPoint, Principal, Right,
                                SignatureBlock, Validity, parse_time, read_public_key)
 from rmslab.xrml.source import DocumentSpan
 
@@ -514,18 +514,10 @@ class RightsData(XrmlDocument):
 
 
 class RevocationList(XrmlDocument):
-    """``Revocation-List``: revoked entities, signed by a revocation authority (R-2)."""
+    """``Revocation-List``: revoked entities, signed by a revocation authority (R-2). Its
+    entries are read by :class:`rmslab.revocation.RevocationIndex`."""
     kinds = ("Revocation-List",)
 
-    @cached_property
-    def entries(self) -> tuple[RevocationEntry, ...]:
-        out = []
-        for revoke in self._body.iter("REVOKE"):
-            key = read_public_key(revoke.find(".//PUBLICKEY"), f"{self.position}: REVOKE")
-            value = _text(revoke.find(".//ID")) or _text(revoke.find(".//VALUE")) or _text(revoke) or ""
-            out.append(RevocationEntry(revoke.get("category", ""), revoke.get("type", ""),
-                                       value, key))
-        return tuple(out)
 
 
 _BY_KIND: dict[str, type[XrmlDocument]] = {

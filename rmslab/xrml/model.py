@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from lxml import etree
@@ -14,7 +14,7 @@ from rmslab.errors import KeyFormatError, StructureError
 
 __all__ = [
     "Principal", "Validity", "DistributionPoint", "Right", "SignatureBlock",
-    "RevocationEntry", "parse_time", "format_time",
+    "parse_time", "format_time",
 ]
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -128,6 +128,12 @@ class Principal:
             has_enabling_bits=next(element.iterdescendants("ENABLINGBITS"), None) is not None,
         )
 
+    def identity(self, *, with_levels: bool = True) -> "Principal":
+        """The principal as an ISSUER or a new PRINCIPAL names it: object and key (and its
+        security levels), without one document's internal ID or sealed keys."""
+        return replace(self, internal_id=None, has_enabling_bits=False,
+                       security_levels=self.security_levels if with_levels else ())
+
     @property
     def label(self) -> str:
         """``type:'name'`` — how the corpus manifest and rmslab's reports name a
@@ -227,13 +233,3 @@ def _b64(element: etree._Element | None, where: str) -> bytes | None:
         return base64.b64decode("".join(element.text.split()), validate=True)
     except (binascii.Error, ValueError):
         raise StructureError(f"{where} is not valid base64") from None
-
-
-@dataclass(frozen=True)
-class RevocationEntry:
-    """A ``REVOKE`` entry of a revocation list (XRML.md "Revocation lists")."""
-
-    category: str
-    type: str
-    value: str
-    public_key: PublicKey | None = field(default=None)

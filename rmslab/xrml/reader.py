@@ -14,7 +14,8 @@ from typing import Iterator, overload
 from rmslab.errors import InputError
 from rmslab.xrml.document import XrmlDocument, documents_from_text
 from rmslab.xrml.pfile import ProtectedFile, is_protected_file, read_protected_file
-from rmslab.xrml.source import MAX_INPUT_BYTES, decode_text, parse_chain_text
+from rmslab.xrml.source import (MAX_INPUT_BYTES, decode_text, parse_chain_text,
+                                 refuse_if_too_large)
 
 __all__ = ["Chain", "read_chain", "read_file", "parse"]
 
@@ -76,11 +77,8 @@ def read_file(path: str | os.PathLike[str], *, limit: int = MAX_INPUT_BYTES) -> 
         size = p.stat().st_size
         with p.open("rb") as handle:
             head = handle.read(6)
-            if head != b".pfile" and size > limit:
-                from rmslab.errors import HostileInputError
-                raise HostileInputError(
-                    f"{p.name}: the file is {size / 1_048_576:.1f} MB; rmslab reads at most "
-                    f"{limit / 1_048_576:.0f} MB of XrML text")
+            if head != b".pfile":
+                refuse_if_too_large(size, limit, f"{p.name}: the file")
             data = head + handle.read()
     except OSError as exc:
         raise InputError(f"{p}: cannot be read ({exc.strerror or exc})") from None

@@ -18,7 +18,8 @@ from lxml import etree
 from rmslab.errors import (EncodingError, HostileInputError, MalformedXmlError,
                            StructureError)
 
-__all__ = ["MAX_INPUT_BYTES", "decode_text", "DocumentSpan", "parse_chain_text"]
+__all__ = ["MAX_INPUT_BYTES", "decode_text", "DocumentSpan", "parse_chain_text",
+           "parse_fragment", "refuse_if_too_large"]
 
 #: Largest XrML text rmslab reads. Real chains are tens of kilobytes; templates and
 #: publishing licenses with many principals stay well below a megabyte.
@@ -49,10 +50,7 @@ def decode_text(data: bytes, *, limit: int = MAX_INPUT_BYTES) -> str:
     """Decode XrML file bytes: UTF-8 (BOM optional) or UTF-16 (BOM, or recognised by
     its zero bytes). Trailing NULs and whitespace are dropped (real protected files pad
     the license with a NUL)."""
-    if len(data) > limit:
-        raise HostileInputError(
-            f"the input is {len(data) / 1_048_576:.1f} MB; rmslab reads at most "
-            f"{limit / 1_048_576:.0f} MB of XrML text")
+    refuse_if_too_large(len(data), limit, "the input")
     if data.startswith(b"\xef\xbb\xbf"):
         encoding, data = "utf-8", data[3:]
     elif data.startswith(b"\xff\xfe"):
@@ -103,10 +101,8 @@ def parse_chain_text(text: str) -> tuple[list[DocumentSpan], list[etree._Element
     # first is a memchr; looking for the pair scans the text (tens of µs on a chain).
     has_bang = "!" in text and "<!" in text
     has_query = "?" in text and "<?" in text
-    if has_bang and _DTD.search(text):
-        raise HostileInputError(
-            "the input declares a DTD or entities; XrML never does, and rmslab refuses "
-            "them (entity expansion and external entities are classic attacks)")
+    if has_bang:
+        _refuse_dtd(text)
     # Comments, CDATA and processing instructions can hide markup-like text: mask them
     # (same length, so offsets stay) before looking for tags.
     masked = _HIDDEN.sub(lambda m: " " * len(m.group()), text) if (has_bang or has_query) else text
@@ -177,10 +173,44 @@ def _parse_one_large_document(parsable: str) -> list[etree._Element] | None:
         return None  # several documents, or an error: the wrapped parse says which
 
 
+def refuse_if_too_large(size: int, limit: int, what: str) -> None:
+    """:class:`HostileInputError` when ``size`` bytes of text exceed ``limit``."""
+    if size > limit:
+        raise HostileInputError(
+            f"{what} is {size / 1_048_576:.1f} MB; rmslab reads at most "
+            f"{limit / 1_048_576:.0f} MB of XrML text")
+
+
+def _refuse_dtd(text: str) -> None:
+    if _DTD.search(text):
+        raise HostileInputError(
+            "the input declares a DTD or entities; XrML never does, and rmslab refuses "
+            "them (entity expansion and external entities are classic attacks)")
+
+
+def parse_fragment(text: str) -> etree._Element:
+    """Parse XML text that may hold several top-level elements (XML declarations blanked)
+    with the hardened parser, inside a synthetic root element, which is returned. DTDs,
+    entities and malformed XML raise the same errors as XrML chains."""
+    if "<!" in text:
+        _refuse_dtd(text)
+    if "<?" in text:
+        text = _XML_DECLARATION.sub(lambda m: " " * len(m.group()), text)
+    return _parse_wrapper(text)
+
+
 def _parse_wrapped(parsable: str) -> list[etree._Element]:
     """Parse a text of one or more documents inside a synthetic root element."""
+    wrapper = _parse_wrapper(parsable)
+    if wrapper.text and wrapper.text.strip():
+        raise StructureError("the input has text outside any <XrML> document "
+                             "(is it an XrML file?)")
+    return list(wrapper)
+
+
+def _parse_wrapper(parsable: str) -> etree._Element:
     try:
-        wrapper = etree.fromstring(f"<rmslab-chain>{parsable}</rmslab-chain>", _PARSER)
+        return etree.fromstring(f"<rmslab-chain>{parsable}</rmslab-chain>", _PARSER)
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
         message = str(exc.msg if hasattr(exc, "msg") else exc)
@@ -191,10 +221,6 @@ def _parse_wrapped(parsable: str) -> list[etree._Element]:
                 "entities beyond the five predefined ones") from None
         raise MalformedXmlError(f"line {line}: the XML is not well-formed: {message}",
                                 line) from None
-    if wrapper.text and wrapper.text.strip():
-        raise StructureError("the input has text outside any <XrML> document "
-                             "(is it an XrML file?)")
-    return list(wrapper)
 
 
 _ENVELOPE_TAG = re.compile(r"</?(?:XrML|BODY)(?=[\s/>])|<SIGNATURE(?=[\s/>])")

@@ -26,6 +26,7 @@ machine disturbs both alike. Absolute times vary from machine to machine; ratios
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import os
 import platform
@@ -52,6 +53,8 @@ from rmslab.report import examine  # noqa: E402
 from rmslab.samples import TeachingChain, teaching_chain  # noqa: E402
 from rmslab.trust import validate_chain  # noqa: E402
 from rmslab.xrml import Chain, XrmlDocument, read_chain  # noqa: E402
+from rmslab.xrml.pfile import is_protected_file, read_protected_file  # noqa: E402
+from rmslab.xrml.source import decode_text  # noqa: E402
 from rmslab.xrml.writer import sign  # noqa: E402
 
 TARGET_RATIO = 1.3
@@ -83,16 +86,22 @@ def _reps_for(fns: Sequence[Callable[[], object]], round_time: float) -> int:
     return max(3, int(round_time / slowest))
 
 
+def time_alternating(fns: Sequence[Callable[[], object]], *, rounds: int,
+                     round_time: float) -> list[float]:
+    """Median seconds per call of each function; rounds alternate between them."""
+    reps = _reps_for(fns, round_time)
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for fn, record in zip(fns, times):
+            record.append(_per_call(fn, reps))
+    return [statistics.median(record) for record in times]
+
+
 def time_pair(rmslab_fn: Callable[[], object], floor_fn: Callable[[], object], *,
               rounds: int, round_time: float) -> tuple[float, float]:
-    """Median seconds per call of each function; rounds alternate between the two."""
-    reps = _reps_for([rmslab_fn, floor_fn], round_time)
-    ours: list[float] = []
-    floor: list[float] = []
-    for _ in range(rounds):
-        ours.append(_per_call(rmslab_fn, reps))
-        floor.append(_per_call(floor_fn, reps))
-    return statistics.median(ours), statistics.median(floor)
+    ours, floor = time_alternating([rmslab_fn, floor_fn], rounds=rounds,
+                                   round_time=round_time)
+    return ours, floor
 
 
 # --- floors -----------------------------------------------------------------------------------
@@ -134,6 +143,68 @@ def verification_floor(text: str, signed: Sequence[Signed]) -> Callable[[], None
     return floor
 
 
+# --- the bare verifier ------------------------------------------------------------------------
+
+_BARE = {name: etree.XPath(f"XrML | XrML/{path}", smart_strings=False) for name, path in {
+    "signature": "SIGNATURE/VALUE/text()",
+    "digest": "SIGNATURE/DIGEST/VALUE/text()",
+    "algorithm": "SIGNATURE/DIGEST/ALGORITHM/text()",
+    "modulus": "BODY/ISSUER/PUBLICKEY/PARAMETER[@name='modulus']/VALUE/text()",
+    "exponent": "BODY/ISSUER/PUBLICKEY/PARAMETER[@name='public-exponent']/VALUE/text()",
+    "certified": "BODY/ISSUEDPRINCIPALS/PRINCIPAL/PUBLICKEY/PARAMETER[@name='modulus']"
+                 "/VALUE/text()",
+}.items()}
+
+
+def bare_verifier(data: bytes | str, anchor: PublicKey) -> Callable[[], int]:
+    """The least a verifier of the same input can do beyond the floor, with every check
+    left out: decode the bytes, find each BODY with plain searches, parse once, read the
+    values each verification needs with one XPath evaluation per value for the whole
+    chain, then digest, decode and verify along the path from the leaf to the anchor.
+    No error names a position, no kind, time or mode is checked, nothing malformed is
+    caught. It is not a verifier to use: it measures what reading costs, so the bench
+    can show how much of rmslab's distance to the floor any verifier would pay."""
+    def values(root: etree._Element, name: str) -> list[str | None]:
+        per_document: list[str | None] = []
+        for item in _BARE[name](root):
+            if isinstance(item, str):
+                if per_document[-1] is None:
+                    per_document[-1] = item
+            else:
+                per_document.append(None)
+        return per_document
+
+    def bare() -> int:
+        if isinstance(data, bytes):
+            payload = read_protected_file(data).license_bytes if is_protected_file(data) else data
+            text = decode_text(payload)
+        else:
+            text = data
+        bodies = []
+        at = text.find("<BODY")
+        while at >= 0:
+            end = text.find("</BODY>", at) + len("</BODY>")
+            bodies.append(text[at:end])
+            at = text.find("<BODY", end)
+        root = etree.fromstring(f"<bare>{_XML_DECLARATION.sub('', text)}</bare>")
+        signature, digest, algorithm, modulus, exponent, certified = (
+            values(root, name) for name in _BARE)
+        issuer_of = {m: i for i, m in enumerate(certified) if m is not None and i}
+        index, verified = 0, 0
+        while True:
+            alg = DigestAlgorithm(algorithm[index])
+            digest_value = _HASHLIB[alg](bodies[index].encode("utf-16-le")).digest()
+            if digest_value != base64.b64decode(digest[index] or ""):
+                raise AssertionError("bare: digest mismatch")
+            key = PublicKey.from_xrml(modulus[index] or "", exponent[index] or "65537")
+            key.verify_digest(base64.b64decode(signature[index] or ""), digest_value, alg)
+            verified += 1
+            if key == anchor:
+                return verified
+            index = issuer_of[modulus[index]]
+    return bare
+
+
 # --- cases ------------------------------------------------------------------------------------
 
 
@@ -154,10 +225,15 @@ class Row:
     docs: int
     ours: float
     floor: float
+    bare: float | None = None
 
     @property
     def ratio(self) -> float:
         return self.ours / self.floor
+
+    @property
+    def bare_ratio(self) -> float | None:
+        return None if self.bare is None else self.bare / self.floor
 
 
 def corpus_dir() -> Path:
@@ -206,12 +282,17 @@ def verification_rows(case: Case, *, rounds: int, round_time: float) -> list[Row
 
     all_docs = [prepare(d) for d in chain]
     path_docs = [prepare(v.document, v.issuer_key) for v in validated.path]
-    rows = []
-    for label, fn, signed in (("read_chain + examine", ours_examine, all_docs),
-                              ("read_chain + validate_chain", ours_validate, path_docs)):
-        ours, floor = time_pair(fn, verification_floor(text, signed),
-                                rounds=rounds, round_time=round_time)
-        rows.append(Row("verify", case.name, label, len(signed), ours, floor))
+    bare = bare_verifier(case.data, anchor)
+    if bare() != len(path_docs):
+        raise SystemExit(f"{case.name}: the bare verifier walked another path")
+    ours, floor = time_pair(ours_examine, verification_floor(text, all_docs),
+                            rounds=rounds, round_time=round_time)
+    rows = [Row("verify", case.name, "read_chain + examine", len(all_docs), ours, floor)]
+    ours, bare_time, floor = time_alternating(
+        [ours_validate, bare, verification_floor(text, path_docs)],
+        rounds=rounds, round_time=round_time)
+    rows.append(Row("verify", case.name, "read_chain + validate_chain", len(path_docs),
+                    ours, floor, bare_time))
     return rows
 
 
@@ -251,13 +332,15 @@ def signing_row(mode: int, teaching: TeachingChain, *, rounds: int,
 
 def print_table(rows: Sequence[Row]) -> None:
     headers = ("", "input", "rmslab path", "docs", "rmslab", "floor", "over/doc", "ratio",
-               f"≤ {TARGET_RATIO}?")
+               f"≤ {TARGET_RATIO}?", "bare", "bare ratio")
     cells = [(r.section, r.case, r.path, str(r.docs), f"{r.ours * 1e6:,.0f} µs",
               f"{r.floor * 1e6:,.0f} µs", f"{(r.ours - r.floor) * 1e6 / r.docs:,.0f} µs",
-              f"{r.ratio:.2f}", "yes" if r.ratio <= TARGET_RATIO else "no")
+              f"{r.ratio:.2f}", "yes" if r.ratio <= TARGET_RATIO else "no",
+              f"{r.bare * 1e6:,.0f} µs" if r.bare is not None else "",
+              f"{r.bare_ratio:.2f}" if r.bare_ratio is not None else "")
              for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    right = {3, 4, 5, 6, 7}
+    right = {3, 4, 5, 6, 7, 9, 10}
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(v.rjust(w) if i in right else v.ljust(w)
@@ -303,6 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\nfloor (verify) = lxml.etree.fromstring of the wrapped text + hashlib digest of "
           "each verified BODY (UTF-16LE) + raw RSA PKCS1v15/Prehashed verify, keys prebuilt;")
     print("floor (sign)   = raw RSA PKCS1v15/Prehashed sign of the precomputed digests.")
+    print("bare           = bench.verify_and_sign.bare_verifier: decode, plain BODY search, one "
+          "parse, one XPath per value for the whole chain, digest + RSA along the path — no "
+          "check, no error position; what reading alone costs over the floor.")
     if args.profile:
         all_cases = cases(teaching, [])
         profile(all_cases[-1] if len(all_cases) > 2 else all_cases[0], args.profile)

@@ -54,9 +54,9 @@ def find_issuer(documents: Sequence[XrmlDocument], doc: XrmlDocument) -> XrmlDoc
     key = doc.issuer_key
     if key is None:
         return None
-    after = [d for d in documents if d.index > doc.index and d.certifies(key)]
-    if after:
-        return after[0]
+    after = next((d for d in documents if d.index > doc.index and d.certifies(key)), None)
+    if after is not None:
+        return after
     before = [d for d in documents if d.index < doc.index and d.certifies(key)]
     return before[-1] if before else None
 

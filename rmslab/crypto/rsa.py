@@ -38,6 +38,9 @@ class DigestAlgorithm(enum.Enum):
 
     @classmethod
     def from_name(cls, name: str) -> "DigestAlgorithm":
+        known = _BY_NAME.get(name)
+        if known is not None:
+            return known
         normalised = name.strip().upper().replace("-", "")
         for member in cls:
             if member.value == normalised:
@@ -61,6 +64,7 @@ class DigestAlgorithm(enum.Enum):
 
 
 _PREHASHED = {alg: utils.Prehashed(alg._hash()) for alg in DigestAlgorithm}
+_BY_NAME = {alg.value: alg for alg in DigestAlgorithm}  # as XrML writes them
 
 
 def surface_digest(body_text: str, algorithm: DigestAlgorithm) -> bytes:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Callable, ClassVar, Generic, Iterator, Sequence, TypeVar, overload
+from typing import (Any, Callable, ClassVar, Generic, Iterator, Sequence, TypeVar, cast,
+                    overload)
 
 from lxml import etree
 
@@ -97,21 +98,20 @@ class XrmlDocument:
     kinds: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, source_text: str, span: DocumentSpan, element: etree._Element,
-                 index: int = 0, *, body: etree._Element | None = None,
-                 descriptor: etree._Element | None = None) -> None:
+                 index: int = 0, *, parts: "DocumentParts | None" = None) -> None:
         self._source = source_text
         self._span = span
         self._root = element
         self.index = index
-        if body is None:
-            body = _first(element, "BODY")
-            if body is None:  # pragma: no cover - the reader checks the envelope first
-                raise StructureError("no <BODY>")
-            descriptor = body.find("DESCRIPTOR/OBJECT")
-        self._body = body
-        self._descriptor = descriptor
-        self.__dict__["descriptor_type"] = (descriptor.get("type") or None
-                                            if descriptor is not None else None)
+        if parts is None:
+            parts = locate_parts([element])[0]
+        if parts.body is None:  # pragma: no cover - the reader checks the envelope first
+            raise StructureError("no <BODY>")
+        self._parts = parts
+        self._body: etree._Element = parts.body
+        self._descriptor = parts.descriptor
+        self.__dict__["descriptor_type"] = (parts.descriptor.get("type") or None
+                                            if parts.descriptor is not None else None)
 
     # --- exact text ----------------------------------------------------------------
     @cached_property
@@ -233,7 +233,7 @@ class XrmlDocument:
 
     @cached_property
     def issuer(self) -> Principal | None:
-        element = _first(self._body, "ISSUER")
+        element = self._parts.issuer
         if element is None:
             return None
         known = self.__dict__.get("issuer_key", ...)  # the key, if verification read it
@@ -245,11 +245,10 @@ class XrmlDocument:
         if "issuer" in self.__dict__:
             issuer = self.__dict__["issuer"]
             return issuer.public_key if issuer is not None else None
-        element = _first(self._body, "ISSUER")
+        element = self._parts.issuer_key
         if element is None:
             return None
-        return self._placed(lambda: read_public_key(_first(element, "PUBLICKEY"), "ISSUER"),
-                            "ISSUER")
+        return self._placed(lambda: read_public_key(element, "ISSUER"), "ISSUER")
 
     @cached_property
     def principals(self) -> tuple[Principal, ...]:
@@ -262,13 +261,12 @@ class XrmlDocument:
         """The keys of the issued principals (read on their own, for chain links)."""
         if "principals" in self.__dict__:
             return tuple(p.public_key for p in self.principals if p.public_key is not None)
-        principals = _first(self._body, "ISSUEDPRINCIPALS")
-        if principals is None:
+        elements = self._parts.principal_keys
+        if not elements:
             return ()
 
         def keys() -> tuple[PublicKey, ...]:
-            found = (read_public_key(_first(p, "PUBLICKEY"), "PRINCIPAL")
-                     for p in principals.iterchildren("PRINCIPAL"))
+            found = (read_public_key(e, "PRINCIPAL") for e in elements)
             return tuple(k for k in found if k is not None)
         return self._placed(keys, "ISSUEDPRINCIPALS")
 
@@ -339,7 +337,7 @@ class XrmlDocument:
     # --- signature -----------------------------------------------------------------
     @cached_property
     def signature(self) -> SignatureBlock | None:
-        element = _first(self._root, "SIGNATURE")
+        element = self._parts.signature
         if element is None:
             return None
         return self._placed(lambda: SignatureBlock.from_element(element, "SIGNATURE"),
@@ -528,20 +526,97 @@ _BY_KIND: dict[str, type[XrmlDocument]] = {
 }
 
 
+class DocumentParts:
+    """The elements of one document that its views read first, located for a whole
+    chain at once: the BODY, its ``DESCRIPTOR/OBJECT``, the ISSUER and its PUBLICKEY,
+    the PUBLICKEY of each PRINCIPAL in ISSUEDPRINCIPALS, and the SIGNATURE. Each is the
+    first of its kind in document order (the first ISSUEDPRINCIPALS; the first PUBLICKEY
+    of each of its principals)."""
+
+    __slots__ = ("body", "descriptor", "issuer", "issuer_key", "principal_keys", "signature")
+
+    def __init__(self) -> None:
+        self.body: etree._Element | None = None
+        self.descriptor: etree._Element | None = None
+        self.issuer: etree._Element | None = None
+        self.issuer_key: etree._Element | None = None
+        self.principal_keys: list[etree._Element] = []
+        self.signature: etree._Element | None = None
+
+
+_PARTS = ("BODY | BODY/DESCRIPTOR/OBJECT | BODY/ISSUER | BODY/ISSUER/PUBLICKEY"
+          " | BODY/ISSUEDPRINCIPALS | BODY/ISSUEDPRINCIPALS/PRINCIPAL"
+          " | BODY/ISSUEDPRINCIPALS/PRINCIPAL/PUBLICKEY | SIGNATURE")
+# One XPath evaluation finds them for every document of a chain (walking the tree from
+# Python costs a proxy object per element visited); the XrML elements themselves are in
+# the result, in document order, and mark where each document's parts begin.
+_PARTS_OF_CHAIN = etree.XPath("XrML | " + " | ".join(f"XrML/{p.strip()}"
+                                                     for p in _PARTS.split("|")))
+_PARTS_OF_DOCUMENT = etree.XPath("self::XrML | " + _PARTS)
+
+# What a PUBLICKEY in the result belongs to: the last ISSUER or PRINCIPAL before it.
+_ISSUER, _PRINCIPAL, _OTHER = 1, 2, 0
+
+
+def locate_parts(elements: Sequence[etree._Element]) -> list[DocumentParts]:
+    """The :class:`DocumentParts` of each ``XrML`` element, in order. The elements are
+    all the documents of one parsed text (children of one wrapper), or a single one."""
+    parent = elements[0].getparent() if len(elements) > 1 else None
+    found = cast("list[etree._Element]", _PARTS_OF_CHAIN(parent) if parent is not None
+                 else _PARTS_OF_DOCUMENT(elements[0]))
+    located: list[DocumentParts] = []
+    parts = DocumentParts()
+    owner = _OTHER
+    principals_seen = 0
+    key_taken = True
+    for element in found:
+        tag = element.tag
+        if tag == "XrML":
+            parts = DocumentParts()
+            located.append(parts)
+            owner, principals_seen, key_taken = _OTHER, 0, True
+        elif tag == "PUBLICKEY":
+            if owner == _ISSUER and parts.issuer_key is None:
+                parts.issuer_key = element
+            elif owner == _PRINCIPAL and not key_taken:
+                parts.principal_keys.append(element)
+                key_taken = True
+        elif tag == "PRINCIPAL":
+            owner, key_taken = (_PRINCIPAL, False) if principals_seen == 1 else (_OTHER, True)
+        elif tag == "ISSUER":
+            owner = _ISSUER if parts.issuer is None else _OTHER
+            if parts.issuer is None:
+                parts.issuer = element
+        elif tag == "ISSUEDPRINCIPALS":
+            principals_seen += 1
+            owner = _OTHER
+        elif tag == "BODY":
+            if parts.body is None:
+                parts.body = element
+        elif tag == "OBJECT":
+            if parts.descriptor is None:
+                parts.descriptor = element
+        elif tag == "SIGNATURE" and parts.signature is None:
+            parts.signature = element
+    if len(located) != len(elements) or any(p.body is None for p in located):
+        raise StructureError("the documents' parts could not be located")  # pragma: no cover
+    return located
+
+
 def view_for(source_text: str, span: DocumentSpan, element: etree._Element,
-             index: int) -> XrmlDocument:
+             index: int, parts: DocumentParts | None = None) -> XrmlDocument:
     """The typed view for a parsed document."""
-    body = _first(element, "BODY")
-    if body is None:  # pragma: no cover - the reader checks the envelope first
-        raise StructureError("no <BODY>")
-    descriptor = _first(body, "DESCRIPTOR")
-    obj = _first(descriptor, "OBJECT") if descriptor is not None else None
-    kind = (obj.get("type") if obj is not None else None) or body.get("type")
+    if parts is None:
+        parts = locate_parts([element])[0]
+    descriptor = parts.descriptor
+    kind = ((descriptor.get("type") if descriptor is not None else None)
+            or (parts.body.get("type") if parts.body is not None else None))
     cls = _BY_KIND.get(kind or "", XrmlDocument)
-    return cls(source_text, span, element, index, body=body, descriptor=obj)
+    return cls(source_text, span, element, index, parts=parts)
 
 
 def documents_from_text(text: str, spans: Sequence[DocumentSpan],
                         elements: Sequence[etree._Element]) -> tuple[XrmlDocument, ...]:
-    return tuple(view_for(text, span, element, i)
-                 for i, (span, element) in enumerate(zip(spans, elements)))
+    return tuple(view_for(text, span, element, i, parts)
+                 for i, (span, element, parts) in enumerate(
+                     zip(spans, elements, locate_parts(elements))))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, field, replace
+import re
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -18,6 +20,7 @@ __all__ = [
 ]
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M"
+_XRML_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?Z?", re.ASCII)
 
 
 def parse_time(text: str | None, where: str) -> datetime | None:
@@ -25,6 +28,11 @@ def parse_time(text: str | None, where: str) -> datetime | None:
     if text is None or not text.strip():
         return None
     value = text.strip()
+    if _XRML_TIME.fullmatch(value):  # the usual form: the fast, equally strict reader
+        try:
+            return datetime.fromisoformat(value.rstrip("Z")).replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass  # a day or an hour out of range: refused below
     for fmt in (TIME_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M:%SZ"):
         try:
             return datetime.strptime(value, fmt).replace(tzinfo=timezone.utc)
@@ -49,8 +57,9 @@ def _text(element: etree._Element | None) -> str | None:
 def _child(element: etree._Element, tag: str) -> etree._Element | None:
     """``element.find(tag)`` for a plain tag name — the same first child, without
     ElementPath's per-call cost (the hot paths of reading a chain use these)."""
-    for child in element.iterchildren(tag):
-        return child
+    for child in element:  # a plain walk beats iterchildren(tag) on a few children
+        if child.tag == tag:
+            return child
     return None
 
 
@@ -59,7 +68,9 @@ def read_public_key(element: etree._Element | None, where: str) -> PublicKey | N
     if element is None:
         return None
     modulus = exponent = None
-    for parameter in element.iterchildren("PARAMETER"):  # one pass for both values
+    for parameter in element:  # one pass for both values
+        if parameter.tag != "PARAMETER":
+            continue
         name = parameter.get("name")
         if name == "modulus" and modulus is None:
             modulus = _child(parameter, "VALUE")
@@ -148,9 +159,9 @@ class Principal:
         return None
 
 
-@dataclass(frozen=True)
-class Validity:
-    """A time window; either end may be open."""
+class Validity(NamedTuple):
+    """A time window; either end may be open. (A named tuple: chains build many and
+    read them once.)"""
 
     not_before: datetime | None
     not_after: datetime | None
@@ -182,9 +193,9 @@ class Right:
     revocation_list: DistributionPoint | None = None
 
 
-@dataclass(frozen=True)
-class SignatureBlock:
-    """What ``SIGNATURE`` states (XRML.md "Signature")."""
+class SignatureBlock(NamedTuple):
+    """What ``SIGNATURE`` states (XRML.md "Signature"). (A named tuple: every verified
+    document builds one.)"""
 
     algorithm: str | None
     digest_algorithm: str | None

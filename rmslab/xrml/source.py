@@ -11,7 +11,7 @@ limits) for the typed views.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -74,8 +74,7 @@ def decode_text(data: bytes, *, limit: int = MAX_INPUT_BYTES) -> str:
     return text.rstrip("\x00 \t\r\n")
 
 
-@dataclass(frozen=True, slots=True)
-class DocumentSpan:
+class DocumentSpan(NamedTuple):
     """Where one document lies in the decoded text: the whole ``<XrML>`` element and its
     ``<BODY>`` element, as character offsets (end exclusive)."""
 
@@ -103,12 +102,18 @@ def parse_chain_text(text: str) -> tuple[list[DocumentSpan], list[etree._Element
     has_query = "?" in text and "<?" in text
     if has_bang:
         _refuse_dtd(text)
-    # Comments, CDATA and processing instructions can hide markup-like text: mask them
-    # (same length, so offsets stay) before looking for tags.
-    masked = _HIDDEN.sub(lambda m: " " * len(m.group()), text) if (has_bang or has_query) else text
     # XML declarations may precede each document of a chain; they cannot sit inside the
-    # synthetic wrapper the parser sees, so blank them (only outside documents).
-    parsable = _XML_DECLARATION.sub(lambda m: " " * len(m.group()), text) if has_query else text
+    # synthetic wrapper the parser sees, so they are blanked (same length: offsets stay).
+    # Comments, CDATA and processing instructions can hide markup-like text: they are
+    # masked too before looking for tags.
+    parsable = text
+    unusual = has_bang
+    if has_query:
+        blanked = _blank_leading_declaration(text)
+        unusual = unusual or blanked is None
+        parsable = (blanked if blanked is not None
+                    else _XML_DECLARATION.sub(lambda m: " " * len(m.group()), text))
+    masked = _HIDDEN.sub(lambda m: " " * len(m.group()), parsable) if unusual else parsable
     roots = _parse_one_large_document(parsable)
     if roots is None:
         roots = _parse_wrapped(parsable)
@@ -126,37 +131,83 @@ def parse_chain_text(text: str) -> tuple[list[DocumentSpan], list[etree._Element
     if not elements:
         raise StructureError("no <XrML> document found in the input")
 
-    single_candidate = len(elements) == 1 and masked is text
-    signatures = sum(_check_envelope(element, position, nested=single_candidate)
+    signatures = sum(_check_envelope(element, position, nested=False)
                      for position, element in enumerate(elements))
-    if single_candidate:
-        single = _single_document_span(text)
-        if single is not None:
-            return [single], elements
-    starts, ends, body_starts, body_ends, signature_tags = _envelope_tags(masked)
-    if (len(starts), len(ends), len(body_starts), signature_tags) != (
-            len(elements), len(elements), len(elements), signatures):
-        # Something stands inside a BODY or a SIGNATURE: let the tree say what, and where.
+    # Each document holds one XrML, one BODY and at most one SIGNATURE element; any more
+    # anywhere in the tree stand inside a BODY or a SIGNATURE: let the tree say where.
+    envelope_elements = sum(1 for element in elements
+                            for _ in element.iter("XrML", "BODY", "SIGNATURE"))
+    if envelope_elements != 2 * len(elements) + signatures:
         for position, element in enumerate(elements):
             _check_envelope(element, position, nested=True)
-    if len(starts) != len(elements) or len(ends) != len(elements):
-        raise StructureError("an <XrML> element is nested inside another document")
-    if len(body_starts) != len(elements):
-        raise StructureError("a document holds more than one <BODY>")
+        raise StructureError("an envelope element stands inside another document")
+    return _document_spans(masked, len(elements)), elements
+
+
+def _document_spans(masked: str, count: int) -> list[DocumentSpan]:
+    """The spans of the ``count`` documents of a text whose tree has been checked: exactly
+    one BODY per document and no envelope element inside another. In the masked text
+    (comments, CDATA and processing instructions blanked) every ``<BODY`` and ``<XrML``
+    tag is one of those elements, in document order ("<" cannot stand in text or in
+    attribute values), so plain searches find them; only the BODYs are scanned through,
+    and the last one from the end (a revocation list is one document of megabytes)."""
     spans: list[DocumentSpan] = []
-    end_iter = iter(body_ends)
-    for position, (start, end, body_match) in enumerate(zip(starts, ends, body_starts)):
-        if body_match.group(1):  # <BODY .../>
-            body_end = body_match.end()
+    position = 0
+    for number in range(1, count + 1):
+        body = _find_tag(masked, _BODY_START, "<BODY", position)
+        start = _find_tag(masked, _XRML_START, "<XrML", position)
+        if body is None or start is None or not start.start() < body.start():
+            raise StructureError(f"document {number}: its <BODY> tag cannot be placed")
+        if body.group(1):  # <BODY .../>
+            body_end = body.end()
         else:
-            closing = next(end_iter, None)
+            last = number == count
+            closing = (_rfind_tag(masked, _BODY_END, "</BODY", body.end()) if last
+                       else _find_tag(masked, _BODY_END, "</BODY", body.end()))
             if closing is None:
-                raise StructureError(f"document {position + 1}: <BODY> is not closed")
+                raise StructureError(f"document {number}: <BODY> is not closed")
             body_end = closing.end()
-        if not (start < body_match.start() < body_end <= end):
-            raise StructureError(f"document {position + 1}: <BODY> lies outside its <XrML>")
-        spans.append(DocumentSpan(start, end, body_match.start(), body_end))
-    return spans, elements
+        end = (_rfind_tag(masked, _XRML_END, "</XrML", body_end) if number == count
+               else _find_tag(masked, _XRML_END, "</XrML", body_end))
+        if end is None:
+            raise StructureError(f"document {number}: <XrML> is not closed")
+        spans.append(DocumentSpan(start.start(), end.end(), body.start(), body_end))
+        position = end.end()
+    return spans
+
+
+def _find_tag(text: str, pattern: re.Pattern[str], prefix: str,
+              at: int) -> re.Match[str] | None:
+    """The first tag ``pattern`` matches at or after ``at`` (searching for its literal
+    ``prefix`` first: a plain search is several times faster than a regex scan)."""
+    found = text.find(prefix, at)
+    while found >= 0:
+        match = pattern.match(text, found)
+        if match is not None:
+            return match
+        found = text.find(prefix, found + 1)
+    return None
+
+
+def _rfind_tag(text: str, pattern: re.Pattern[str], prefix: str,
+               at: int) -> re.Match[str] | None:
+    """The last tag ``pattern`` matches at or after ``at``."""
+    found = text.rfind(prefix, at)
+    while found >= 0:
+        match = pattern.match(text, found)
+        if match is not None:
+            return match
+        found = text.rfind(prefix, at, found)
+    return None
+
+
+def _blank_leading_declaration(text: str) -> str | None:
+    """``text`` with its XML declaration blanked, when that declaration is the only
+    ``<?`` in it and stands first (most real files); else None."""
+    match = _XML_DECLARATION.match(text, len(text) - len(text.lstrip()))
+    if match is None or text.find("?", match.end()) >= 0:
+        return None
+    return text[:match.start()] + " " * (match.end() - match.start()) + text[match.end():]
 
 
 #: Texts at least this long that start with ``<XrML`` are first parsed as one document,
@@ -221,67 +272,6 @@ def _parse_wrapper(parsable: str) -> etree._Element:
                 "entities beyond the five predefined ones") from None
         raise MalformedXmlError(f"line {line}: the XML is not well-formed: {message}",
                                 line) from None
-
-
-_ENVELOPE_TAG = re.compile(r"</?(?:XrML|BODY)(?=[\s/>])|<SIGNATURE(?=[\s/>])")
-
-
-def _envelope_tags(text: str) -> tuple[list[int], list[int], list[re.Match[str]],
-                                        list[re.Match[str]], int]:
-    """The starts of ``<XrML``, the ends of ``</XrML>``, the ``<BODY …>`` and ``</BODY>``
-    tags, and how many ``<SIGNATURE`` tags there are — in one pass over the text (each
-    pass over a chain costs as much as the others)."""
-    signatures = 0
-    starts: list[int] = []
-    ends: list[int] = []
-    body_starts: list[re.Match[str]] = []
-    body_ends: list[re.Match[str]] = []
-    for found in _ENVELOPE_TAG.finditer(text):
-        at = found.start()
-        tag = found.group()
-        if tag == "<XrML":
-            starts.append(at)
-        elif tag == "</XrML":
-            closing = _XRML_END.match(text, at)
-            if closing is not None:
-                ends.append(closing.end())
-        elif tag == "<BODY":
-            opening = _BODY_START.match(text, at)
-            if opening is not None:
-                body_starts.append(opening)
-        elif tag == "<SIGNATURE":
-            signatures += 1
-        else:
-            closing = _BODY_END.match(text, at)
-            if closing is not None:
-                body_ends.append(closing)
-    return starts, ends, body_starts, body_ends, signatures
-
-
-def _single_document_span(text: str) -> DocumentSpan | None:
-    """The spans of a text holding exactly one document and no comments, CDATA or
-    processing instructions (the tree has been checked: one XrML, one BODY). Searches
-    from both ends instead of scanning the whole text — large revocation lists are one
-    document of many megabytes. None when the text is not that simple."""
-    start_match = _XRML_START.search(text)
-    body_match = _BODY_START.search(text)
-    end_at = text.rfind("</XrML")
-    if start_match is None or body_match is None or end_at < 0:
-        return None
-    end_match = _XRML_END.match(text, end_at)
-    if end_match is None or text[end_match.end():].strip():
-        return None
-    if body_match.group(1):
-        body_end = body_match.end()
-    else:
-        closing_at = text.rfind("</BODY", 0, end_at)
-        closing = _BODY_END.match(text, closing_at) if closing_at >= 0 else None
-        if closing is None:
-            return None
-        body_end = closing.end()
-    if not (start_match.start() < body_match.start() < body_end <= end_match.end()):
-        return None
-    return DocumentSpan(start_match.start(), end_match.end(), body_match.start(), body_end)
 
 
 def _check_envelope(element: etree._Element, position: int, *, nested: bool = True) -> int:

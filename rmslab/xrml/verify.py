@@ -53,6 +53,11 @@ def check_digest(doc: XrmlDocument, *, recover_whitespace: bool = False) -> str:
     silent.
     """
     algorithm, stated, _ = _signature_parts(doc)
+    return _matching_body(doc, algorithm, stated, recover_whitespace)
+
+
+def _matching_body(doc: XrmlDocument, algorithm: DigestAlgorithm, stated: bytes,
+                   recover_whitespace: bool) -> str:
     if doc.compute_digest() == stated:
         return doc.body_text
     recovered = strip_intertag_whitespace(doc.body_text)
@@ -71,9 +76,18 @@ def check_signature(doc: XrmlDocument, issuer_key: PublicKey | None = None) -> N
     """Check SIGNATURE/VALUE over the stated digest with the issuer's key (by default the
     key in the document's own ISSUER)."""
     algorithm, stated, value = _signature_parts(doc)
-    key = issuer_key or doc.issuer_key
+    _check_signature(doc, issuer_key or _issuer_key(doc), algorithm, stated, value)
+
+
+def _issuer_key(doc: XrmlDocument) -> PublicKey:
+    key = doc.issuer_key
     if key is None:
         raise StructureError(f"{doc.position}: the ISSUER has no PUBLICKEY")
+    return key
+
+
+def _check_signature(doc: XrmlDocument, key: PublicKey, algorithm: DigestAlgorithm,
+                     stated: bytes, value: bytes) -> None:
     try:
         key.verify_digest(value, stated, algorithm)
     except BadSignatureError as exc:
@@ -83,8 +97,8 @@ def check_signature(doc: XrmlDocument, issuer_key: PublicKey | None = None) -> N
 def verify_document(doc: XrmlDocument, issuer_key: PublicKey | None = None, *,
                     recover_whitespace: bool = False) -> VerifiedDocument:
     """Verify digest and signature of one document; return what was verified."""
-    body = check_digest(doc, recover_whitespace=recover_whitespace)
-    check_signature(doc, issuer_key)
-    key = issuer_key or doc.issuer_key
-    assert key is not None and doc.digest_algorithm is not None
-    return VerifiedDocument(doc, body, key, doc.digest_algorithm, body != doc.body_text)
+    algorithm, stated, value = _signature_parts(doc)
+    body = _matching_body(doc, algorithm, stated, recover_whitespace)
+    key = issuer_key or _issuer_key(doc)
+    _check_signature(doc, key, algorithm, stated, value)
+    return VerifiedDocument(doc, body, key, algorithm, body != doc.body_text)

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
 from rmslab.errors import BadSignatureError, KeyFormatError
 
-__all__ = ["DigestAlgorithm", "PublicKey", "PrivateKey", "surface_digest"]
+__all__ = ["DigestAlgorithm", "PublicKey", "PrivateKey", "surface_digest", "strict_b64decode"]
 
 _PKCS1 = padding.PKCS1v15()
 # OpenSSL key objects by (modulus, exponent): the same few issuer keys (CAs, clusters) sign
@@ -67,6 +67,18 @@ _PREHASHED = {alg: utils.Prehashed(alg._hash()) for alg in DigestAlgorithm}
 _BY_NAME = {alg.value: alg for alg in DigestAlgorithm}  # as XrML writes them
 
 
+def strict_b64decode(text: str) -> bytes:
+    """Base64 as XrML writes it: only the base64 alphabet and padding, perhaps wrapped
+    over several lines (whitespace is dropped). Raises ``binascii.Error``."""
+    try:
+        return binascii.a2b_base64(text, strict_mode=True)
+    except binascii.Error:
+        stripped = "".join(text.split())
+        if stripped == text:
+            raise
+        return binascii.a2b_base64(stripped, strict_mode=True)
+
+
 def surface_digest(body_text: str, algorithm: DigestAlgorithm) -> bytes:
     """The surface-coding digest: the hash of the BODY characters as UTF-16LE, no BOM
     (XRML.md "Signature", steps 1–3)."""
@@ -103,7 +115,7 @@ class PublicKey:
     @classmethod
     def _read_xrml(cls, modulus_base64: str, exponent: str | int) -> "PublicKey":
         try:
-            raw = base64.b64decode("".join(modulus_base64.split()), validate=True)
+            raw = strict_b64decode(modulus_base64)
         except (binascii.Error, ValueError) as exc:
             raise KeyFormatError(f"modulus is not valid base64: {exc}") from None
         if not raw:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from dataclasses import dataclass, replace
@@ -11,7 +10,7 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from rmslab.crypto.rsa import PublicKey
+from rmslab.crypto.rsa import PublicKey, strict_b64decode
 from rmslab.errors import KeyFormatError, StructureError
 
 __all__ = [
@@ -241,6 +240,6 @@ def _b64(element: etree._Element | None, where: str) -> bytes | None:
     if element is None or element.text is None:
         return None
     try:
-        return base64.b64decode("".join(element.text.split()), validate=True)
+        return strict_b64decode(element.text)
     except (binascii.Error, ValueError):
         raise StructureError(f"{where} is not valid base64") from None

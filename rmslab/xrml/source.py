@@ -84,10 +84,6 @@ class DocumentSpan(NamedTuple):
     body_end: int
 
 
-def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
-
-
 def parse_chain_text(text: str) -> tuple[list[DocumentSpan], list[etree._Element]]:
     """Find every ``<XrML>`` document in ``text`` and parse it.
 
@@ -205,8 +201,10 @@ def _blank_leading_declaration(text: str) -> str | None:
     """``text`` with its XML declaration blanked, when that declaration is the only
     ``<?`` in it and stands first (most real files); else None."""
     match = _XML_DECLARATION.match(text, len(text) - len(text.lstrip()))
-    if match is None or text.find("?", match.end()) >= 0:
+    if match is None:
         return None
+    if text.find("?", match.end()) >= 0 and text.find("<?", match.end()) >= 0:
+        return None  # another processing instruction (a "?" alone may sit in a URL)
     return text[:match.start()] + " " * (match.end() - match.start()) + text[match.end():]
 
 

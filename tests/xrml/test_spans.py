@@ -27,6 +27,7 @@ BODIES = [
     '<BODY type="d"><X><![CDATA[</BODY></XrML><XrML>]]></X></BODY>',
     '<BODY type="e"/>',
     '<BODY\n type="f"\n><?rmslab note </BODY>?><X a="&gt;&lt;/BODY&gt;"/></BODY\n>',
+    '<BODY type="g"><ADDRESS>https://rms.example/_wmcs?a=1&amp;b=</ADDRESS></BODY>',
 ]
 
 
@@ -40,10 +41,16 @@ def test_every_body_is_the_exact_text_between_its_tags(declarations: str) -> Non
     text = "\n".join(parts) + "\n"
     chain = read_chain(text)
     assert [d.body_text for d in chain] == BODIES
-    assert [d.body_type for d in chain] == list("abcdef")
+    assert [d.body_type for d in chain] == list("abcdefg")
     for d in chain:
         assert d.text.startswith("<XrML") and d.text.endswith("</XrML>")
         assert text[d.span.start:d.span.end] == d.text
+
+
+def test_a_question_mark_in_text_after_the_only_declaration() -> None:
+    body = BODIES[-1]
+    chain = read_chain('<?xml version="1.0"?>' + doc(body) + doc(BODIES[0]))
+    assert [d.body_text for d in chain] == [body, BODIES[0]]
 
 
 def test_the_same_in_utf16_and_after_a_bom() -> None:

@@ -1,0 +1,25 @@
+"""The benchmarks keep running: each round is cut to almost nothing, and only that they
+finish and print their columns is checked (speed is measured in bench/, never asserted).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_verify_and_sign_bench_runs_with_its_bare_verifier(corpus: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "verify_and_sign.py"), "--rounds", "1",
+         "--round-time", "0.001"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "RMSLAB_CORPUS": str(corpus)})
+    assert result.returncode == 0, result.stderr
+    assert "bare ratio" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if "validate_chain" in line]
+    assert len(rows) == 4  # two teaching chains, the corpus chain, the protected file
+    assert "corpus protected file" in result.stdout

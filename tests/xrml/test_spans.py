@@ -9,6 +9,8 @@ covers: A-1
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rmslab.errors import StructureError
 from rmslab.xrml import read_chain
@@ -67,3 +69,44 @@ def test_envelope_elements_inside_a_body_are_named() -> None:
         text = doc(f'<BODY type="a">{inner}</BODY>') + doc('<BODY type="b"/>')
         with pytest.raises(StructureError, match=named):
             read_chain(text)
+
+
+# --- any arrangement ------------------------------------------------------------------------
+
+DECOYS = st.sampled_from([
+    "", " ", "\n  ", "<!-- <BODY> </BODY> <XrML> -->", "<?rmslab </BODY>?>",
+])
+INSIDE = st.sampled_from([
+    "", "<X/>", "<BODYLINE>t</BODYLINE>", "<!-- </BODY> -->", "<X><![CDATA[</BODY>]]></X>",
+    "<?pi <BODY>?>", '<X a="&lt;BODY&gt;">&lt;/BODY&gt;</X>', "text?&amp;",
+])
+
+
+@st.composite
+def arranged_chains(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """A chain text and, for each document, the exact BODY written into it."""
+    text, bodies = "", []
+    for number in range(draw(st.integers(1, 4))):
+        declaration = draw(st.sampled_from(["", '<?xml version="1.0"?>',
+                                            "<?xml version='1.0' encoding='utf-8'?>\n"]))
+        inside = "".join(draw(st.lists(INSIDE, max_size=4)))
+        open_tag = draw(st.sampled_from([f'<BODY type="t{number}">', f"<BODY type='t{number}' >",
+                                         f'<BODY\n type="t{number}">']))
+        close_tag = draw(st.sampled_from(["</BODY>", "</BODY >", "</BODY\n>"]))
+        body = (f'<BODY type="t{number}"/>' if not inside and draw(st.booleans())
+                else open_tag + inside + close_tag)
+        signature = draw(st.sampled_from(["", SIGNATURE]))
+        text += (declaration + draw(DECOYS) + '<XrML version="1.2" xmlns="">' + draw(DECOYS)
+                 + body + draw(DECOYS) + signature + "</XrML>" + draw(DECOYS))
+        bodies.append(body)
+    return text, bodies
+
+
+@settings(max_examples=300, deadline=None)
+@given(arranged_chains())
+def test_any_arrangement_yields_the_bodies_as_written(arranged: tuple[str, list[str]]) -> None:
+    text, bodies = arranged
+    chain = read_chain(text)
+    assert [d.body_text for d in chain] == bodies
+    for d in chain:
+        assert d.text.startswith("<XrML") and d.text.endswith("</XrML>")

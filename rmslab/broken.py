@@ -1,0 +1,329 @@
+"""Documents broken on purpose (DESIGN.md rule 4): what a student may try against a
+chain, each with the check that catches it (SPEC A-1; XRML.md "Signature", "Building
+blocks").
+
+Every sample starts from the teaching chain of the default lab (publishing license →
+client licensor certificate → server licensor certificate → CA certificate, pinned to
+the lab's root key) and changes one thing. :func:`broken_samples` builds them;
+``python -m rmslab.broken DIR`` writes them with a ``MANIFEST.json`` that says, for each
+run of ``rmslab verify``, the options, the exit status and the error codes per document
+(the repository's ``data/broken`` is that directory, made by rmslab).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Sequence
+
+from rmslab.lab import Lab
+from rmslab.samples import CLUSTER_URL, TeachingChain, teaching_chain
+from rmslab.teaching import tamper
+from rmslab.xrml.model import Principal, format_time
+from rmslab.xrml.pfile import write_protected_file
+from rmslab.xrml.reader import Chain
+from rmslab.xrml.writer import RightSpec, distribution_point_xml, license_body, sign
+
+__all__ = ["Run", "BrokenSample", "broken_samples", "write_samples"]
+
+ANCHOR_FILE = "teaching-root.pem"
+MODE1_ANCHOR_FILE = "teaching-root-mode1.pem"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One ``rmslab verify`` of a sample: its options and what it must answer. ``errors``
+    maps a document's index to the error codes reported for it (documents not named have
+    none); ``exit`` is the command's exit status (2: the input is refused before any
+    document is verified)."""
+
+    options: tuple[str, ...]
+    exit: int
+    errors: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    refusal: str | None = None  # words of the message when the input is refused (exit 2)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "options": list(self.options), "exit": self.exit,
+            "errors": {str(i): list(codes) for i, codes in sorted(self.errors.items())}}
+        if self.refusal is not None:
+            out["refusal"] = self.refusal
+        return out
+
+
+@dataclass(frozen=True)
+class BrokenSample:
+    """A file, what was done to it, and what catches it."""
+
+    name: str
+    data: bytes
+    what: str
+    caught_by: str
+    runs: tuple[Run, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.name, "what": self.what, "caught_by": self.caught_by,
+                "runs": [run.to_json() for run in self.runs]}
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+def _anchor(file: str = ANCHOR_FILE) -> tuple[str, ...]:
+    return ("--anchor", file)
+
+
+def _replace_once(text: str, old: str, new: str) -> str:
+    if text.count(old) != 1:
+        raise ValueError(f"{old!r} must occur exactly once")
+    return text.replace(old, new, 1)
+
+
+def _restated_digest(teaching: TeachingChain) -> str:
+    """The publishing license's owner changed, and DIGEST/VALUE recomputed for the new
+    BODY — what a forger who knows the digest rule does. Only the signature is left."""
+    changed = tamper(teaching.chain, 0, "<OWNER><OBJECT><NAME>alice@", "<OWNER><OBJECT><NAME>mallo@")
+    leaf = changed[0]
+    stated = leaf.signature.digest_value if leaf.signature else None
+    assert stated is not None
+    old = base64.b64encode(stated).decode("ascii")
+    new = base64.b64encode(leaf.compute_digest()).decode("ascii")
+    return _replace_once(changed.text, old, new)
+
+
+def _reformatted(teaching: TeachingChain) -> str:
+    """The publishing license pretty-printed after signing: a line break and two spaces
+    between the tags of its BODY (what an XML editor's "format" does)."""
+    span = teaching.chain[0].span
+    text = teaching.text
+    body = text[span.body_start:span.body_end].replace("><", ">\n  <")
+    return text[:span.body_start] + body + text[span.body_end:]
+
+
+def _without_signature(teaching: TeachingChain) -> str:
+    leaf = teaching.chain[0]
+    text = teaching.text
+    signature_at = text.index("<SIGNATURE>", leaf.span.body_end)
+    closing = "</SIGNATURE>"
+    end = text.index(closing, signature_at) + len(closing)
+    return text[:signature_at] + text[end:]
+
+
+def _signature_inside_body(teaching: TeachingChain) -> str:
+    leaf = teaching.chain[0]
+    text = teaching.text
+    signature_at = text.index("<SIGNATURE>", leaf.span.body_end)
+    end = text.index("</SIGNATURE>", signature_at) + len("</SIGNATURE>")
+    signature = text[signature_at:end]
+    closing = leaf.span.body_end - len("</BODY>")
+    return text[:closing] + signature + text[closing:signature_at] + text[end:]
+
+
+def _second_body(teaching: TeachingChain) -> str:
+    leaf = teaching.chain[0]
+    text = teaching.text
+    body = text[leaf.span.body_start:leaf.span.body_end]
+    return text[:leaf.span.body_end] + body + text[leaf.span.body_end:]
+
+
+def _signed_by_a_stranger(lab: Lab, teaching: TeachingChain) -> str:
+    """A publishing license whose ISSUER is a key no certificate in the chain names
+    (Bob's account key), signed with that key: digest and signature are sound, the link
+    to the chain is not."""
+    stranger = lab.key("account:bob@contoso.example")
+    issuer = Principal("Group-Identity", "{00000000-0000-4000-8000-00000000b0b0}", "MS-GUID",
+                       "alice@contoso.example", (("email_alias", "alice@contoso.example"),),
+                       stranger.public)
+    body = _publishing_license_body(lab, issuer)
+    leaf = teaching.chain[0]
+    return sign(body, stranger, lab.digest_algorithm) + teaching.text[leaf.span.end:]
+
+
+def _publishing_license_body(lab: Lab, issuer: Principal) -> str:
+    return license_body(
+        body_type="Microsoft Rights Label", kind=None,
+        id="{00000000-0000-4000-8000-0000000000a1}", issued=lab.now(), issuer=issuer,
+        distribution_points=[distribution_point_xml(
+            "License-Acquisition-URL", "{00000000-0000-4000-8000-0000000000a2}",
+            name="DRM Server Cluster", address=f"{CLUSTER_URL}/licensing")],
+        work_object_type=None, content_id="{00000000-0000-4000-8000-0000000000a3}",
+        owner=issuer.name)
+
+
+def _certified_by_a_client_licensor(lab: Lab, teaching: TeachingChain) -> str:
+    """Alice's client licensor certificate used as if it could certify: it issues a
+    client licensor certificate to Bob, who publishes with it. Every signature is sound;
+    a client licensor certificate may only be issued by a server (SLC)."""
+    alice_clc = teaching.chain[1]
+    alice = alice_clc.principals[0].identity(with_levels=False)
+    bob_key = lab.key("clc:bob@contoso.example@BOB-PC")
+    bob = Principal("Group-Identity", "{00000000-0000-4000-8000-000000000b0b}", "MS-GUID",
+                    "bob@contoso.example", (("email_alias", "bob@contoso.example"),),
+                    bob_key.public)
+    now = lab.now()
+    bob_clc_body = license_body(
+        kind="Client-Licensor-Certificate", id="{00000000-0000-4000-8000-0000000000b1}",
+        issued=now, issuer=alice, principals=[bob],
+        rights=[RightSpec("ISSUE", "1", now - timedelta(days=1), now + timedelta(days=365))])
+    alice_key = teaching.keys["clc"]
+    bob_clc = sign(bob_clc_body, alice_key, lab.digest_algorithm)
+    bob_pl = sign(_publishing_license_body(lab, bob), bob_key, lab.digest_algorithm)
+    return bob_pl + bob_clc + teaching.text[teaching.chain[1].span.start:]
+
+
+def _protected(chain: Chain) -> bytes:
+    return write_protected_file(chain.text, b"\x00" * 64, extension=".txt")
+
+
+def broken_samples(lab: Lab | None = None) -> list[BrokenSample]:
+    """The samples, built in ``lab`` (the default lab when None; mode 2)."""
+    lab = lab or Lab()
+    teaching = teaching_chain(lab)
+    mode1 = teaching_chain(Lab(seed=lab.seed, at=lab.now(), mode=1))
+    clc = teaching.chain[1]
+    assert clc.validity is not None and clc.validity.not_after is not None
+    after_clc = format_time(clc.validity.not_after + timedelta(days=1))
+    signature_value = clc.text[clc.text.rindex("<VALUE"):]
+    flipped_at = signature_value.index(">") + 10
+    original_char = signature_value[flipped_at]
+    flipped = signature_value[:flipped_at] + ("B" if original_char != "B" else "C") \
+        + signature_value[flipped_at + 1:]
+    signature_changed = _replace_once(teaching.text, signature_value, flipped)
+    pfile = _protected(teaching.chain)
+
+    return [
+        BrokenSample(
+            "intact.xml", _utf8(teaching.text),
+            "Nothing: the teaching chain as the lab wrote it (the control).",
+            "Every check passes; with --at after the client licensor certificate has "
+            "expired, its validity check fails.",
+            (Run(_anchor(), 0),
+             Run(_anchor() + ("--at", after_clc), 1, {1: ("expired",)}))),
+        BrokenSample(
+            "body-changed.xml",
+            _utf8(tamper(teaching.chain, 0, "<OWNER><OBJECT><NAME>alice@", "<OWNER><OBJECT><NAME>mallo@").text),
+            "One name in the publishing license's BODY changed (alice → mallo).",
+            "The surface-coding digest of the BODY no longer matches DIGEST/VALUE.",
+            (Run(_anchor(), 1, {0: ("digest-mismatch",)}),)),
+        BrokenSample(
+            "digest-restated.xml", _utf8(_restated_digest(teaching)),
+            "The same change, and DIGEST/VALUE recomputed for the new BODY.",
+            "The digest matches, but the RSA signature was made over the old digest: "
+            "only the issuer's private key could restate it.",
+            (Run(_anchor(), 1, {0: ("bad-signature",)}),)),
+        BrokenSample(
+            "signature-changed.xml", _utf8(signature_changed),
+            "One base64 character of the client licensor certificate's SIGNATURE/VALUE "
+            "changed.",
+            "The RSA signature does not verify under the server licensor key.",
+            (Run(_anchor(), 1, {1: ("bad-signature",)}),)),
+        BrokenSample(
+            "reformatted.xml", _utf8(_reformatted(teaching)),
+            "The publishing license pretty-printed after signing (line breaks and "
+            "indentation between the tags of its BODY).",
+            "The digest covers the exact characters, so it fails; removing whitespace "
+            "between tags (--recover-whitespace, reported per document) recovers it.",
+            (Run(_anchor(), 1, {0: ("digest-mismatch",)}),
+             Run(_anchor() + ("--recover-whitespace",), 0))),
+        BrokenSample(
+            "unsigned.xml", _utf8(_without_signature(teaching)),
+            "The publishing license's SIGNATURE removed.",
+            "Nothing vouches for an unsigned document.",
+            (Run(_anchor(), 1, {0: ("unsigned",)}),)),
+        BrokenSample(
+            "signed-by-a-stranger.xml", _utf8(_signed_by_a_stranger(lab, teaching)),
+            "A publishing license issued and signed with a key that no certificate in the "
+            "chain names (the owner's name kept).",
+            "Digest and signature are sound, but no certificate holds the issuer's key "
+            "and it is not the pinned root.",
+            (Run(_anchor(), 1, {0: ("issuer-key-not-found",)}),)),
+        BrokenSample(
+            "certified-by-a-client-licensor.xml",
+            _utf8(_certified_by_a_client_licensor(lab, teaching)),
+            "A client licensor certificate used to issue another one (to Bob), who "
+            "publishes with it.",
+            "Every signature is sound, but a client licensor certificate may only be "
+            "issued by a server licensor certificate.",
+            (Run(_anchor(), 1, {1: ("wrong-kind",)}),)),
+        BrokenSample(
+            "mode-1.xml", _utf8(mode1.text),
+            "Nothing is broken: the chain is signed in cryptographic mode 1 (RSA-1024, "
+            "SHA-1).",
+            "Valid as it is; where mode 2 (RSA-2048, SHA-256) is required, every "
+            "signature is flagged.",
+            (Run(_anchor(MODE1_ANCHOR_FILE), 0),
+             Run(_anchor(MODE1_ANCHOR_FILE) + ("--require-mode", "2"), 1,
+                 {i: ("mode-1-algorithm",) for i in range(4)}))),
+        BrokenSample(
+            "signature-inside-body.xml", _utf8(_signature_inside_body(teaching)),
+            "The publishing license's SIGNATURE moved inside its BODY.",
+            "The envelope is refused before anything is verified: the SIGNATURE must "
+            "stand beside the BODY.",
+            (Run(_anchor(), 2, refusal="<SIGNATURE> found inside <BODY>"),)),
+        BrokenSample(
+            "second-body.xml", _utf8(_second_body(teaching)),
+            "A second BODY added to the publishing license.",
+            "Refused: an XrML document has exactly one BODY (which one would be signed?).",
+            (Run(_anchor(), 2, refusal="a second <BODY>"),)),
+        BrokenSample(
+            "entity-declared.xml",
+            _utf8('<?xml version="1.0"?>\n<!DOCTYPE XrML [<!ENTITY owner "mallory">]>\n'
+                  + teaching.chain[0].text.replace("alice@contoso.example", "&owner;", 1)),
+            "A DTD declaring an entity, used in the BODY.",
+            "Refused: XrML never declares a DTD or entities, and rmslab parses without "
+            "them (entity expansion and external entities are classic attacks).",
+            (Run(_anchor(), 2, refusal="declares a DTD or entities"),)),
+        BrokenSample(
+            "truncated.ptxt", pfile[:len(pfile) // 2],
+            "A protected file cut in half.",
+            "Refused: the container says how long its parts are, and they are not all "
+            "there.",
+            (Run(_anchor(), 2, refusal="truncated or damaged"),)),
+    ]
+
+
+def write_samples(directory: str | Path, lab: Lab | None = None) -> list[Path]:
+    """Write the samples, both anchors (PEM) and ``MANIFEST.json`` into ``directory``."""
+    lab = lab or Lab()
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    samples = broken_samples(lab)
+    written = []
+    anchors = {ANCHOR_FILE: teaching_chain(lab).anchor,
+               MODE1_ANCHOR_FILE: teaching_chain(Lab(seed=lab.seed, at=lab.now(),
+                                                     mode=1)).anchor}
+    for name, key in anchors.items():
+        (target / name).write_bytes(key.to_pem())
+        written.append(target / name)
+    for sample in samples:
+        (target / sample.name).write_bytes(sample.data)
+        written.append(target / sample.name)
+    manifest = {
+        "about": "Documents broken on purpose by rmslab (python -m rmslab.broken DIR). "
+                 "Each run is `rmslab verify FILE OPTIONS` from this directory.",
+        "lab": {"seed": lab.seed, "at": format_time(lab.now())},
+        "samples": [sample.to_json() for sample in samples],
+    }
+    (target / "MANIFEST.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False)
+                                          + "\n", encoding="utf-8")
+    written.append(target / "MANIFEST.json")
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m rmslab.broken DIRECTORY", file=sys.stderr)
+        return 2
+    for path in write_samples(args[0]):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""The documents broken on purpose in data/broken: rmslab makes them (the same bytes
+every time), and `rmslab verify` answers each run of the manifest as it says — the exit
+status, the error codes of each document, the words of a refusal.
+
+covers: A-1
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rmslab.broken import broken_samples, write_samples
+from tests.clirun import run
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "broken"
+MANIFEST: dict[str, Any] = json.loads((DATA / "MANIFEST.json").read_text(encoding="utf-8"))
+RUNS = [(sample["file"], r) for sample in MANIFEST["samples"] for r in sample["runs"]]
+
+
+def test_the_committed_samples_are_what_rmslab_makes(tmp_path: Path) -> None:
+    written = write_samples(tmp_path)
+    assert sorted(p.name for p in written) == sorted(p.name for p in DATA.iterdir())
+    for path in written:
+        assert path.read_bytes() == (DATA / path.name).read_bytes(), path.name
+
+
+def test_every_sample_changes_one_thing_and_says_what() -> None:
+    samples = broken_samples()
+    assert len({s.name for s in samples}) == len(samples)
+    for sample in samples:
+        assert sample.what and sample.caught_by and sample.runs
+
+
+@pytest.mark.parametrize("file,expected", RUNS,
+                         ids=[f"{f} {' '.join(r['options'][2:])}".strip() for f, r in RUNS])
+def test_verify_answers_as_the_manifest_says(file: str, expected: dict[str, Any],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(DATA)  # the manifest's options name the anchors by file name
+    status, out, err = run("verify", file, *expected["options"], "--json")
+    assert status == expected["exit"], err
+    if status == 2:
+        assert expected["refusal"] in err and "Traceback" not in err
+        return
+    report = json.loads(out)
+    errors = {str(d["index"]): [e["code"] for e in d["errors"]]
+              for d in report["documents"] if d["errors"]}
+    assert errors == expected["errors"]
+    assert report["chain_valid"] is (status == 0)
+    assert os.path.basename(report["file"]) == file

@@ -13,7 +13,7 @@ import graphviz
 
 from rmslab.errors import RmslabError
 
-__all__ = ["Picture", "find_dot", "render", "FORMATS"]
+__all__ = ["Picture", "find_dot", "render", "inline_svg", "FORMATS"]
 
 FORMATS = ("svg", "png", "dot")
 
@@ -47,6 +47,12 @@ def render(graph: graphviz.Digraph | graphviz.Graph | str, fmt: str = "svg") -> 
     if result.returncode != 0:
         raise RmslabError(f"dot failed: {result.stderr.decode('utf-8', 'replace').strip()}")
     return bytes(result.stdout)
+
+
+def inline_svg(svg: str) -> str:
+    """The ``<svg>`` element alone (no XML declaration, no DOCTYPE), for inline HTML."""
+    start = svg.find("<svg")
+    return svg[start:].strip() if start >= 0 else svg.strip()
 
 
 class Picture:

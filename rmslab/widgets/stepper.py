@@ -35,7 +35,7 @@ from pygments.lexers import XmlLexer  # type: ignore[import-untyped]
 
 from rmslab.errors import RmslabError
 from rmslab.trace import Check, DocumentRef, Step, Trace
-from rmslab.viz.render import Picture, render
+from rmslab.viz.render import Picture, inline_svg, render
 
 __all__ = ["PictureFunction", "Stepper", "show"]
 
@@ -161,7 +161,7 @@ class Stepper(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hin
         svg = self._svg_cache.get(source)
         if svg is None:
             try:
-                svg = _inline_svg(render(graph, "svg").decode("utf-8"))
+                svg = inline_svg(render(graph, "svg").decode("utf-8"))
             except RmslabError as error:
                 return (f'<div class="rmslab-picture rmslab-picture-error" '
                         f'style="color: {_FAIL_COLOUR}">picture not drawn: '
@@ -295,9 +295,3 @@ def _indented(text: str) -> str | None:
             depth += 1
         i += 1
     return "\n".join(lines) if depth == 0 else None
-
-
-def _inline_svg(svg: str) -> str:
-    """The ``<svg>`` element alone (no XML declaration, no DOCTYPE), for inline HTML."""
-    start = svg.find("<svg")
-    return svg[start:].strip() if start >= 0 else svg.strip()

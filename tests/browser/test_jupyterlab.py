@@ -1,4 +1,5 @@
-"""The stepper as a person sees it: JupyterLab in headless Chromium (issue 3, item 6).
+"""The stepper and the chain viewer as a person sees them: JupyterLab in headless Chromium
+(issue 3, item 6).
 
 Starts JupyterLab on 127.0.0.1 (a free port, a token, a temporary copy of the
 notebook's folder as its root, Jupyter's config, data and runtime folders in a
@@ -43,6 +44,8 @@ HERE = Path(__file__).resolve().parent
 #: The notebook opened in JupyterLab: the enrollment lesson, whose first stepper plays the
 #: online enrollment of the root cluster with the deployment picture.
 NOTEBOOK = REPO / "notebooks" / "02_enrollment.ipynb"
+#: The notebook whose chain viewer is opened (same folder: the same server shows it).
+CHAIN_VIEWER_NOTEBOOK = REPO / "notebooks" / "01_anatomy_of_an_xrml_document.ipynb"
 
 CHROMIUM = os.environ.get("RMSLAB_CHROMIUM", "/usr/bin/chromium")
 #: The flags that work on these machines (TOOLING.md "Real browser").
@@ -170,8 +173,12 @@ class JupyterLab:
         pytest.fail(f"JupyterLab did not answer within {SERVER_START_TIMEOUT} s:\n"
                     f"{self.log_tail()}")
 
-    def notebook_url(self) -> str:
-        return f"{self.url}/lab/tree/{self.notebook}?token={self.token}"
+    def notebook_url(self, name: str | None = None) -> str:
+        """The notebook in a workspace of its own: a new workspace restores no other
+        notebook beside it (each test sees only the notebook it opened)."""
+        name = name or self.notebook
+        workspace = "rmslab-" + re.sub(r"[^A-Za-z0-9]+", "-", Path(name).stem)
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{name}?token={self.token}"
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -234,9 +241,12 @@ def test_the_stepper_plays_in_jupyterlab(jupyterlab: JupyterLab) -> None:
             browser.close()
 
 
-def _play(page: Any, lab: JupyterLab, expect: Any) -> None:
-    page.goto(lab.notebook_url())
-    panel = page.locator(".jp-NotebookPanel").first
+def _open_and_run_all(page: Any, lab: JupyterLab, expect: Any,
+                      notebook: str | None = None) -> Any:
+    """Open a notebook, wait for its kernel, run all its cells; return its panel."""
+    page.goto(lab.notebook_url(notebook))
+    # The notebook's panel is the one shown (JupyterLab may restore others behind it).
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").first
     expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=SERVER_START_TIMEOUT * 1000)
     # The kernel is up when the status bar names it and says it is idle (the toolbar's
     # execution indicator says "idle" while there is no kernel yet).
@@ -247,7 +257,11 @@ def _play(page: Any, lab: JupyterLab, expect: Any) -> None:
     # Run → Run All Cells, as a person would.
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    return panel
 
+
+def _play(page: Any, lab: JupyterLab, expect: Any) -> None:
+    panel = _open_and_run_all(page, lab, expect)
     stepper = panel.locator(".rmslab-stepper").first
     try:
         expect(stepper).to_be_visible(timeout=NOTEBOOK_TIMEOUT * 1000)
@@ -287,6 +301,63 @@ def _play(page: Any, lab: JupyterLab, expect: Any) -> None:
 
     stepper.scroll_into_view_if_needed()
     stepper.screenshot(path=str(ARTIFACTS / "stepper.png"))
+    assert not _errors_shown(page), _errors_shown(page)
+
+
+def test_the_chain_viewer_in_jupyterlab(jupyterlab: JupyterLab) -> None:
+    """Notebook 01's chain viewer: the tampered chain's verdict and picture, and a press
+    on each document's button shows that document's checks."""
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS,
+                                             headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.set_default_timeout(UI_TIMEOUT * 1000)
+            expect.set_options(timeout=UI_TIMEOUT * 1000)
+            try:
+                _explore(page, jupyterlab, expect)
+            finally:
+                page.screenshot(path=str(ARTIFACTS / "jupyterlab-chain-viewer.png"))
+        finally:
+            browser.close()
+
+
+def _explore(page: Any, lab: JupyterLab, expect: Any) -> None:
+    panel = _open_and_run_all(page, lab, expect, CHAIN_VIEWER_NOTEBOOK.name)
+    viewer = panel.locator(".rmslab-chain-viewer").first
+    try:
+        expect(viewer).to_be_visible(timeout=NOTEBOOK_TIMEOUT * 1000)
+    except AssertionError:
+        raise AssertionError(f"no chain viewer appeared; errors shown: {_errors_shown(page)}\n"
+                             f"server log:\n{lab.log_tail()}") from None
+    viewer.scroll_into_view_if_needed()
+    expect(viewer.locator('.rmslab-chain-verdict[data-valid="false"]')).to_contain_text(
+        "NOT valid")
+    picture = viewer.locator(".rmslab-picture svg")
+    expect(picture).to_be_visible()
+    assert picture.locator("g.node").count() == 5, "a box per document and the anchor"
+
+    # The notebook chose the client licensor certificate: its digest check failed.
+    shown = viewer.locator('.rmslab-document-detail[data-index="1"][data-valid="false"]')
+    expect(shown).to_be_visible()
+    expect(shown.locator('.rmslab-finding[data-code="digest-mismatch"]')).to_have_css(
+        "color", FAIL_RED)
+    expect(shown.locator(".rmslab-check-fail").first).to_contain_text("✗")
+
+    # A press on the publishing license's button shows it, with its three checks passed.
+    viewer.locator(".rmslab-document-button-0").click()
+    shown = viewer.locator('.rmslab-document-detail[data-index="0"][data-valid="true"]')
+    expect(shown).to_be_visible()
+    expect(shown.locator(".rmslab-check-pass")).to_have_count(3)
+    shown.locator(".rmslab-document summary").click()
+    expect(shown.locator(".rmslab-document .highlight pre")).to_be_visible()
+
+    viewer.locator(".rmslab-document-button-1").click()
+    expect(viewer.locator('.rmslab-document-detail[data-index="1"]')).to_be_visible()
+    viewer.screenshot(path=str(ARTIFACTS / "chain-viewer.png"))
     assert not _errors_shown(page), _errors_shown(page)
 
 

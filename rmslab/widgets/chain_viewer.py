@@ -1,0 +1,231 @@
+"""The chain viewer: a chain as a picture, and each document's checks one click away
+(DESIGN.md "widgets/": chain viewer and document explorer; SPEC A-1).
+
+It runs :func:`rmslab.report.examine` once and shows what it found: the verdict, the
+chain picture (:func:`rmslab.viz.chain_graph`, a green or red box per document), one
+button per document, and for the document chosen its facts, its checks (digest,
+signature, the link to its issuer — each ✓ or ✗), the findings with their codes, its
+outline and its XML (an indented display copy; the signed text is not changed).
+
+Thin by design (DESIGN.md rule 1): every verdict comes from the report.
+
+The text form Jupyter stores beside the widget (``text/plain``, compared by nbval) is
+``<ChainViewer 'source': n documents, chain valid; #i shown>``.
+
+Stable hooks for tests and styling: the box has the class ``rmslab-chain-viewer``;
+inside it ``rmslab-chain-verdict`` (``data-valid``), ``rmslab-picture`` holding the
+``<svg>``, ``rmslab-document-button`` and ``rmslab-document-button-N`` (a button per
+document, ``rmslab-document-button-bad`` when its checks fail), and
+``rmslab-document-detail`` (``data-index``, ``data-valid``) with ``rmslab-check``
+(``rmslab-check-pass`` / ``rmslab-check-fail``), ``rmslab-finding`` (``data-code``),
+``rmslab-outline`` and ``rmslab-document``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+import ipywidgets as widgets
+
+from rmslab.crypto.rsa import PublicKey
+from rmslab.errors import RmslabError
+from rmslab.report import ChainReport, DocumentReport, examine
+from rmslab.teaching import outline
+from rmslab.trace import DocumentRef
+from rmslab.viz.chain import chain_graph
+from rmslab.viz.render import inline_svg, render
+from rmslab.widgets.stepper import document_html
+from rmslab.xrml.model import format_time
+from rmslab.xrml.reader import Chain
+
+__all__ = ["ChainViewer", "explore", "document_detail_html"]
+
+_PASS_COLOUR = "#1a7f37"
+_FAIL_COLOUR = "#b00020"
+_MUTED = "color: #666"
+
+
+class ChainViewer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
+    """Shows ``chain`` checked against ``anchor`` (and the other options of
+    :func:`~rmslab.report.examine`), one document at a time."""
+
+    def __init__(self, chain: Chain, *, anchor: PublicKey | None = None,
+                 recover_whitespace: bool = False, at: datetime | None = None,
+                 required_mode: int = 1) -> None:
+        super().__init__()
+        self._chain = chain
+        self._report = examine(chain, anchor=anchor, recover_whitespace=recover_whitespace,
+                               at=at, required_mode=required_mode)
+        self._index = 0
+        verdict = self._report.chain_valid
+        colour = _PASS_COLOUR if verdict else _FAIL_COLOUR
+        self._verdict_view = widgets.HTML(
+            value=f'<div class="rmslab-chain-verdict" data-valid="{str(verdict).lower()}" '
+                  f'style="font-weight: bold; font-size: 1.1em">{escape(chain.source)}: '
+                  f'<span style="color: {colour}">chain '
+                  f'{"valid" if verdict else "NOT valid"}</span>'
+                  f'<span style="{_MUTED}; font-weight: normal"> — {len(chain)} '
+                  f'document{"" if len(chain) == 1 else "s"}'
+                  f'{"; anchor " + anchor.short_fingerprint if anchor else "; no anchor pinned"}'
+                  f"</span></div>")
+        self._picture_view = widgets.HTML(value=self._picture_html())
+        self._buttons = [self._button(document) for document in self._report.documents]
+        self._detail_view = widgets.HTML()
+        buttons = widgets.HBox(self._buttons, layout=widgets.Layout(flex_flow="row wrap"))
+        buttons.add_class("rmslab-document-buttons")
+        self.children = (self._verdict_view, self._picture_view, buttons, self._detail_view)
+        self.add_class("rmslab-chain-viewer")
+        self._show()
+
+    @property
+    def report(self) -> ChainReport:
+        """What :func:`~rmslab.report.examine` found."""
+        return self._report
+
+    @property
+    def index(self) -> int:
+        """The document shown (its index in the chain)."""
+        return self._index
+
+    def select(self, index: int) -> None:
+        """Show document ``index`` (negative counts from the end, as for lists)."""
+        count = len(self._chain)
+        position = index + count if index < 0 else index
+        if not 0 <= position < count:
+            raise IndexError(f"no document {index}: {self._chain.source!r} holds {count}")
+        self._index = position
+        self._show()
+
+    def __repr__(self) -> str:
+        count = len(self._chain)
+        verdict = "chain valid" if self._report.chain_valid else "chain not valid"
+        return (f"<ChainViewer {self._chain.source!r}: {count} document"
+                f"{'' if count == 1 else 's'}, {verdict}; #{self._index} shown>")
+
+    # -- display ------------------------------------------------------------------
+
+    def _button(self, result: DocumentReport) -> widgets.Button:
+        mark = "✓" if result.valid else "✗"
+        button = widgets.Button(description=f"{mark} #{result.index} {result.kind_name}",
+                                tooltip=f"show document #{result.index}",
+                                layout=widgets.Layout(width="auto"))
+        button.add_class("rmslab-document-button")
+        button.add_class(f"rmslab-document-button-{result.index}")
+        if not result.valid:
+            button.add_class("rmslab-document-button-bad")
+        button.on_click(lambda _button, index=result.index: self.select(index))
+        return button
+
+    def _show(self) -> None:
+        for position, button in enumerate(self._buttons):
+            button.button_style = "info" if position == self._index else ""
+        self._detail_view.value = document_detail_html(self._chain,
+                                                       self._report.documents[self._index])
+
+    def _picture_html(self) -> str:
+        graph = chain_graph(self._chain, self._report, self._report.anchor)
+        try:
+            svg = inline_svg(render(graph, "svg").decode("utf-8"))
+        except RmslabError as error:
+            return (f'<div class="rmslab-picture rmslab-picture-error" '
+                    f'style="color: {_FAIL_COLOUR}">picture not drawn: {escape(str(error))}</div>')
+        return f'<div class="rmslab-picture" style="overflow-x: auto">{svg}</div>'
+
+
+def explore(chain: Chain, *, anchor: PublicKey | None = None, recover_whitespace: bool = False,
+            at: datetime | None = None, required_mode: int = 1) -> ChainViewer:
+    """The chain viewer for ``chain``: the one call a notebook makes."""
+    return ChainViewer(chain, anchor=anchor, recover_whitespace=recover_whitespace, at=at,
+                       required_mode=required_mode)
+
+
+# -- HTML of one document (pure functions of the document and its report) ------------
+
+
+def _check(passed: bool | None, text: str) -> str:
+    if passed is None:
+        mark, colour, kind = "–", "#666", "none"
+    else:
+        mark = "✓" if passed else "✗"
+        colour = _PASS_COLOUR if passed else _FAIL_COLOUR
+        kind = "pass" if passed else "fail"
+    style = f' style="color: {_FAIL_COLOUR}"' if passed is False else ""
+    return (f'<li class="rmslab-check rmslab-check-{kind}"{style}>'
+            f'<span style="color: {colour}; font-weight: bold">{mark}</span> {text}</li>')
+
+
+def _link_check(result: DocumentReport, chain: Chain) -> str:
+    if result.issuer_index is not None:
+        issuer = chain[result.issuer_index]
+        return _check(not any(e.code == "wrong-kind" for e in result.errors),
+                      f"its issuer's key is certified by #{issuer.index}, the "
+                      f"{escape(issuer.kind_name)}")
+    if result.anchored:
+        return _check(True, "its issuer's key is the pinned anchor")
+    if any(e.code == "issuer-key-not-found" for e in result.errors):
+        return _check(False, "no certificate in the chain holds its issuer's key, and it is "
+                             "not the pinned anchor")
+    return _check(None, "its issuer is not in the chain (pin an anchor to check where the "
+                        "chain ends)")
+
+
+def _digest_check(result: DocumentReport) -> str:
+    if result.digest_matches is None:
+        return _check(None, "no digest to check")
+    if result.digest_matches:
+        return _check(True, "the digest of the BODY, exactly as written, matches DIGEST/VALUE")
+    if result.digest_matches_after_whitespace_recovery:
+        recovered = not any(e.code == "digest-mismatch" for e in result.errors)
+        return _check(recovered, "the digest matches only once whitespace between tags is "
+                                 "removed (the copy was reformatted after signing)")
+    return _check(False, "the digest of the BODY does not match DIGEST/VALUE")
+
+
+def document_detail_html(chain: Chain, result: DocumentReport) -> str:
+    """The HTML of the document of ``chain`` that ``result`` reports on: facts, checks,
+    findings, outline and XML."""
+    document = chain[result.index]
+    validity = document.validity
+    facts = [
+        ("kind", f"{result.kind_name} ({result.kind})"),
+        ("ID", result.id or "–"),
+        ("issuer", result.issuer or "–"),
+        ("subject", document.principals[0].label if document.principals else
+         (document.content_id or "–")),
+        ("signed with", f"{result.digest_algorithm or '?'}, RSA-{result.key_bits or '?'}"
+                        f"{f' (mode {document.mode})' if document.mode else ''}"),
+        ("valid", "–" if validity is None else
+         f"{format_time(validity.not_before) if validity.not_before else '…'} to "
+         f"{format_time(validity.not_after) if validity.not_after else '…'}"),
+        ("signed text", f"the BODY, {len(document.body_text):,} characters"),
+    ]
+    rows = "".join(f'<tr><th style="text-align: left; padding-right: 1em; {_MUTED}">'
+                   f"{escape(name)}</th><td>{escape(value)}</td></tr>" for name, value in facts)
+    checks = [_digest_check(result),
+              _check(result.signature_valid,
+                     "the RSA signature is valid for the stated digest under the issuer's key"
+                     if result.signature_valid is not False else
+                     "the RSA signature is not valid for the stated digest under the "
+                     "issuer's key"),
+              _link_check(result, chain)]
+    findings = "".join(
+        f'<li class="rmslab-finding" data-code="{escape(f.code)}" style="color: {_FAIL_COLOUR}">'
+        f"<code>{escape(f.code)}</code>: {escape(f.message)}</li>" for f in result.errors)
+    notes = "".join(f'<li class="rmslab-note" style="{_MUTED}">{escape(n)}</li>'
+                    for n in result.notes)
+    xml = document_html(DocumentRef(f"the XML of #{document.index}", document.text,
+                                    document.kind))
+    return (
+        f'<div class="rmslab-document-detail" data-index="{document.index}" '
+        f'data-valid="{str(result.valid).lower()}" style="margin-top: 0.4em">'
+        f'<div style="font-weight: bold; font-size: 1.05em">#{document.index} '
+        f"{escape(result.kind_name)}</div>"
+        f'<table style="margin: 0.3em 0">{rows}</table>'
+        f'<b>Checks</b><ul style="list-style: none; padding-left: 0.5em; margin: 0.2em 0">'
+        f'{"".join(checks)}</ul>'
+        + (f'<b>Findings</b><ul style="margin: 0.2em 0">{findings}</ul>' if findings else "")
+        + (f'<ul style="margin: 0.2em 0">{notes}</ul>' if notes else "")
+        + f'<details class="rmslab-outline"><summary>Outline</summary>'
+          f'<pre style="font-size: smaller">{escape(outline(document))}</pre></details>'
+        + xml + "</div>")

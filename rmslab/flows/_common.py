@@ -12,7 +12,25 @@ from rmslab.errors import (NotAdministratorError, NotConnectedError, RefusedErro
                            UntrustedSiteError)
 from rmslab.trace import Trace
 
-__all__ = ["RequestFile", "log_request", "require_administrator", "require_trusted_site"]
+__all__ = ["RequestFile", "InProcessService", "log_request", "require_administrator",
+           "require_trusted_site"]
+
+
+class InProcessService:
+    """A cluster's service called in process: reachable while one of its servers is
+    connected (the HTTP counterparts are in :mod:`rmslab.service`)."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.name = cluster.name
+
+    @property
+    def server_name(self) -> str:
+        return self.cluster.first_server.name
+
+    @property
+    def reachable(self) -> bool:
+        return any(s.connected for s in self.cluster.servers)
 
 
 @dataclass(frozen=True)

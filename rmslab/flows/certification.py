@@ -1,34 +1,101 @@
 """Certifying clients: machine activation, account certification (RAC) and client
 enrollment (CLC) by the root certification cluster (SPEC E-7, E-8, E-9).
 
-Each request is logged by the root cluster (E-8). Keys are generated where they belong
-and travel only sealed: the account private key sealed to the machine key inside the
+Each flow is the client's side: it asks the root cluster — in process, or over HTTP
+through a :class:`CertificationEndpoint` — and keeps what comes back. The ``issue_*``
+functions are the server's side: each request that reaches it is logged (E-8), and the
+machine certificate or RAC a request carries must be one the cluster issued. Keys are
+generated where they belong and travel only sealed: the account private key sealed to the machine key inside the
 RAC, the CLC private key sealed to the account key inside the CLC.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Protocol
 
 from rmslab.actors.client import Account, Client
 from rmslab.actors.cluster import ROOT, Cluster
 from rmslab.actors.people import Directory, User
+from rmslab.crypto.rsa import PublicKey
 from rmslab.crypto.seal import seal
-from rmslab.errors import NotConnectedError, NotEnrolledError, RefusedError
-from rmslab.flows._common import log_request, refuse_and_log
+from rmslab.errors import (InputError, NotConnectedError, NotEnrolledError, RefusedError,
+                           StructureError, VerificationError)
+from rmslab.flows._common import InProcessService, log_request, refuse_and_log
 from rmslab.trace import DocumentRef, Trace
 from rmslab.xrml.certificates import certificate_body, sealed_key_certificate_body
+from rmslab.xrml.document import XrmlDocument
 from rmslab.xrml.model import Principal
 from rmslab.xrml.reader import parse
+from rmslab.xrml.verify import verify_document
 from rmslab.xrml.writer import distribution_point_xml, sign
 
-__all__ = ["activate_machine", "certify_account", "enroll_client", "RAC_STANDARD",
-           "RAC_TEMPORARY", "CLC_LIFETIME", "MACHINE_LIFETIME"]
+__all__ = ["activate_machine", "certify_account", "enroll_client", "CertificationEndpoint",
+           "LocalCertification", "issue_machine_certificate", "issue_account_certificate",
+           "issue_client_licensor_certificate", "RAC_STANDARD", "RAC_TEMPORARY",
+           "CLC_LIFETIME", "MACHINE_LIFETIME"]
 
 RAC_STANDARD = timedelta(days=365)
 RAC_TEMPORARY = timedelta(minutes=15)
 CLC_LIFETIME = timedelta(days=365)
 MACHINE_LIFETIME = timedelta(days=365 * 5)
+
+
+class CertificationEndpoint(Protocol):
+    """The certification service of the root cluster: in process
+    (:class:`LocalCertification`), or reached over HTTP
+    (:class:`rmslab.service.RemoteCertificationService`). Each method is one request and
+    returns the certificate followed by the cluster's SLC."""
+
+    name: str
+
+    @property
+    def server_name(self) -> str: ...
+
+    @property
+    def reachable(self) -> bool: ...
+
+    def activate(self, machine: str, machine_key: PublicKey, *, trace: Trace) -> str: ...
+
+    def certify_account(self, user: User, machine_certificate: str | None, *,
+                        temporary: bool, trace: Trace) -> str: ...
+
+    def enroll_client(self, user: User, machine: str, rac: str | None, *,
+                      trace: Trace) -> str: ...
+
+
+class LocalCertification(InProcessService):
+    """A root cluster's certification service, called in process; ``directory``
+    authenticates the users who ask for account certificates."""
+
+    def __init__(self, cluster: Cluster, directory: Directory | None = None) -> None:
+        super().__init__(cluster)
+        self.directory = directory
+
+    def activate(self, machine: str, machine_key: PublicKey, *, trace: Trace) -> str:
+        return issue_machine_certificate(self.cluster, machine, machine_key, trace=trace)
+
+    def certify_account(self, user: User, machine_certificate: str | None, *,
+                        temporary: bool, trace: Trace) -> str:
+        if self.directory is None:
+            raise ValueError("account certification needs the directory that "
+                             "authenticates users")
+        return issue_account_certificate(self.cluster, self.directory, user,
+                                         machine_certificate, temporary=temporary, trace=trace)
+
+    def enroll_client(self, user: User, machine: str, rac: str | None, *,
+                      trace: Trace) -> str:
+        return issue_client_licensor_certificate(self.cluster, user, machine, rac, trace=trace)
+
+
+def _endpoint(certification: Cluster | CertificationEndpoint,
+              directory: Directory | None = None) -> CertificationEndpoint:
+    if isinstance(certification, Cluster):
+        return LocalCertification(certification, directory)
+    return certification
+
+
+# --- the server's side -------------------------------------------------------------------
 
 
 def _require_root(cluster: Cluster, trace: Trace, kind: str, requester: str,
@@ -39,75 +106,75 @@ def _require_root(cluster: Cluster, trace: Trace, kind: str, requester: str,
             kind=kind, requester=requester, subject=subject, channel="online")
 
 
-def _require_reachable(cluster: Cluster, client: Client, trace: Trace, *, kind: str,
-                       requester: str, subject: str, spec_id: str) -> None:
-    reachable = client.connected and any(s.connected for s in cluster.servers)
-    trace.check(spec_id, f"{cluster.name} is reachable from {client.name}", reachable,
-                "" if reachable else f"{client.name} is not connected to the organisation's "
-                                     "network")
-    if not reachable:
-        raise refuse_and_log(cluster, trace, NotConnectedError(
-            f"{client.name} cannot reach the root certification cluster {cluster.name}",
-            spec_id=spec_id), kind=kind, requester=requester, subject=subject,
+def _issued_here(cluster: Cluster, text: str, kind: str, what: str, trace: Trace, *,
+                 log_kind: str, requester: str, subject: str) -> XrmlDocument:
+    """The first document of ``text``, checked to be a ``kind`` this cluster signed (E-9);
+    refused and logged otherwise."""
+    try:
+        document = parse(text)[0]
+        if document.kind != kind:
+            raise StructureError(f"it is a {document.kind_name}, not a {what}")
+        verify_document(document, cluster.key.public)
+        passed, reason = True, f"signed with {cluster.name}'s key"
+    except (InputError, VerificationError) as exc:
+        passed, reason = False, str(exc)
+    trace.check("E-9", f"the {what} is one {cluster.name} issued", passed, reason)
+    if not passed:
+        raise refuse_and_log(cluster, trace, RefusedError(
+            f"the {what} sent with the request was not issued by {cluster.name} ({reason})",
+            spec_id="E-9"), kind=log_kind, requester=requester, subject=subject,
             channel="online")
+    return document
 
 
-def activate_machine(cluster: Cluster, client: Client) -> Trace:
-    """Machine activation (E-9): the cluster certifies the client's machine key."""
-    trace = Trace(f"Activation of {client.name}")
-    trace.step(client.name, "generates its machine key and asks for activation",
-               cluster.first_server.name,
-               keys=[f"machine key {client.machine_key.public.short_fingerprint} (stays on "
-                     f"{client.name})"])
-    _require_root(cluster, trace, "machine-activation", client.name, client.name)
-    _require_reachable(cluster, client, trace, kind="machine-activation",
-                       requester=client.name, subject=client.name, spec_id="E-9")
+def issue_machine_certificate(cluster: Cluster, machine: str, machine_key: PublicKey, *,
+                              trace: Trace) -> str:
+    """The server's side of machine activation (E-9): certify the machine's key."""
+    _require_root(cluster, trace, "machine-activation", machine, machine)
     lab = cluster.lab
     now = lab.now()
-    machine = Principal("Machine", lab.guid("machine"), "MS-GUID", client.name, (),
-                        client.machine_key.public)
+    principal = Principal("Machine", lab.guid("machine"), "MS-GUID", machine, (), machine_key)
     certificate = sign(certificate_body(kind="Machine-Certificate", id=lab.guid("certificate"),
-                                        issued=now, issuer=cluster.principal, subject=machine,
+                                        issued=now, issuer=cluster.principal, subject=principal,
                                         not_before=now, not_after=now + MACHINE_LIFETIME),
                        cluster.key, lab.digest_algorithm)
     assert cluster.slc_text is not None
-    client.machine_certificate_text = certificate + cluster.slc_text
-    trace.step(cluster.first_server.name, "issues the machine certificate", client.name,
+    trace.step(cluster.first_server.name, "issues the machine certificate", machine,
                documents=[DocumentRef("machine certificate", certificate, "Machine-Certificate")],
                keys=[f"signed with the cluster key {cluster.key.public.short_fingerprint}"])
-    log_request(cluster, trace, kind="machine-activation", requester=client.name,
-                subject=client.name, channel="online", accepted=True,
+    log_request(cluster, trace, kind="machine-activation", requester=machine,
+                subject=machine, channel="online", accepted=True,
                 request_id=parse(certificate)[0].id)
-    return trace
+    return certificate + cluster.slc_text
 
 
-def certify_account(cluster: Cluster, client: Client, user: User, directory: Directory, *,
-                    temporary: bool = False) -> Trace:
-    """Account certification (E-9): a RAC for ``user`` on ``client``; the account key is
-    sealed to the machine key. Temporary RACs (for computers the user does not own) last
-    15 minutes; standard ones a year."""
-    trace = Trace(f"Account certification of {user.email} on {client.name}")
-    trace.step(client.name, f"asks for a rights account certificate for {user}",
-               cluster.first_server.name)
+def issue_account_certificate(cluster: Cluster, directory: Directory, user: User,
+                              machine_certificate: str | None, *, temporary: bool,
+                              trace: Trace) -> str:
+    """The server's side of account certification (E-9): authenticate the user, check the
+    machine certificate, and seal a new account key to the machine's key."""
     kind = "account-certification"
     _require_root(cluster, trace, kind, str(user), user.email)
-    _require_reachable(cluster, client, trace, kind=kind, requester=str(user),
-                       subject=user.email, spec_id="E-9")
     known = user.name in directory.users
     trace.check("E-9", f"{user} is authenticated by the domain", known)
     if not known:
         raise refuse_and_log(cluster, trace, RefusedError(
             f"{user} is not a user of {directory.domain}", spec_id="E-9"),
             kind=kind, requester=str(user), subject=user.email, channel="online")
-    if not client.activated:
+    if machine_certificate is None:
         raise refuse_and_log(cluster, trace, NotEnrolledError(
-            f"{client.name} is not activated: it has no machine certificate to seal the "
+            "the computer is not activated: it has no machine certificate to seal the "
             "account key to", spec_id="E-9"),
             kind=kind, requester=str(user), subject=user.email, channel="online")
+    machine = _issued_here(cluster, machine_certificate, "Machine-Certificate",
+                           "machine certificate", trace, log_kind=kind,
+                           requester=str(user), subject=user.email)
+    machine_key = machine.principals[0].public_key if machine.principals else None
+    assert machine_key is not None
     lab = cluster.lab
     now = lab.now()
     account_key = lab.key(f"account:{user.email}")
-    sealed = seal(account_key.to_der(), client.machine_key.public, lab.random_bytes)
+    sealed = seal(account_key.to_der(), machine_key, lab.random_bytes)
     lifetime = RAC_TEMPORARY if temporary else RAC_STANDARD
     subject = Principal("Group-Identity", lab.guid("account"), "MS-GUID", user.email,
                         (("email_alias", user.email),), account_key.public,
@@ -118,40 +185,36 @@ def certify_account(cluster: Cluster, client: Client, user: User, directory: Dir
         not_after=now + lifetime, credential_type="Temporary" if temporary else "Persistent"),
         cluster.key, lab.digest_algorithm)
     assert cluster.slc_text is not None
-    client.accounts[user.name] = Account(user.name, rac + cluster.slc_text)
     trace.step(cluster.first_server.name,
                f"issues a {'temporary' if temporary else 'standard'} rights account "
-               f"certificate, valid until {now + lifetime:%Y-%m-%d %H:%M}", client.name,
+               f"certificate, valid until {now + lifetime:%Y-%m-%d %H:%M}", machine.principals[0].name,
                documents=[DocumentRef("rights account certificate", rac,
                                       "Group-Identity-Credential")],
                keys=[f"account key {account_key.public.short_fingerprint}, sealed to the "
-                     f"machine key {client.machine_key.public.short_fingerprint}"])
+                     f"machine key {machine_key.short_fingerprint}"])
     log_request(cluster, trace, kind=kind, requester=str(user), subject=user.email,
                 channel="online", accepted=True, request_id=parse(rac)[0].id)
-    return trace
+    return rac + cluster.slc_text
 
 
-def enroll_client(cluster: Cluster, client: Client, user: User) -> Trace:
-    """Client enrollment (E-7): a CLC that lets the user publish while disconnected. It can
-    be obtained only while the root cluster is reachable; its key is sealed to the user's
-    account key."""
-    trace = Trace(f"Client enrollment of {user.email} on {client.name}")
-    trace.step(client.name, f"asks for a client licensor certificate for {user}",
-               cluster.first_server.name)
+def issue_client_licensor_certificate(cluster: Cluster, user: User, machine: str,
+                                      rac_text: str | None, *, trace: Trace) -> str:
+    """The server's side of client enrollment (E-7): a CLC whose key is sealed to the
+    account key of the user's RAC (which this cluster must have issued)."""
     kind = "client-enrollment"
     _require_root(cluster, trace, kind, str(user), user.email)
-    _require_reachable(cluster, client, trace, kind=kind, requester=str(user),
-                       subject=user.email, spec_id="E-7")
-    try:
-        account = client.account(user.name)
-    except NotEnrolledError as exc:
-        raise refuse_and_log(cluster, trace, exc, kind=kind, requester=str(user),
-                             subject=user.email, channel="online")
+    if rac_text is None:
+        raise refuse_and_log(cluster, trace, NotEnrolledError(
+            f"{user} has no rights account certificate on {machine}", spec_id="E-9"),
+            kind=kind, requester=str(user), subject=user.email, channel="online")
+    rac = _issued_here(cluster, rac_text, "Group-Identity-Credential",
+                       "rights account certificate", trace, log_kind=kind,
+                       requester=str(user), subject=user.email)
     lab = cluster.lab
     now = lab.now()
-    account_key = account.rac.principals[0].public_key
+    account_key = rac.principals[0].public_key if rac.principals else None
     assert account_key is not None
-    clc_key = lab.key(f"clc:{user.email}@{client.name}")
+    clc_key = lab.key(f"clc:{user.email}@{machine}")
     sealed = seal(clc_key.to_der(), account_key, lab.random_bytes)
     subject = Principal("Group-Identity", lab.guid("account"), "MS-GUID", user.email,
                         (("email_alias", user.email),), clc_key.public)
@@ -164,8 +227,7 @@ def enroll_client(cluster: Cluster, client: Client, user: User) -> Trace:
         not_after=now + CLC_LIFETIME, distribution_points=points),
         cluster.key, lab.digest_algorithm)
     assert cluster.slc_text is not None
-    account.clc_text = clc + cluster.slc_text
-    trace.step(cluster.first_server.name, "issues the client licensor certificate", client.name,
+    trace.step(cluster.first_server.name, "issues the client licensor certificate", machine,
                documents=[DocumentRef("client licensor certificate", clc,
                                       "Client-Licensor-Certificate")],
                keys=[f"CLC key {clc_key.public.short_fingerprint}, sealed to the account key "
@@ -174,4 +236,68 @@ def enroll_client(cluster: Cluster, client: Client, user: User) -> Trace:
                 "the CLC names the server key and URL that publishing licenses will carry")
     log_request(cluster, trace, kind=kind, requester=str(user), subject=user.email,
                 channel="online", accepted=True, request_id=parse(clc)[0].id)
+    return clc + cluster.slc_text
+
+
+# --- the client's side (the flows) --------------------------------------------------------
+
+
+def _require_reachable(endpoint: CertificationEndpoint, client: Client, trace: Trace, *,
+                       spec_id: str) -> None:
+    reachable = client.connected and endpoint.reachable
+    trace.check(spec_id, f"{endpoint.name} is reachable from {client.name}", reachable,
+                "" if reachable else f"{client.name} is not connected to the organisation's "
+                                     "network")
+    if not reachable:
+        raise NotConnectedError(
+            f"{client.name} cannot reach the root certification cluster {endpoint.name}",
+            spec_id=spec_id, trace=trace)
+
+
+def activate_machine(certification: Cluster | CertificationEndpoint, client: Client) -> Trace:
+    """Machine activation (E-9): the root cluster certifies the client's machine key."""
+    endpoint = _endpoint(certification)
+    trace = Trace(f"Activation of {client.name}")
+    trace.step(client.name, "generates its machine key and asks for activation",
+               endpoint.server_name,
+               keys=[f"machine key {client.machine_key.public.short_fingerprint} (stays on "
+                     f"{client.name})"])
+    _require_reachable(endpoint, client, trace, spec_id="E-9")
+    client.machine_certificate_text = endpoint.activate(client.name, client.machine_key.public,
+                                                        trace=trace)
+    return trace
+
+
+def certify_account(certification: Cluster | CertificationEndpoint, client: Client, user: User,
+                    directory: Directory | None = None, *, temporary: bool = False) -> Trace:
+    """Account certification (E-9): a RAC for ``user`` on ``client``; the account key is
+    sealed to the machine key. Temporary RACs (for computers the user does not own) last
+    15 minutes; standard ones a year. ``directory`` authenticates the user when the
+    cluster is called in process."""
+    endpoint = _endpoint(certification, directory)
+    trace = Trace(f"Account certification of {user.email} on {client.name}")
+    trace.step(client.name, f"asks for a rights account certificate for {user}",
+               endpoint.server_name)
+    _require_reachable(endpoint, client, trace, spec_id="E-9")
+    rac = endpoint.certify_account(user, client.machine_certificate_text, temporary=temporary,
+                                   trace=trace)
+    client.accounts[user.name] = Account(user.name, rac)
+    return trace
+
+
+def enroll_client(certification: Cluster | CertificationEndpoint, client: Client,
+                  user: User) -> Trace:
+    """Client enrollment (E-7): a CLC that lets the user publish while disconnected. It can
+    be obtained only while the root cluster is reachable; its key is sealed to the user's
+    account key."""
+    endpoint = _endpoint(certification)
+    trace = Trace(f"Client enrollment of {user.email} on {client.name}")
+    trace.step(client.name, f"asks for a client licensor certificate for {user}",
+               endpoint.server_name)
+    _require_reachable(endpoint, client, trace, spec_id="E-7")
+    account = client.accounts.get(user.name)
+    clc = endpoint.enroll_client(user, client.name, account.rac_text if account else None,
+                                 trace=trace)
+    assert account is not None  # the server refuses a request without a RAC
+    account.clc_text = clc
     return trace

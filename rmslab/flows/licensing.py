@@ -29,6 +29,7 @@ from rmslab.crypto.content import ContentCipher
 from rmslab.crypto.rsa import PrivateKey, PublicKey
 from rmslab.crypto.seal import SealError, seal, unseal
 from rmslab.errors import InputError, NotConnectedError, RefusedError, VerificationError
+from rmslab.flows._common import InProcessService
 from rmslab.rights import RightsPolicy
 from rmslab.trace import DocumentRef, Trace
 from rmslab.trust import validate_chain
@@ -98,20 +99,8 @@ class LicensingEndpoint(Protocol):
                 trace: Trace, to: str) -> str: ...
 
 
-class LocalLicensing:
+class LocalLicensing(InProcessService):
     """A cluster's licensing service, called in process."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
-        self.name = cluster.name
-
-    @property
-    def server_name(self) -> str:
-        return self.cluster.first_server.name
-
-    @property
-    def reachable(self) -> bool:
-        return any(s.connected for s in self.cluster.servers)
 
     def license(self, protected_chain: str, rac_text: str, *, anchor: PublicKey,
                 trace: Trace, to: str) -> str:

@@ -4,6 +4,11 @@
 * ``POST /HOST/_wmcs/licensing`` — a use license request to the cluster at ``HOST``:
   JSON ``{"publishing_license", "rac", "to"}``; answer ``{"use_license", "trace"}`` or
   403 with the refusal (L-1, P-7).
+* ``POST /HOST/_wmcs/certification/activate``, ``…/account`` and ``…/client`` — machine
+  activation, account certification and client enrollment by the root cluster at
+  ``HOST`` (E-7, E-9): JSON ``{"machine", "machine_key"}`` (PEM), ``{"user",
+  "machine_certificate", "temporary"}`` or ``{"user", "machine", "rac"}``; answer
+  ``{"certificate", "trace"}`` (the certificate followed by the cluster's SLC) or 403.
 * ``POST /enroll`` and ``POST /renew`` — an enrollment or renewal request (the XML text);
   the answer is JSON: ``{"response": XML, "trace": …}``, or, when the service refuses,
   status 403 and ``{"refused": {"error", "reason", "spec_id"}, "trace": …}``. The trace
@@ -19,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import quote, urlsplit
 
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, TypeVar
 
 from rmslab import errors
 from rmslab.actors.web import Web
@@ -28,11 +33,12 @@ from rmslab.trace import Trace
 
 if TYPE_CHECKING:
     from rmslab.actors.cluster import Cluster
+    from rmslab.actors.people import Directory, User
     from rmslab.actors.enrollment_service import EnrollmentService
     from rmslab.crypto.rsa import PublicKey
 
-__all__ = ["LoopbackService", "HttpTransport", "RemoteEnrollmentService",
-           "RemoteLicensingService"]
+__all__ = ["LoopbackService", "HttpTransport", "RemoteCertificationService",
+           "RemoteEnrollmentService", "RemoteLicensingService"]
 
 _MAX_REQUEST = 1024 * 1024
 
@@ -51,11 +57,15 @@ class LoopbackService:
     on ``127.0.0.1`` (a free port) until closed. Use as a context manager."""
 
     def __init__(self, web: Web, *, enrollment: EnrollmentService | None = None,
-                 clusters: Iterable[Cluster] = (), anchor: PublicKey | None = None) -> None:
+                 clusters: Iterable[Cluster] = (), anchor: PublicKey | None = None,
+                 directory: Directory | None = None) -> None:
         self.web = web
         published = web
         service = enrollment
+        clusters = tuple(clusters)
         licensing = {f"/{urlsplit(c.url).hostname}/_wmcs/licensing": c for c in clusters}
+        certification = {f"/{urlsplit(c.url).hostname}/_wmcs/certification/{request}": (c, request)
+                         for c in clusters for request in ("activate", "account", "client")}
         trust = anchor or (enrollment.anchor if enrollment is not None else None)
 
         class Handler(BaseHTTPRequestHandler):
@@ -76,8 +86,9 @@ class LoopbackService:
 
             def do_POST(self) -> None:  # noqa: N802 - the http.server API
                 cluster = licensing.get(self.path)
+                certifying = certification.get(self.path)
                 enrolling = service is not None and self.path in ("/enroll", "/renew")
-                if cluster is None and not enrolling:
+                if cluster is None and certifying is None and not enrolling:
                     self.send_error(404, "no such endpoint")
                     return
                 length = int(self.headers.get("Content-Length") or 0)
@@ -90,6 +101,9 @@ class LoopbackService:
                 try:
                     if cluster is not None:
                         answer = {"use_license": _license(cluster, request, trust, trace)}
+                    elif certifying is not None:
+                        answer = {"certificate": _certify(*certifying, request, directory,
+                                                          trace)}
                     else:
                         assert service is not None
                         handler = service.enroll if self.path == "/enroll" else service.renew
@@ -151,6 +165,50 @@ def _license(cluster: Cluster, request: str, anchor: PublicKey | None, trace: Tr
     return issue_use_license(cluster, publishing_license, rac, anchor=anchor, trace=trace, to=to)
 
 
+def _certify(cluster: Cluster, request_kind: str, request: str, directory: Directory | None,
+             trace: Trace) -> str:
+    from rmslab.crypto.rsa import PublicKey
+    from rmslab.flows.certification import (issue_account_certificate,
+                                            issue_client_licensor_certificate,
+                                            issue_machine_certificate)
+    try:
+        data = json.loads(request)
+        if not isinstance(data, dict):
+            raise TypeError
+        if request_kind == "activate":
+            machine, pem = str(data["machine"]), str(data["machine_key"])
+        else:
+            user_name = str(data["user"])
+            attached = data["machine_certificate" if request_kind == "account" else "rac"]
+            if attached is not None and not isinstance(attached, str):
+                raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise InputError(f"a certification request ({request_kind}) is JSON with the fields "
+                         "this service's documentation names") from None
+    if request_kind == "activate":
+        trace.step(cluster.first_server.name, f"receives an activation request from {machine} "
+                                               "over HTTP")
+        return issue_machine_certificate(cluster, machine, PublicKey.from_pem(pem.encode()),
+                                         trace=trace)
+    if directory is None:
+        raise InputError("this service has no directory to authenticate users with")
+    user = _user(directory, user_name)
+    trace.step(cluster.first_server.name, f"receives a certification request from {user} "
+                                           "over HTTP")
+    if request_kind == "account":
+        return issue_account_certificate(cluster, directory, user, attached,
+                                         temporary=bool(data.get("temporary")), trace=trace)
+    return issue_client_licensor_certificate(cluster, user, str(data.get("machine") or "?"),
+                                             attached, trace=trace)
+
+
+def _user(directory: Directory, name: str) -> User:
+    """The user the request is authenticated as (an unknown name stays unknown: the
+    server refuses it, E-9)."""
+    from rmslab.actors.people import User
+    return directory.users.get(name) or User(name, directory.domain)
+
+
 def _post_json(port: int, path: str, body: bytes, content_type: str, trace: Trace,
                timeout: float, spec_id: str) -> dict[str, Any]:
     """POST, read the JSON answer, merge its trace, and raise its refusal typed."""
@@ -183,9 +241,9 @@ def _post_json(port: int, path: str, body: bytes, content_type: str, trace: Trac
     return dict(answer)
 
 
-class RemoteLicensingService:
-    """A cluster's licensing service reached over HTTP on loopback (L-1, P-7): the
-    interface of :class:`rmslab.flows.licensing.LicensingEndpoint`."""
+class _RemoteClusterService:
+    """A cluster's service reached over HTTP on loopback: its name and first server as
+    the cluster publishes them, and one JSON request per call."""
 
     def __init__(self, port: int, *, url: str, name: str, server_name: str,
                  timeout: float = 30.0) -> None:
@@ -196,7 +254,7 @@ class RemoteLicensingService:
         self.timeout = timeout
 
     @classmethod
-    def of(cls, cluster: Cluster, port: int) -> "RemoteLicensingService":
+    def of(cls: type[_Service], cluster: Cluster, port: int) -> _Service:
         return cls(port, url=cluster.url, name=cluster.name,
                    server_name=cluster.first_server.name)
 
@@ -208,14 +266,49 @@ class RemoteLicensingService:
     def reachable(self) -> bool:
         return True  # the network decides: an unreachable service fails the request
 
+    def _post(self, endpoint: str, fields: dict[str, Any], answer_key: str, trace: Trace,
+              spec_id: str) -> str:
+        path = f"/{urlsplit(self.url).hostname}/_wmcs/{endpoint}"
+        answer = _post_json(self.port, path, json.dumps(fields).encode("utf-8"),
+                            "application/json", trace, self.timeout, spec_id)
+        return str(answer[answer_key])
+
+
+_Service = TypeVar("_Service", bound=_RemoteClusterService)
+
+
+class RemoteLicensingService(_RemoteClusterService):
+    """A cluster's licensing service reached over HTTP on loopback (L-1, P-7): the
+    interface of :class:`rmslab.flows.licensing.LicensingEndpoint`."""
+
     def license(self, protected_chain: str, rac_text: str, *, anchor: PublicKey,
                 trace: Trace, to: str) -> str:
-        path = f"/{urlsplit(self.url).hostname}/_wmcs/licensing"
-        body = json.dumps({"publishing_license": protected_chain, "rac": rac_text,
-                           "to": to}).encode("utf-8")
-        answer = _post_json(self.port, path, body, "application/json", trace, self.timeout,
-                            "L-1")
-        return str(answer["use_license"])
+        return self._post("licensing", {"publishing_license": protected_chain,
+                                        "rac": rac_text, "to": to},
+                          "use_license", trace, "L-1")
+
+
+class RemoteCertificationService(_RemoteClusterService):
+    """The root cluster's certification service reached over HTTP on loopback (E-7, E-9):
+    the interface of :class:`rmslab.flows.certification.CertificationEndpoint`."""
+
+    def activate(self, machine: str, machine_key: PublicKey, *, trace: Trace) -> str:
+        return self._post("certification/activate",
+                          {"machine": machine,
+                           "machine_key": machine_key.to_pem().decode("ascii")},
+                          "certificate", trace, "E-9")
+
+    def certify_account(self, user: User, machine_certificate: str | None, *,
+                        temporary: bool, trace: Trace) -> str:
+        return self._post("certification/account",
+                          {"user": user.name, "machine_certificate": machine_certificate,
+                           "temporary": temporary}, "certificate", trace, "E-9")
+
+    def enroll_client(self, user: User, machine: str, rac: str | None, *,
+                      trace: Trace) -> str:
+        return self._post("certification/client",
+                          {"user": user.name, "machine": machine, "rac": rac},
+                          "certificate", trace, "E-7")
 
 
 class HttpTransport:

@@ -70,16 +70,21 @@ def test_a_user_may_request_a_clc_at_any_time_but_only_while_connected(
         deployment: Deployment) -> None:
     # E-7
     client = deployment.clients["BOB-PC"]
+    logged_before = len(deployment.root_cluster.log.entries())
     client.connected = False
     with pytest.raises(NotConnectedError) as caught:
         enroll_client(deployment.root_cluster, client, deployment.user("bob"))
     assert caught.value.spec_id == "E-7"
+    assert caught.value.trace is not None and not caught.value.trace.passed
+    # the request never reached the cluster: nothing for it to log
+    assert len(deployment.root_cluster.log.entries()) == logged_before
     client.connected = True
     deployment.lab.advance(days=40)
     trace = enroll_client(deployment.root_cluster, client, deployment.user("bob"))
     assert trace.passed
-    outcomes = [(e.kind, e.outcome) for e in deployment.root_cluster.log.entries()][-2:]
-    assert outcomes == [("client-enrollment", "refused"), ("client-enrollment", "accepted")]
+    entries = deployment.root_cluster.log.entries()
+    assert [(e.kind, e.outcome) for e in entries[logged_before:]] == [
+        ("client-enrollment", "accepted")]
 
 
 def test_clients_are_not_required_to_enroll(deployment: Deployment) -> None:
@@ -102,3 +107,29 @@ def test_refusals_are_typed_and_logged(deployment: Deployment) -> None:
     refused = [e for e in root.log.entries() if e.outcome == "refused"]
     assert [e.kind for e in refused] == ["account-certification", "client-enrollment"]
     assert licensing.log.entries()[-1].outcome == "refused"
+
+
+def test_the_cluster_checks_the_certificate_each_request_carries(deployment: Deployment) -> None:
+    # E-9: the machine certificate of an account request, and the RAC of a CLC request,
+    # must be ones this cluster issued; a refused request is logged (E-8)
+    from rmslab.actors.client import Account
+    from rmslab.teaching import tamper
+
+    root = deployment.root_cluster
+    client = deployment.clients["CAROL-PC"]
+    assert client.machine_certificate_text is not None
+    forged = tamper(parse(client.machine_certificate_text), 0, "CAROL-PC", "CAROL-PD")
+    client.machine_certificate_text = forged.text
+    with pytest.raises(RefusedError, match="was not issued by contoso-root") as caught:
+        certify_account(root, client, deployment.user("bob"), deployment.directory)
+    assert caught.value.spec_id == "E-9"
+    assert "digest" in caught.value.reason
+    assert root.log.entries()[-1].outcome == "refused"
+
+    bob_pc = deployment.clients["BOB-PC"]
+    assert bob_pc.machine_certificate_text is not None
+    bob_pc.accounts["bob"] = Account("bob", bob_pc.machine_certificate_text)
+    with pytest.raises(RefusedError, match="not a rights account certificate"):
+        enroll_client(root, bob_pc, deployment.user("bob"))
+    assert (root.log.entries()[-1].kind, root.log.entries()[-1].outcome) == (
+        "client-enrollment", "refused")

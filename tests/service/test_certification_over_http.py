@@ -1,0 +1,103 @@
+"""Certifying clients over real HTTP on loopback: machine activation, account
+certification and client enrollment give the same documents as in process, and the
+same typed refusals, logged by the root cluster.
+
+covers: E-7, E-8, E-9
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+
+import pytest
+
+from rmslab.actors.people import User
+from rmslab.deployment import Deployment, standard_deployment
+from rmslab.errors import NotConnectedError, NotEnrolledError, RefusedError
+from rmslab.flows import activate_machine, certify_account, enroll_client
+from rmslab.lab import Lab
+from rmslab.service import LoopbackService, RemoteCertificationService
+from rmslab.trust import validate_chain
+from rmslab.xrml import parse
+
+
+def certify_bob_again(deployment: Deployment, certification: object) -> tuple[str, str, str]:
+    """Activate BOB-PC again, certify bob on it and enroll him; the three certificates."""
+    client, bob = deployment.clients["BOB-PC"], deployment.user("bob")
+    for trace in (activate_machine(certification, client),  # type: ignore[arg-type]
+                  certify_account(certification, client, bob,  # type: ignore[arg-type]
+                                  deployment.directory),
+                  enroll_client(certification, client, bob)):  # type: ignore[arg-type]
+        assert trace.passed, trace
+    account = client.account("bob")
+    assert client.machine_certificate_text and account.clc_text
+    return client.machine_certificate_text, account.rac_text, account.clc_text
+
+
+def test_the_same_certificates_over_http_as_in_process() -> None:
+    local = standard_deployment(Lab())
+    in_process = certify_bob_again(local, local.root_cluster)
+
+    remote = standard_deployment(Lab())
+    root = remote.root_cluster
+    with LoopbackService(remote.web, clusters=remote.clusters.values(),
+                         directory=remote.directory) as http:
+        over_http = certify_bob_again(remote, RemoteCertificationService.of(root, http.port))
+    assert over_http == in_process
+    anchor = remote.enrollment_service.anchor
+    for text in over_http:
+        validate_chain(parse(text), anchor, at=remote.lab.now())
+    # the keys arrived sealed, and the client opens them
+    assert remote.clients["BOB-PC"].clc_key("bob").public == parse(over_http[2])[0].principals[0].public_key
+    logged = [(e.kind, e.outcome, e.channel) for e in root.log.entries()][-3:]
+    assert logged == [("machine-activation", "accepted", "online"),
+                      ("account-certification", "accepted", "online"),
+                      ("client-enrollment", "accepted", "online")]
+
+
+def test_refusals_come_back_typed_with_their_rule(deployment: Deployment) -> None:
+    root = deployment.root_cluster
+    with LoopbackService(deployment.web, clusters=deployment.clusters.values(),
+                         directory=deployment.directory) as http:
+        remote = RemoteCertificationService.of(root, http.port)
+        client = deployment.clients["CAROL-PC"]
+        stranger = User("mallory", "contoso.example")  # a name the domain does not know
+        with pytest.raises(RefusedError, match="not a user of contoso.example") as caught:
+            certify_account(remote, client, stranger)
+        assert caught.value.spec_id == "E-9"
+        assert caught.value.trace is not None and not caught.value.trace.passed  # type: ignore[attr-defined]
+
+        client.machine_certificate_text = None
+        with pytest.raises(NotEnrolledError, match="not activated"):
+            certify_account(remote, client, deployment.user("carol"))
+        licensing = RemoteCertificationService.of(deployment.clusters["contoso-licensing"],
+                                                  http.port)
+        with pytest.raises(RefusedError, match="not an enrolled root certification cluster"):
+            activate_machine(licensing, client)
+    refused = [e.kind for e in root.log.entries() if e.outcome == "refused"]
+    assert refused[-2:] == ["account-certification", "account-certification"]
+    with pytest.raises(NotConnectedError):  # the service is gone
+        activate_machine(remote, client)
+
+
+def test_a_malformed_request_is_answered_400(deployment: Deployment) -> None:
+    host = "/rms.contoso.example/_wmcs/certification"
+    with LoopbackService(deployment.web, clusters=deployment.clusters.values(),
+                         directory=deployment.directory) as service:
+        for path, body, words in (
+                (f"{host}/client", b"not json", "is JSON with the fields"),
+                (f"{host}/client", b"[]", "is JSON with the fields"),
+                (f"{host}/client", json.dumps({"user": "bob", "rac": 3}).encode(),
+                 "is JSON with the fields"),
+                (f"{host}/activate", json.dumps({"machine": "X", "machine_key": "no"}).encode(),
+                 "neither a PEM nor a DER")):
+            connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=10)
+            connection.request("POST", path, body=body,
+                               headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            answer = json.loads(response.read())
+            connection.close()
+            assert response.status == 400, body
+            assert answer["refused"]["error"] == "InputError"
+            assert words in answer["refused"]["reason"]

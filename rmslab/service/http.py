@@ -176,12 +176,16 @@ def _certify(cluster: Cluster, request_kind: str, request: str, directory: Direc
         if not isinstance(data, dict):
             raise TypeError
         if request_kind == "activate":
-            machine, pem = str(data["machine"]), str(data["machine_key"])
+            machine, pem = _string(data["machine"]), _string(data["machine_key"])
         else:
-            user_name = str(data["user"])
+            user_name = _string(data["user"])
             attached = data["machine_certificate" if request_kind == "account" else "rac"]
-            if attached is not None and not isinstance(attached, str):
+            if attached is not None:
+                attached = _string(attached)
+            temporary = data.get("temporary", False) if request_kind == "account" else False
+            if not isinstance(temporary, bool):
                 raise TypeError
+            machine = _string(data["machine"]) if request_kind == "client" else ""
     except (ValueError, KeyError, TypeError):
         raise InputError(f"a certification request ({request_kind}) is JSON with the fields "
                          "this service's documentation names") from None
@@ -197,9 +201,14 @@ def _certify(cluster: Cluster, request_kind: str, request: str, directory: Direc
                                            "over HTTP")
     if request_kind == "account":
         return issue_account_certificate(cluster, directory, user, attached,
-                                         temporary=bool(data.get("temporary")), trace=trace)
-    return issue_client_licensor_certificate(cluster, user, str(data.get("machine") or "?"),
-                                             attached, trace=trace)
+                                         temporary=temporary, trace=trace)
+    return issue_client_licensor_certificate(cluster, user, machine, attached, trace=trace)
+
+
+def _string(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError
+    return value
 
 
 def _user(directory: Directory, name: str) -> User:

@@ -90,6 +90,11 @@ def test_a_malformed_request_is_answered_400(deployment: Deployment) -> None:
                 (f"{host}/client", b"[]", "is JSON with the fields"),
                 (f"{host}/client", json.dumps({"user": "bob", "rac": 3}).encode(),
                  "is JSON with the fields"),
+                (f"{host}/account", json.dumps({"user": "bob", "machine_certificate": None,
+                                                "temporary": "false"}).encode(),
+                 "is JSON with the fields"),
+                (f"{host}/client", json.dumps({"user": "bob", "rac": None}).encode(),
+                 "is JSON with the fields"),
                 (f"{host}/activate", json.dumps({"machine": "X", "machine_key": "no"}).encode(),
                  "neither a PEM nor a DER")):
             connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=10)

@@ -20,15 +20,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Sequence
 
+from rmslab.crypto.rsa import PublicKey
 from rmslab.lab import Lab
+from rmslab.report import ChainReport, examine
 from rmslab.samples import CLUSTER_URL, TeachingChain, teaching_chain
 from rmslab.teaching import tamper
-from rmslab.xrml.model import Principal, format_time
+from rmslab.xrml.model import Principal, format_time, parse_time
 from rmslab.xrml.pfile import write_protected_file
-from rmslab.xrml.reader import Chain
+from rmslab.xrml.reader import Chain, read_chain
 from rmslab.xrml.writer import RightSpec, distribution_point_xml, license_body, sign
 
-__all__ = ["Run", "BrokenSample", "broken_samples", "write_samples"]
+__all__ = ["Run", "BrokenSample", "broken_samples", "sample", "check", "write_samples"]
 
 ANCHOR_FILE = "teaching-root.pem"
 MODE1_ANCHOR_FILE = "teaching-root-mode1.pem"
@@ -287,6 +289,50 @@ def broken_samples(lab: Lab | None = None) -> list[BrokenSample]:
     ]
 
 
+def sample(name: str, lab: Lab | None = None) -> BrokenSample:
+    """The sample written as ``name`` (e.g. ``"digest-restated.xml"``)."""
+    samples = broken_samples(lab)
+    for candidate in samples:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(f"no sample {name!r}; the samples are "
+                   f"{', '.join(s.name for s in samples)}")
+
+
+def check(name: str, run: int = 0, lab: Lab | None = None) -> ChainReport:
+    """What ``rmslab verify NAME OPTIONS`` answers for run ``run`` of a sample, in memory:
+    the sample's bytes read as a chain and examined with that run's options. A sample the
+    reader refuses (exit status 2) raises that :class:`~rmslab.errors.InputError`."""
+    lab = lab or Lab()
+    chosen = sample(name, lab)
+    return examine(read_chain(chosen.data, source=name),
+                   **_examine_options(chosen.runs[run].options, _anchors(lab)))
+
+
+def _anchors(lab: Lab) -> dict[str, PublicKey]:
+    return {ANCHOR_FILE: teaching_chain(lab).anchor,
+            MODE1_ANCHOR_FILE: teaching_chain(Lab(seed=lab.seed, at=lab.now(), mode=1)).anchor}
+
+
+def _examine_options(options: Sequence[str], anchors: dict[str, PublicKey]) -> dict[str, Any]:
+    """The keyword arguments of :func:`~rmslab.report.examine` that ``rmslab verify``'s
+    options stand for."""
+    found: dict[str, Any] = {}
+    words = iter(options)
+    for word in words:
+        if word == "--anchor":
+            found["anchor"] = anchors[next(words)]
+        elif word == "--at":
+            found["at"] = parse_time(next(words), "--at")
+        elif word == "--require-mode":
+            found["required_mode"] = int(next(words))
+        elif word == "--recover-whitespace":
+            found["recover_whitespace"] = True
+        else:
+            raise ValueError(f"{word!r} is not an option of rmslab verify that samples use")
+    return found
+
+
 def write_samples(directory: str | Path, lab: Lab | None = None) -> list[Path]:
     """Write the samples, both anchors (PEM) and ``MANIFEST.json`` into ``directory``."""
     lab = lab or Lab()
@@ -294,10 +340,7 @@ def write_samples(directory: str | Path, lab: Lab | None = None) -> list[Path]:
     target.mkdir(parents=True, exist_ok=True)
     samples = broken_samples(lab)
     written = []
-    anchors = {ANCHOR_FILE: teaching_chain(lab).anchor,
-               MODE1_ANCHOR_FILE: teaching_chain(Lab(seed=lab.seed, at=lab.now(),
-                                                     mode=1)).anchor}
-    for name, key in anchors.items():
+    for name, key in _anchors(lab).items():
         (target / name).write_bytes(key.to_pem())
         written.append(target / name)
     for sample in samples:

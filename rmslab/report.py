@@ -83,6 +83,30 @@ class ChainReport:
     def chain_valid(self) -> bool:
         return bool(self.documents) and all(d.valid for d in self.documents)
 
+    def to_text(self) -> str:
+        """The report as ``rmslab verify`` prints it: per document its verdict, digest,
+        signature, issuer link, findings (✗ code: message) and notes, then the chain's."""
+        lines = [self.file]
+        for d in self.documents:
+            checked = d.digest_matches is not None  # an unsigned document has nothing to check
+            digest = ("-" if not checked else "matches" if d.digest_matches else
+                      "matches after whitespace recovery"
+                      if d.digest_matches_after_whitespace_recovery else "does not match")
+            signature = ("valid" if d.signature_valid else
+                         "INVALID" if d.signature_valid is False else "-")
+            link = (f"#{d.issuer_index}" if d.issuer_index is not None else
+                    "the anchor" if d.anchored else
+                    "(not in file)" if checked else "-")
+            lines += [f"  [{'ok ' if d.valid else 'BAD'}] #{d.index} {d.kind_name} {d.id or ''}",
+                      f"        issuer {d.issuer}; {d.digest_algorithm or '-'} / "
+                      f"RSA-{d.key_bits or '?'}",
+                      f"        digest {digest}; signature {signature}; issuer certified by "
+                      f"{link}"]
+            lines += [f"        ✗ {e.code}: {e.message}" for e in d.errors]
+            lines += [f"        · {n}" for n in d.notes]
+        lines.append(f"chain {'VALID' if self.chain_valid else 'NOT VALID'}")
+        return "\n".join(lines) + "\n"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA_VERSION, "file": self.file, "chain_valid": self.chain_valid,

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rmslab.broken import broken_samples, write_samples
+from rmslab.broken import broken_samples, check, sample, write_samples
+from rmslab.errors import InputError
 from tests.clirun import run
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "broken"
@@ -52,3 +54,24 @@ def test_verify_answers_as_the_manifest_says(file: str, expected: dict[str, Any]
     assert errors == expected["errors"]
     assert report["chain_valid"] is (status == 0)
     assert os.path.basename(report["file"]) == file
+
+
+@pytest.mark.parametrize("file,expected", RUNS,
+                         ids=[f"{f} {' '.join(r['options'][2:])}".strip() for f, r in RUNS])
+def test_check_answers_in_memory_what_the_command_answers(file: str,
+                                                          expected: dict[str, Any]) -> None:
+    index = next(i for s in MANIFEST["samples"] if s["file"] == file
+                 for i, r in enumerate(s["runs"]) if r == expected)
+    if expected["exit"] == 2:
+        with pytest.raises(InputError, match=re.escape(expected["refusal"])):
+            check(file, index)
+        return
+    report = check(file, index)
+    assert {str(d.index): [e.code for e in d.errors]
+            for d in report.documents if d.errors} == expected["errors"]
+    assert report.to_text().startswith(f"{file}\n")
+
+
+def test_an_unknown_sample_names_the_samples() -> None:
+    with pytest.raises(KeyError, match="intact.xml"):
+        sample("nothing.xml")

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from rmslab.cli.common import EXIT_INVALID, EXIT_OK, parse_at
 from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import InputError, KeyFormatError
-from rmslab.report import ChainReport, examine, inspect_json
+from rmslab.report import examine, inspect_json
 from rmslab.xrml.reader import read_file
 
 __all__ = ["add_document_parsers", "load_anchor"]
@@ -36,27 +36,6 @@ def load_anchor(path: str) -> PublicKey:
             raise KeyFormatError(f"{path}: no PUBLICKEY found")
         return key
     return PublicKey.from_pem(data)
-
-
-def _print_verify(report: ChainReport, out: TextIO) -> None:
-    out.write(f"{report.file}\n")
-    for d in report.documents:
-        mark = "ok " if d.valid else "BAD"
-        out.write(f"  [{mark}] #{d.index} {d.kind_name} {d.id or ''}\n")
-        out.write(f"        issuer {d.issuer}; {d.digest_algorithm or '-'} / "
-                  f"RSA-{d.key_bits or '?'}\n")
-        digest = ("matches" if d.digest_matches else
-                  "matches after whitespace recovery" if d.digest_matches_after_whitespace_recovery
-                  else "does not match")
-        out.write(f"        digest {digest}; signature "
-                  f"{'valid' if d.signature_valid else 'INVALID' if d.signature_valid is False else '-'}"
-                  f"; issuer certified by "
-                  f"{'#' + str(d.issuer_index) if d.issuer_index is not None else 'the anchor' if d.anchored else '(not in file)'}\n")
-        for e in d.errors:
-            out.write(f"        ✗ {e.code}: {e.message}\n")
-        for n in d.notes:
-            out.write(f"        · {n}\n")
-    out.write(f"chain {'VALID' if report.chain_valid else 'NOT VALID'}\n")
 
 
 def _print_inspect(data: dict[str, Any], out: TextIO) -> None:
@@ -141,7 +120,7 @@ def _command_verify(args: argparse.Namespace, out: TextIO) -> int:
         json.dump(report.to_json(), out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
-        _print_verify(report, out)
+        out.write(report.to_text())
     return EXIT_OK if report.chain_valid else EXIT_INVALID
 
 

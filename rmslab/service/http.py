@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING, Any, Iterable, TypeVar
 
 from rmslab import errors
 from rmslab.actors.web import Web
+from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import InputError, NotConnectedError, RefusedError
 from rmslab.trace import Trace
 
 if TYPE_CHECKING:
     from rmslab.actors.cluster import Cluster
-    from rmslab.actors.people import Directory, User
     from rmslab.actors.enrollment_service import EnrollmentService
-    from rmslab.crypto.rsa import PublicKey
+    from rmslab.actors.people import Directory, User
 
 __all__ = ["LoopbackService", "HttpTransport", "RemoteCertificationService",
            "RemoteEnrollmentService", "RemoteLicensingService"]
@@ -165,9 +165,18 @@ def _license(cluster: Cluster, request: str, anchor: PublicKey | None, trace: Tr
     return issue_use_license(cluster, publishing_license, rac, anchor=anchor, trace=trace, to=to)
 
 
+_CERTIFICATION_FIELDS = {
+    "activate": '"machine" and "machine_key" (a PEM public key)',
+    "account": '"user", "machine_certificate" (text or null) and "temporary" (a boolean, '
+               'optional)',
+    "client": '"user", "machine" and "rac" (text or null)',
+}
+
+
 def _certify(cluster: Cluster, request_kind: str, request: str, directory: Directory | None,
              trace: Trace) -> str:
-    from rmslab.crypto.rsa import PublicKey
+    """The server's side of one certification request (E-7, E-9): read its JSON, then
+    let the root cluster issue or refuse."""
     from rmslab.flows.certification import (issue_account_certificate,
                                             issue_client_licensor_certificate,
                                             issue_machine_certificate)
@@ -187,8 +196,8 @@ def _certify(cluster: Cluster, request_kind: str, request: str, directory: Direc
                 raise TypeError
             machine = _string(data["machine"]) if request_kind == "client" else ""
     except (ValueError, KeyError, TypeError):
-        raise InputError(f"a certification request ({request_kind}) is JSON with the fields "
-                         "this service's documentation names") from None
+        raise InputError(f"a certification request ({request_kind}) is a JSON object with "
+                         f"{_CERTIFICATION_FIELDS[request_kind]}") from None
     if request_kind == "activate":
         trace.step(cluster.first_server.name, f"receives an activation request from {machine} "
                                                "over HTTP")

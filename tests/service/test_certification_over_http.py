@@ -86,15 +86,15 @@ def test_a_malformed_request_is_answered_400(deployment: Deployment) -> None:
     with LoopbackService(deployment.web, clusters=deployment.clusters.values(),
                          directory=deployment.directory) as service:
         for path, body, words in (
-                (f"{host}/client", b"not json", "is JSON with the fields"),
-                (f"{host}/client", b"[]", "is JSON with the fields"),
+                (f"{host}/client", b"not json", "is a JSON object with"),
+                (f"{host}/client", b"[]", "is a JSON object with"),
                 (f"{host}/client", json.dumps({"user": "bob", "rac": 3}).encode(),
-                 "is JSON with the fields"),
+                 "is a JSON object with"),
                 (f"{host}/account", json.dumps({"user": "bob", "machine_certificate": None,
                                                 "temporary": "false"}).encode(),
-                 "is JSON with the fields"),
+                 "is a JSON object with"),
                 (f"{host}/client", json.dumps({"user": "bob", "rac": None}).encode(),
-                 "is JSON with the fields"),
+                 "is a JSON object with"),
                 (f"{host}/activate", json.dumps({"machine": "X", "machine_key": "no"}).encode(),
                  "neither a PEM nor a DER")):
             connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=10)

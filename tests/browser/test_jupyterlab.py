@@ -29,7 +29,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -221,11 +221,13 @@ def _errors_shown(page: Any) -> list[str]:
     return raised + [text for text in stderr if "Traceback" in text]
 
 
-def test_the_stepper_plays_in_jupyterlab(jupyterlab: JupyterLab) -> None:
+def _in_chromium(lab: JupyterLab, screenshot: str,
+                 drive: Callable[[Any, JupyterLab, Any], None]) -> None:
+    """Run ``drive(page, lab, expect)`` in a new Chromium page; the page's screenshot is
+    kept as ``screenshot`` in the artifacts, also when it fails."""
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    screenshot = ARTIFACTS / "jupyterlab-stepper.png"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS,
                                              headless=True)
@@ -234,11 +236,15 @@ def test_the_stepper_plays_in_jupyterlab(jupyterlab: JupyterLab) -> None:
             page.set_default_timeout(UI_TIMEOUT * 1000)
             expect.set_options(timeout=UI_TIMEOUT * 1000)
             try:
-                _play(page, jupyterlab, expect)
+                drive(page, lab, expect)
             finally:
-                page.screenshot(path=str(screenshot))
+                page.screenshot(path=str(ARTIFACTS / screenshot))
         finally:
             browser.close()
+
+
+def test_the_stepper_plays_in_jupyterlab(jupyterlab: JupyterLab) -> None:
+    _in_chromium(jupyterlab, "jupyterlab-stepper.png", _play)
 
 
 def _open_and_run_all(page: Any, lab: JupyterLab, expect: Any,
@@ -307,22 +313,7 @@ def _play(page: Any, lab: JupyterLab, expect: Any) -> None:
 def test_the_chain_viewer_in_jupyterlab(jupyterlab: JupyterLab) -> None:
     """Notebook 01's chain viewer: the tampered chain's verdict and picture, and a press
     on each document's button shows that document's checks."""
-    from playwright.sync_api import expect, sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS,
-                                             headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.set_default_timeout(UI_TIMEOUT * 1000)
-            expect.set_options(timeout=UI_TIMEOUT * 1000)
-            try:
-                _explore(page, jupyterlab, expect)
-            finally:
-                page.screenshot(path=str(ARTIFACTS / "jupyterlab-chain-viewer.png"))
-        finally:
-            browser.close()
+    _in_chromium(jupyterlab, "jupyterlab-chain-viewer.png", _explore)
 
 
 def _explore(page: Any, lab: JupyterLab, expect: Any) -> None:

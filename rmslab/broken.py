@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from rmslab.crypto.rsa import PublicKey
 from rmslab.lab import Lab
@@ -107,23 +107,23 @@ def _reformatted(teaching: TeachingChain) -> str:
     return text[:span.body_start] + body + text[span.body_end:]
 
 
-def _without_signature(teaching: TeachingChain) -> str:
+def _leaf_signature_span(teaching: TeachingChain) -> tuple[int, int]:
+    """Where the publishing license's SIGNATURE lies in the chain's text."""
     leaf = teaching.chain[0]
-    text = teaching.text
-    signature_at = text.index("<SIGNATURE>", leaf.span.body_end)
-    closing = "</SIGNATURE>"
-    end = text.index(closing, signature_at) + len(closing)
-    return text[:signature_at] + text[end:]
+    start, end = leaf.element_span("SIGNATURE")
+    return leaf.span.start + start, leaf.span.start + end
+
+
+def _without_signature(teaching: TeachingChain) -> str:
+    start, end = _leaf_signature_span(teaching)
+    return teaching.text[:start] + teaching.text[end:]
 
 
 def _signature_inside_body(teaching: TeachingChain) -> str:
-    leaf = teaching.chain[0]
     text = teaching.text
-    signature_at = text.index("<SIGNATURE>", leaf.span.body_end)
-    end = text.index("</SIGNATURE>", signature_at) + len("</SIGNATURE>")
-    signature = text[signature_at:end]
-    closing = leaf.span.body_end - len("</BODY>")
-    return text[:closing] + signature + text[closing:signature_at] + text[end:]
+    start, end = _leaf_signature_span(teaching)
+    closing = teaching.chain[0].span.body_end - len("</BODY>")
+    return text[:closing] + text[start:end] + text[closing:start] + text[end:]
 
 
 def _second_body(teaching: TeachingChain) -> str:
@@ -182,9 +182,17 @@ def _protected(chain: Chain) -> bytes:
     return write_protected_file(chain.text, b"\x00" * 64, extension=".txt")
 
 
+class _Built(NamedTuple):
+    samples: list[BrokenSample]
+    anchors: dict[str, PublicKey]  # by the file name the runs' --anchor options use
+
+
 def broken_samples(lab: Lab | None = None) -> list[BrokenSample]:
     """The samples, built in ``lab`` (the default lab when None; mode 2)."""
-    lab = lab or Lab()
+    return _build(lab or Lab()).samples
+
+
+def _build(lab: Lab) -> _Built:
     teaching = teaching_chain(lab)
     mode1 = teaching_chain(Lab(seed=lab.seed, at=lab.now(), mode=1))
     clc = teaching.chain[1]
@@ -198,7 +206,7 @@ def broken_samples(lab: Lab | None = None) -> list[BrokenSample]:
     signature_changed = _replace_once(teaching.text, signature_value, flipped)
     pfile = _protected(teaching.chain)
 
-    return [
+    samples = [
         BrokenSample(
             "intact.xml", _utf8(teaching.text),
             "Nothing: the teaching chain as the lab wrote it (the control).",
@@ -287,11 +295,15 @@ def broken_samples(lab: Lab | None = None) -> list[BrokenSample]:
             "there.",
             (Run(_anchor(), 2, refusal="truncated or damaged"),)),
     ]
+    return _Built(samples, {ANCHOR_FILE: teaching.anchor, MODE1_ANCHOR_FILE: mode1.anchor})
 
 
 def sample(name: str, lab: Lab | None = None) -> BrokenSample:
     """The sample written as ``name`` (e.g. ``"digest-restated.xml"``)."""
-    samples = broken_samples(lab)
+    return _find(broken_samples(lab), name)
+
+
+def _find(samples: Sequence[BrokenSample], name: str) -> BrokenSample:
     for candidate in samples:
         if candidate.name == name:
             return candidate
@@ -303,15 +315,10 @@ def check(name: str, run: int = 0, lab: Lab | None = None) -> ChainReport:
     """What ``rmslab verify NAME OPTIONS`` answers for run ``run`` of a sample, in memory:
     the sample's bytes read as a chain and examined with that run's options. A sample the
     reader refuses (exit status 2) raises that :class:`~rmslab.errors.InputError`."""
-    lab = lab or Lab()
-    chosen = sample(name, lab)
+    built = _build(lab or Lab())
+    chosen = _find(built.samples, name)
     return examine(read_chain(chosen.data, source=name),
-                   **_examine_options(chosen.runs[run].options, _anchors(lab)))
-
-
-def _anchors(lab: Lab) -> dict[str, PublicKey]:
-    return {ANCHOR_FILE: teaching_chain(lab).anchor,
-            MODE1_ANCHOR_FILE: teaching_chain(Lab(seed=lab.seed, at=lab.now(), mode=1)).anchor}
+                   **_examine_options(chosen.runs[run].options, built.anchors))
 
 
 def _examine_options(options: Sequence[str], anchors: dict[str, PublicKey]) -> dict[str, Any]:
@@ -338,9 +345,9 @@ def write_samples(directory: str | Path, lab: Lab | None = None) -> list[Path]:
     lab = lab or Lab()
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
-    samples = broken_samples(lab)
+    samples, anchors = _build(lab)
     written = []
-    for name, key in _anchors(lab).items():
+    for name, key in anchors.items():
         (target / name).write_bytes(key.to_pem())
         written.append(target / name)
     for sample in samples:

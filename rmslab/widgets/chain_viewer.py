@@ -35,14 +35,12 @@ from rmslab.teaching import outline
 from rmslab.trace import DocumentRef
 from rmslab.viz.chain import chain_graph
 from rmslab.viz.render import inline_svg, render
-from rmslab.widgets.stepper import document_html
+from rmslab.widgets.stepper import FAIL_COLOUR, PASS_COLOUR, document_html
 from rmslab.xrml.model import format_time
 from rmslab.xrml.reader import Chain
 
 __all__ = ["ChainViewer", "explore", "document_detail_html"]
 
-_PASS_COLOUR = "#1a7f37"
-_FAIL_COLOUR = "#b00020"
 _MUTED = "color: #666"
 
 
@@ -59,7 +57,7 @@ class ChainViewer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
                                at=at, required_mode=required_mode)
         self._index = 0
         verdict = self._report.chain_valid
-        colour = _PASS_COLOUR if verdict else _FAIL_COLOUR
+        colour = PASS_COLOUR if verdict else FAIL_COLOUR
         self._verdict_view = widgets.HTML(
             value=f'<div class="rmslab-chain-verdict" data-valid="{str(verdict).lower()}" '
                   f'style="font-weight: bold; font-size: 1.1em">{escape(chain.source)}: '
@@ -129,7 +127,7 @@ class ChainViewer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             svg = inline_svg(render(graph, "svg").decode("utf-8"))
         except RmslabError as error:
             return (f'<div class="rmslab-picture rmslab-picture-error" '
-                    f'style="color: {_FAIL_COLOUR}">picture not drawn: {escape(str(error))}</div>')
+                    f'style="color: {FAIL_COLOUR}">picture not drawn: {escape(str(error))}</div>')
         return f'<div class="rmslab-picture" style="overflow-x: auto">{svg}</div>'
 
 
@@ -148,9 +146,9 @@ def _check(passed: bool | None, text: str) -> str:
         mark, colour, kind = "–", "#666", "none"
     else:
         mark = "✓" if passed else "✗"
-        colour = _PASS_COLOUR if passed else _FAIL_COLOUR
+        colour = PASS_COLOUR if passed else FAIL_COLOUR
         kind = "pass" if passed else "fail"
-    style = f' style="color: {_FAIL_COLOUR}"' if passed is False else ""
+    style = f' style="color: {FAIL_COLOUR}"' if passed is False else ""
     return (f'<li class="rmslab-check rmslab-check-{kind}"{style}>'
             f'<span style="color: {colour}; font-weight: bold">{mark}</span> {text}</li>')
 
@@ -210,7 +208,7 @@ def document_detail_html(chain: Chain, result: DocumentReport) -> str:
                      "issuer's key"),
               _link_check(result, chain)]
     findings = "".join(
-        f'<li class="rmslab-finding" data-code="{escape(f.code)}" style="color: {_FAIL_COLOUR}">'
+        f'<li class="rmslab-finding" data-code="{escape(f.code)}" style="color: {FAIL_COLOUR}">'
         f"<code>{escape(f.code)}</code>: {escape(f.message)}</li>" for f in result.errors)
     notes = "".join(f'<li class="rmslab-note" style="{_MUTED}">{escape(n)}</li>'
                     for n in result.notes)

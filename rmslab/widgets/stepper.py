@@ -43,8 +43,9 @@ __all__ = ["PictureFunction", "Stepper", "show"]
 #: ``None`` for a step that has no picture.
 PictureFunction = Callable[[Step], graphviz.Digraph | Picture | None]
 
-_PASS_COLOUR = "#1a7f37"
-_FAIL_COLOUR = "#b00020"
+#: The colours of a passed and a failed check (the chain viewer uses them too).
+PASS_COLOUR = "#1a7f37"
+FAIL_COLOUR = "#b00020"
 _MUTED = "color: #666; font-size: smaller"
 
 # Markup tokens for the indented display copy: comments, CDATA, processing
@@ -164,7 +165,7 @@ class Stepper(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hin
                 svg = inline_svg(render(graph, "svg").decode("utf-8"))
             except RmslabError as error:
                 return (f'<div class="rmslab-picture rmslab-picture-error" '
-                        f'style="color: {_FAIL_COLOUR}">picture not drawn: '
+                        f'style="color: {FAIL_COLOUR}">picture not drawn: '
                         f"{escape(str(error))}</div>")
             self._svg_cache[source] = svg
         return (f'<div class="rmslab-picture" data-step="{self._index + 1}" '
@@ -216,8 +217,8 @@ def check_html(check: Check) -> str:
     """One check: ✓ or ✗, what was checked, its SPEC ID and the reason."""
     kind = "pass" if check.passed else "fail"
     mark = "✓" if check.passed else "✗"
-    colour = _PASS_COLOUR if check.passed else _FAIL_COLOUR
-    text_style = "" if check.passed else f' style="color: {_FAIL_COLOUR}"'
+    colour = PASS_COLOUR if check.passed else FAIL_COLOUR
+    text_style = "" if check.passed else f' style="color: {FAIL_COLOUR}"'
     spec = (f' <code class="rmslab-spec-id">[{escape(check.spec_id)}]</code>'
             if check.spec_id else "")
     reason = (f' — <span class="rmslab-reason">{escape(check.reason)}</span>'

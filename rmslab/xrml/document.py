@@ -16,8 +16,8 @@ from lxml import etree
 
 from rmslab.crypto.rsa import DigestAlgorithm, PublicKey, surface_digest
 from rmslab.errors import KeyFormatError, StructureError
-from rmslab.xrml.model import (DistributionPoint, Principal, Right,
-                               SignatureBlock, Validity, parse_time, read_public_key)
+from rmslab.xrml.model import (DistributionPoint, Principal, Right, SignatureBlock,
+                               Validity, first_child, parse_time, read_public_key)
 from rmslab.xrml.source import DocumentSpan
 
 __all__ = [
@@ -109,9 +109,10 @@ class XrmlDocument:
             raise StructureError("no <BODY>")
         self._parts = parts
         self._body: etree._Element = parts.body
-        self._descriptor = parts.descriptor
-        self.__dict__["descriptor_type"] = (parts.descriptor.get("type") or None
-                                            if parts.descriptor is not None else None)
+        #: ``DESCRIPTOR/OBJECT/@type``, when the BODY has a typed DESCRIPTOR.
+        self.descriptor_type: str | None = parts.descriptor_type
+        #: ``descriptor_type`` when there is one, else ``BODY/@type``.
+        self.kind: str = parts.kind
 
     # --- exact text ----------------------------------------------------------------
     @cached_property
@@ -196,16 +197,6 @@ class XrmlDocument:
     def body_type(self) -> str:
         return self._body.get("type", "")
 
-    @cached_property
-    def descriptor_type(self) -> str | None:
-        obj = self._body.find("DESCRIPTOR/OBJECT")
-        value = obj.get("type") if obj is not None else None
-        return value or None
-
-    @property
-    def kind(self) -> str:
-        return self.descriptor_type or self.body_type
-
     @property
     def kind_name(self) -> str:
         return KIND_NAMES.get(self.kind, f"{self.kind or 'untyped'} document")
@@ -216,7 +207,8 @@ class XrmlDocument:
 
     @cached_property
     def id(self) -> str | None:
-        return _text(_first(self._descriptor, "ID")) if self._descriptor is not None else None
+        descriptor = self._parts.descriptor
+        return _text(first_child(descriptor, "ID")) if descriptor is not None else None
 
     def _placed(self, read: Callable[[], T], what: str) -> T:
         """Run ``read``; an error it raises is re-raised with this document's position
@@ -390,12 +382,6 @@ class XrmlDocument:
         return f"<{type(self).__name__} #{self.index} {self.kind!r} id={self.id}>"
 
 
-def _first(element: etree._Element, tag: str) -> etree._Element | None:
-    for child in element.iterchildren(tag):
-        return child
-    return None
-
-
 def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -543,6 +529,16 @@ class DocumentParts:
         self.principal_keys: list[etree._Element] = []
         self.signature: etree._Element | None = None
 
+    @property
+    def descriptor_type(self) -> str | None:
+        return (self.descriptor.get("type") or None) if self.descriptor is not None else None
+
+    @property
+    def kind(self) -> str:
+        """The document's kind: the DESCRIPTOR's type, else the BODY's."""
+        body_type = self.body.get("type") if self.body is not None else None
+        return self.descriptor_type or body_type or ""
+
 
 _PARTS = ("BODY | BODY/DESCRIPTOR/OBJECT | BODY/ISSUER | BODY/ISSUER/PUBLICKEY"
           " | BODY/ISSUEDPRINCIPALS | BODY/ISSUEDPRINCIPALS/PRINCIPAL"
@@ -608,10 +604,7 @@ def view_for(source_text: str, span: DocumentSpan, element: etree._Element,
     """The typed view for a parsed document."""
     if parts is None:
         parts = locate_parts([element])[0]
-    descriptor = parts.descriptor
-    kind = ((descriptor.get("type") if descriptor is not None else None)
-            or (parts.body.get("type") if parts.body is not None else None))
-    cls = _BY_KIND.get(kind or "", XrmlDocument)
+    cls = _BY_KIND.get(parts.kind, XrmlDocument)
     return cls(source_text, span, element, index, parts=parts)
 
 

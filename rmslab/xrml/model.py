@@ -53,7 +53,7 @@ def _text(element: etree._Element | None) -> str | None:
     return element.text.strip()
 
 
-def _child(element: etree._Element, tag: str) -> etree._Element | None:
+def first_child(element: etree._Element, tag: str) -> etree._Element | None:
     """``element.find(tag)`` for a plain tag name — the same first child, without
     ElementPath's per-call cost (the hot paths of reading a chain use these)."""
     for child in element:  # a plain walk beats iterchildren(tag) on a few children
@@ -72,9 +72,9 @@ def read_public_key(element: etree._Element | None, where: str) -> PublicKey | N
             continue
         name = parameter.get("name")
         if name == "modulus" and modulus is None:
-            modulus = _child(parameter, "VALUE")
+            modulus = first_child(parameter, "VALUE")
         elif name == "public-exponent" and exponent is None:
-            exponent = _child(parameter, "VALUE")
+            exponent = first_child(parameter, "VALUE")
     if modulus is None or not (modulus.text or "").strip():
         raise StructureError(f"{where}: PUBLICKEY has no modulus")
     try:
@@ -224,7 +224,7 @@ class SignatureBlock(NamedTuple):
                 elif tag == "VALUE" and digest_value is None:
                     digest_value = child
                 elif tag == "PARAMETER" and coding is None and child.get("name") == "codingtype":
-                    coding = _child(child, "VALUE")
+                    coding = first_child(child, "VALUE")
         return cls(
             algorithm=_text(algorithm),
             digest_algorithm=_text(digest_algorithm),

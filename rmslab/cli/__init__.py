@@ -14,7 +14,9 @@ from typing import Sequence, TextIO
 from rmslab import __version__
 from rmslab.cli.common import EXIT_INPUT, EXIT_INVALID
 from rmslab.cli.documents import add_document_parsers
+from rmslab.cli.content import add_content_parsers
 from rmslab.cli.lab import add_lab_parsers
+from rmslab.cli.revoke import add_revoke_parser
 from rmslab.discovery.command import add_discover_parser
 from rmslab.errors import InputError, RmslabError
 
@@ -29,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     add_document_parsers(sub)
     add_lab_parsers(sub)
+    add_content_parsers(sub)
+    add_revoke_parser(sub)
     add_discover_parser(sub)
     return parser
 

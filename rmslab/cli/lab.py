@@ -1,5 +1,5 @@
-"""``rmslab lab``, ``log``, ``protect`` and ``open``: a deployment on disk (SPEC E-8, P-1…P-8,
-L-1, B-1, B-2)."""
+"""``rmslab lab``, ``log`` and ``audit``: a deployment on disk and what it recorded (SPEC
+E-8, A-2)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from rmslab.cli.common import EXIT_OK, EXIT_REFUSED, parse_at
+from rmslab.cli.common import EXIT_OK, in_lab, parse_at
 from rmslab.errors import InputError
 
 __all__ = ["add_lab_parsers"]
@@ -50,9 +50,8 @@ def _command_lab_create(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _command_log(args: argparse.Namespace, out: TextIO) -> int:
-    from rmslab.store.disk import load_deployment
-    deployment = load_deployment(args.directory)
+@in_lab(write=False, attr="directory")
+def _command_log(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
     logs = [(c.name, c.log) for c in deployment.clusters.values()]
     logs.append(("enrollment-service", deployment.enrollment_service.log))
     if args.cluster:
@@ -73,244 +72,9 @@ def _command_log(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _parse_grant(value: str) -> tuple[str, tuple[str, ...]]:
-    user, _, rights = value.partition(":")
-    if not user or not rights:
-        raise argparse.ArgumentTypeError(f"{value!r}: write USER:RIGHT[,RIGHT…]")
-    return user, tuple(r for r in rights.split(",") if r)
-
-
-def _cluster(deployment: Any, name: str | None) -> Any:
-    """The named cluster of the lab (the root cluster when no name is given)."""
-    if not name:
-        return deployment.root_cluster
-    if name not in deployment.clusters:
-        raise InputError(f"no cluster {name!r}; the lab has {', '.join(deployment.clusters)}")
-    return deployment.clusters[name]
-
-
-def _discovered_cluster(deployment: Any, client: Any, out: TextIO) -> Any:
-    """Before protecting, the client finds its server by service discovery (D-7): the
-    registry, then the SCP, then the cloud. The lab's clusters are on-premises."""
-    from rmslab.discovery.discover import discover
-    from rmslab.discovery.machine import Machine
-    found = discover(Machine(client.name, client.registry), purpose="publish", cloud=None)
-    if found.error is not None or not found.licensing_url:
-        raise InputError(f"{client.name} finds no server to publish with: {found.error}")
-    for cluster in deployment.clusters.values():
-        if found.licensing_url.startswith(cluster.url):
-            out.write(f"{client.name} found {cluster.name} by service discovery "
-                      f"({found.source}: {found.licensing_url})\n")
-            return cluster
-    raise InputError(f"{client.name} discovered {found.licensing_url} ({found.source}), which "
-                     "is not a cluster of this lab")
-
-
-def _session_user(deployment: Any, name: str) -> tuple[Any, Any]:
-    try:
-        user = deployment.user(name.split("@")[0])
-    except KeyError:
-        raise InputError(f"no user {name!r} in the lab; it has "
-                         f"{', '.join(sorted(deployment.directory.users))}") from None
-    clients = [c for c in deployment.clients.values() if user.name in c.accounts]
-    if not clients:
-        raise InputError(f"{user} has no rights account certificate on any machine of the lab")
-    return user, clients[0]
-
-
-def _command_protect(args: argparse.Namespace, out: TextIO) -> int:
-    from rmslab.flows.publishing import policy_from_template, publish_offline, publish_online
-    from rmslab.rights import Grant, RightsPolicy
-    from rmslab.store.disk import load_deployment, save_deployment
-    deployment = load_deployment(args.lab)
-    user, client = _session_user(deployment, args.user)
-    if args.template:
-        templates = client.account(user.name).templates
-        if args.template not in templates:
-            raise InputError(f"no template {args.template!r} in {user.email}'s template archive "
-                             f"on {client.name}; it has {', '.join(sorted(templates)) or 'none'}")
-        policy = policy_from_template(templates[args.template])
-    else:
-        domain = deployment.directory.domain
-        grants = tuple(Grant(u if "@" in u or u == "ANYONE" else f"{u}@{domain}", rights,
-                             not_after=args.until) for u, rights in args.grant)
-        if not grants:
-            raise InputError("state the rights: --grant USER:RIGHT[,RIGHT…] or --template NAME")
-        revocation = None
-        if args.require_revocation:
-            from rmslab.flows.revocation import requirement_for
-            issuer = (deployment.root_cluster if args.offline
-                      else _cluster(deployment, args.cluster))
-            revocation = requirement_for(issuer.revocation_url, issuer.key.public,
-                                         interval_days=args.revocation_interval)
-        policy = RightsPolicy(grants, args.until, revocation=revocation)
-    source = Path(args.input)
-    target = Path(args.output)
-    partial = target.with_name(target.name + ".part")
-    try:
-        with source.open("rb") as reader, partial.open("wb") as writer:
-            size = source.stat().st_size
-            if args.offline:
-                result = publish_offline(client, user, policy, reader, writer,
-                                         extension=source.suffix or ".bin", original_size=size)
-            else:
-                cluster = (_cluster(deployment, args.cluster) if args.cluster
-                           else _discovered_cluster(deployment, client, out))
-                result = publish_online(cluster, client, user, policy, reader,
-                                        writer, extension=source.suffix or ".bin",
-                                        original_size=size)
-        partial.replace(target)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise InputError(f"{exc.filename}: {exc.strerror}") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    save_deployment(deployment, args.lab)
-    out.write(f"protected {source.name} -> {target.name} "
-              f"({'offline, signed with the CLC' if args.offline else 'online, signed by the server'}); "
-              f"content {result.content_id}\n")
-    for line in policy.describe():
-        out.write(f"  {line}\n")
-    return EXIT_OK
-
-
-def _command_open(args: argparse.Namespace, out: TextIO) -> int:
-    from rmslab.errors import RefusedError
-    from rmslab.flows.binding import open_protected
-    from rmslab.flows.licensing import acquire_use_license
-    from rmslab.store.disk import load_deployment, save_deployment
-    from rmslab.xrml.pfile import read_container_header
-    from rmslab.xrml.source import decode_text
-    deployment = load_deployment(args.lab)
-    user, client = _session_user(deployment, args.user)
-    anchor = deployment.enrollment_service.anchor
-    source = Path(args.input)
-    try:
-        with source.open("rb") as reader:
-            header = read_container_header(reader)
-    except OSError as exc:
-        raise InputError(f"{source}: cannot be read ({exc.strerror})") from None
-    chain_text = decode_text(header.license_bytes)
-    from rmslab.xrml.reader import parse
-    pl = parse(chain_text)[0]
-    account = client.account(user.name)
-    try:
-        if (pl.content_id or "") not in account.licenses:
-            url = pl.license_acquisition_urls[0] if pl.license_acquisition_urls else ""
-            cluster = next((c for c in deployment.clusters.values()
-                            if url.startswith(c.url)), deployment.root_cluster)
-            acquire_use_license(cluster, client, user, chain_text, anchor=anchor)
-        session = _load_session(args, deployment, client, user)
-        sink_path = Path(args.output) if args.output else None
-        partial = sink_path.with_name(sink_path.name + ".part") if sink_path else None
-        import io
-        buffer = io.BytesIO()
-        with source.open("rb") as reader:
-            if partial is not None:
-                with partial.open("wb") as writer:
-                    binding = open_protected(session, reader, writer, args.right,
-                                             anchor=anchor)
-                assert sink_path is not None
-                partial.replace(sink_path)
-            else:
-                binding = open_protected(session, reader, buffer, args.right,
-                                         anchor=anchor)
-    except RefusedError as exc:
-        if args.output:
-            Path(args.output + ".part").unlink(missing_ok=True)
-        if "session" in locals():
-            _keep_session(args, session)
-        save_deployment(deployment, args.lab)
-        sys.stderr.write(f"rmslab: refused: {exc}\n")
-        return EXIT_REFUSED
-    _keep_session(args, session)
-    save_deployment(deployment, args.lab)
-    if args.output:
-        out.write(f"opened for {binding.right} as {user.email}: {len(binding.checks)} checks "
-                  f"passed; wrote {args.output}\n")
-    else:
-        sys.stdout.flush()
-        out.write(buffer.getvalue().decode("utf-8", errors="replace"))
-    return EXIT_OK
-
-
-
-
-def _load_session(args: argparse.Namespace, deployment: Any, client: Any, user: Any) -> Any:
-    """The application session: a new one, or the named one kept across commands (R-5)."""
-    from rmslab.flows.binding import AppSession
-    from rmslab.flows.revocation import register_list
-    session = AppSession(client, user, args.application, web=deployment.web)
-    kept = client.open_sessions.get(args.session) if args.session else None
-    if kept is not None:
-        session.application = kept[1]
-        for url, text in kept[2].items():
-            register_list(session, text, source=url)
-    return session
-
-
-def _keep_session(args: argparse.Namespace, session: Any) -> None:
-    if args.session:
-        session.client.open_sessions[args.session] = (
-            session.user.name, session.application,
-            {url: index.document.text for url, index in session.registered_lists.items()})
-
-
-def _command_session_close(args: argparse.Namespace, out: TextIO) -> int:
-    from rmslab.store.disk import load_deployment, save_deployment
-    deployment = load_deployment(args.lab)
-    _, client = _session_user(deployment, args.user)
-    kept = client.open_sessions.pop(args.session, None)
-    if kept is None:
-        raise InputError(f"no open session {args.session!r} on {client.name}")
-    save_deployment(deployment, args.lab)
-    out.write(f"closed {args.session} on {client.name}: {len(kept[2])} registered revocation "
-              f"list(s) cleared (R-5)\n")
-    return EXIT_OK
-
-
-def _command_revoke(args: argparse.Namespace, out: TextIO) -> int:
-    from rmslab.crypto.rsa import PublicKey
-    from rmslab.flows.revocation import revoke
-    from rmslab.revocation import Revoke
-    from rmslab.store.disk import load_deployment, save_deployment
-    deployment = load_deployment(args.lab)
-    if args.by not in deployment.clusters:
-        raise InputError(f"no cluster {args.by!r}; the lab has {', '.join(deployment.clusters)}")
-    cluster = deployment.clusters[args.by]
-    domain = deployment.directory.domain
-    entries: list[Revoke] = []
-    if args.user:
-        name = args.user if "@" in args.user else f"{args.user}@{domain}"
-        entries.append(Revoke("user", "principal-id", name))
-    if args.content:
-        entries.append(Revoke("content", "content-id", args.content))
-    if args.license:
-        entries.append(Revoke("license", "license-id", args.license))
-    if args.app:
-        entries.append(Revoke("application", "principal-id", args.app))
-    if args.issuer_key:
-        from rmslab.cli.documents import load_anchor
-        key: PublicKey = load_anchor(args.issuer_key)
-        entries.append(Revoke("issuer", "issuer-key", key=key))
-    if not entries:
-        raise InputError("say what to revoke: --user, --content, --license, --issuer-key or --app")
-    trace = revoke(cluster, entries, web=deployment.web if args.publish else None)
-    save_deployment(deployment, args.lab)
-    out.write(f"{cluster.name} now revokes {len(cluster.revocations)} entr"
-              f"{'y' if len(cluster.revocations) == 1 else 'ies'}; list signed "
-              f"{deployment.lab.now():%Y-%m-%d %H:%M}"
-              + (f", published at {cluster.revocation_url}" if args.publish else
-                 " (not published: use --publish)") + "\n")
-    del trace
-    return EXIT_OK
-
-
-def _command_audit(args: argparse.Namespace, out: TextIO) -> int:
+@in_lab(write=False)
+def _command_audit(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
     from rmslab.audit import audit_deployment
-    from rmslab.store.disk import load_deployment
-    deployment = load_deployment(args.lab)
     report = audit_deployment(deployment, at=args.at, picture=bool(args.html))
     if args.html:
         target = Path(args.html)
@@ -340,61 +104,6 @@ def add_lab_parsers(sub: Any) -> None:
                    help="enroll the root cluster offline (request and response as files)")
     p.add_argument("--verbose", action="store_true", help="also print the absolute path")
     p.set_defaults(run=_command_lab_create)
-
-    p = sub.add_parser("protect", help="protect a file as a user of a lab (P-1…P-8)")
-    p.add_argument("input")
-    p.add_argument("output")
-    p.add_argument("--lab", required=True, metavar="DIR")
-    p.add_argument("--as", dest="user", required=True, metavar="USER")
-    p.add_argument("--offline", action="store_true",
-                   help="publish offline with the user's CLC (default: online, by the server)")
-    p.add_argument("--grant", action="append", type=_parse_grant, default=[],
-                   metavar="USER:RIGHT[,RIGHT…]")
-    p.add_argument("--until", type=parse_at, metavar="TIME", help="the content expires then")
-    p.add_argument("--template", metavar="NAME", help="use a rights policy template's rights")
-    p.add_argument("--cluster", metavar="NAME",
-                   help="publish online through this cluster (default: the one service "
-                        "discovery finds from the client's registry, D-7)")
-    p.add_argument("--require-revocation", action="store_true",
-                   help="licenses require the issuing cluster's revocation list (R-6)")
-    p.add_argument("--revocation-interval", type=int, default=7, metavar="DAYS",
-                   help="how old the required list may be (default 7 days)")
-    p.set_defaults(run=_command_protect)
-
-    p = sub.add_parser("open", help="open a protected file as a user of a lab (L-1, B-1, B-2)")
-    p.add_argument("input")
-    p.add_argument("--lab", required=True, metavar="DIR")
-    p.add_argument("--as", dest="user", required=True, metavar="USER")
-    p.add_argument("--right", default="VIEW")
-    p.add_argument("-o", "--output", metavar="OUT")
-    p.add_argument("--session", metavar="NAME",
-                   help="an application session kept across commands: revocation lists "
-                        "registered in it stay registered until `rmslab session close` (R-5)")
-    p.add_argument("--application", default="rmslab open", metavar="NAME",
-                   help="the application's name (an entity revocation lists may name)")
-    p.set_defaults(run=_command_open)
-
-    p = sub.add_parser("revoke", help="a cluster revokes a user, content, license, issuer key "
-                                      "or application (R-1, R-2)")
-    p.add_argument("--lab", required=True, metavar="DIR")
-    p.add_argument("--by", required=True, metavar="CLUSTER")
-    p.add_argument("--user")
-    p.add_argument("--content", metavar="ID")
-    p.add_argument("--license", metavar="ID")
-    p.add_argument("--issuer-key", metavar="FILE")
-    p.add_argument("--app", metavar="NAME")
-    p.add_argument("--publish", action="store_true",
-                   help="publish the list at the cluster's revocation URL (R-4)")
-    p.set_defaults(run=_command_revoke)
-
-    session = sub.add_parser("session", help="application sessions kept across commands")
-    session_sub = session.add_subparsers(dest="session_command", required=True)
-    p = session_sub.add_parser("close", help="close an application: its registrations are "
-                                             "cleared (R-5)")
-    p.add_argument("session", metavar="NAME")
-    p.add_argument("--lab", required=True, metavar="DIR")
-    p.add_argument("--as", dest="user", required=True, metavar="USER")
-    p.set_defaults(run=_command_session_close)
 
     p = sub.add_parser("audit", help="findings with IDs, severity and remediation over a lab "
                                      "deployment (A-2)")

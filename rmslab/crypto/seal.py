@@ -12,7 +12,9 @@ All padding and IVs come from the caller's deterministic byte source (the lab), 
 sealed key is byte-stable for a given seed; opening uses ``cryptography``'s own
 PKCS#1 v1.5 decryption.
 
-Blob layout (rmslab's own; the inner format of real ENABLINGBITS is not public)::
+Blob layout (rmslab's own, not the real one: MS-RMPR 2.2.9.1.13 specifies real
+ENABLINGBITS, and :mod:`rmslab.crypto.enabling_bits` writes and reads them; the flows
+still call this module until they are wired to that one)::
 
     b"RS1" + RSA-block(secret + check)                                    (direct)
     b"RS2" + RSA-block(aes key + check) + iv(16) + AES-CBC(secret, PKCS#7) (two layers)

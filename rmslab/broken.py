@@ -6,8 +6,12 @@ Every sample starts from the teaching chain of the default lab (publishing licen
 client licensor certificate → server licensor certificate → CA certificate, pinned to
 the lab's root key) and changes one thing. :func:`broken_samples` builds them;
 ``python -m rmslab.broken DIR`` writes them with a ``MANIFEST.json`` that says, for each
-run of ``rmslab verify``, the options, the exit status and the error codes per document
-(the repository's ``data/broken`` is that directory, made by rmslab).
+run of ``rmslab verify``, the options, the exit status, the verdict and the error codes
+per document (the repository's ``data/broken`` is that directory, made by rmslab).
+
+Every run names its time with ``--at`` (the lab's time unless the run is about time):
+without it ``verify`` checks at the wall clock's now, and the answers would change the
+day the teaching certificates expire.
 """
 
 from __future__ import annotations
@@ -16,13 +20,13 @@ import base64
 import json
 import sys
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
 from rmslab.crypto.rsa import PublicKey
 from rmslab.lab import Lab
-from rmslab.report import ChainReport, examine
+from rmslab.report import ChainReport, Verdict, examine
 from rmslab.samples import CLUSTER_URL, TeachingChain, teaching_chain
 from rmslab.teaching import tamper
 from rmslab.xrml.model import Principal, format_time, parse_time
@@ -41,16 +45,18 @@ class Run:
     """One ``rmslab verify`` of a sample: its options and what it must answer. ``errors``
     maps a document's index to the error codes reported for it (documents not named have
     none); ``exit`` is the command's exit status (2: the input is refused before any
-    document is verified)."""
+    document is verified) and ``verdict`` the chain's (None when refused)."""
 
     options: tuple[str, ...]
     exit: int
+    verdict: Verdict | None
     errors: dict[int, tuple[str, ...]] = field(default_factory=dict)
     refusal: str | None = None  # words of the message when the input is refused (exit 2)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "options": list(self.options), "exit": self.exit,
+            "verdict": self.verdict.value if self.verdict else None,
             "errors": {str(i): list(codes) for i, codes in sorted(self.errors.items())}}
         if self.refusal is not None:
             out["refusal"] = self.refusal
@@ -76,8 +82,11 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8")
 
 
-def _anchor(file: str = ANCHOR_FILE) -> tuple[str, ...]:
-    return ("--anchor", file)
+_VALID, _INVALID, _UNANCHORED = Verdict.VALID, Verdict.INVALID, Verdict.UNANCHORED
+
+
+def _at(moment: datetime) -> tuple[str, ...]:
+    return ("--at", format_time(moment))
 
 
 def _replace_once(text: str, old: str, new: str) -> str:
@@ -197,7 +206,9 @@ def _build(lab: Lab) -> _Built:
     mode1 = teaching_chain(Lab(seed=lab.seed, at=lab.now(), mode=1))
     clc = teaching.chain[1]
     assert clc.validity is not None and clc.validity.not_after is not None
-    after_clc = format_time(clc.validity.not_after + timedelta(days=1))
+    assert clc.validity.not_before is not None
+    after_clc = clc.validity.not_after + timedelta(days=1)
+    before_clc = clc.validity.not_before - timedelta(days=1)
     signature_value = clc.text[clc.text.rindex("<VALUE"):]
     flipped_at = signature_value.index(">") + 10
     original_char = signature_value[flipped_at]
@@ -205,53 +216,63 @@ def _build(lab: Lab) -> _Built:
         + signature_value[flipped_at + 1:]
     signature_changed = _replace_once(teaching.text, signature_value, flipped)
     pfile = _protected(teaching.chain)
+    now = _at(lab.now())
+
+    def anchor(file: str = ANCHOR_FILE) -> tuple[str, ...]:
+        return ("--anchor", file) + now
 
     samples = [
         BrokenSample(
             "intact.xml", _utf8(teaching.text),
             "Nothing: the teaching chain as the lab wrote it (the control).",
-            "Every check passes; with --at after the client licensor certificate has "
-            "expired, its validity check fails.",
-            (Run(_anchor(), 0),
-             Run(_anchor() + ("--at", after_clc), 1, {1: ("expired",)}))),
+            "Every check passes: valid and anchored. At a time after the client licensor "
+            "certificate has expired, or before the certificates begin, their validity "
+            "checks fail; without --anchor nothing vouches for the root, so the chain is "
+            "consistent but not anchored.",
+            (Run(anchor(), 0, _VALID),
+             Run(("--anchor", ANCHOR_FILE) + _at(after_clc), 6, Verdict.EXPIRED,
+                 {1: ("expired",)}),
+             Run(now, 5, _UNANCHORED),
+             Run(("--anchor", ANCHOR_FILE) + _at(before_clc), 6, Verdict.NOT_YET_VALID,
+                 {i: ("not-yet-valid",) for i in (1, 2, 3)}))),
         BrokenSample(
             "body-changed.xml",
             _utf8(tamper(teaching.chain, 0, "<OWNER><OBJECT><NAME>alice@", "<OWNER><OBJECT><NAME>mallo@").text),
             "One name in the publishing license's BODY changed (alice → mallo).",
             "The surface-coding digest of the BODY no longer matches DIGEST/VALUE.",
-            (Run(_anchor(), 1, {0: ("digest-mismatch",)}),)),
+            (Run(anchor(), 1, _INVALID, {0: ("digest-mismatch",)}),)),
         BrokenSample(
             "digest-restated.xml", _utf8(_restated_digest(teaching)),
             "The same change, and DIGEST/VALUE recomputed for the new BODY.",
             "The digest matches, but the RSA signature was made over the old digest: "
             "only the issuer's private key could restate it.",
-            (Run(_anchor(), 1, {0: ("bad-signature",)}),)),
+            (Run(anchor(), 1, _INVALID, {0: ("bad-signature",)}),)),
         BrokenSample(
             "signature-changed.xml", _utf8(signature_changed),
             "One base64 character of the client licensor certificate's SIGNATURE/VALUE "
             "changed.",
             "The RSA signature does not verify under the server licensor key.",
-            (Run(_anchor(), 1, {1: ("bad-signature",)}),)),
+            (Run(anchor(), 1, _INVALID, {1: ("bad-signature",)}),)),
         BrokenSample(
             "reformatted.xml", _utf8(_reformatted(teaching)),
             "The publishing license pretty-printed after signing (line breaks and "
             "indentation between the tags of its BODY).",
             "The digest covers the exact characters, so it fails; removing whitespace "
             "between tags (--recover-whitespace, reported per document) recovers it.",
-            (Run(_anchor(), 1, {0: ("digest-mismatch",)}),
-             Run(_anchor() + ("--recover-whitespace",), 0))),
+            (Run(anchor(), 1, _INVALID, {0: ("digest-mismatch",)}),
+             Run(anchor() + ("--recover-whitespace",), 0, _VALID))),
         BrokenSample(
             "unsigned.xml", _utf8(_without_signature(teaching)),
             "The publishing license's SIGNATURE removed.",
             "Nothing vouches for an unsigned document.",
-            (Run(_anchor(), 1, {0: ("unsigned",)}),)),
+            (Run(anchor(), 1, _INVALID, {0: ("unsigned",)}),)),
         BrokenSample(
             "signed-by-a-stranger.xml", _utf8(_signed_by_a_stranger(lab, teaching)),
             "A publishing license issued and signed with a key that no certificate in the "
             "chain names (the owner's name kept).",
             "Digest and signature are sound, but no certificate holds the issuer's key "
             "and it is not the pinned root.",
-            (Run(_anchor(), 1, {0: ("issuer-key-not-found",)}),)),
+            (Run(anchor(), 1, _INVALID, {0: ("issuer-key-not-found",)}),)),
         BrokenSample(
             "certified-by-a-client-licensor.xml",
             _utf8(_certified_by_a_client_licensor(lab, teaching)),
@@ -259,27 +280,27 @@ def _build(lab: Lab) -> _Built:
             "publishes with it.",
             "Every signature is sound, but a client licensor certificate may only be "
             "issued by a server licensor certificate.",
-            (Run(_anchor(), 1, {1: ("wrong-kind",)}),)),
+            (Run(anchor(), 1, _INVALID, {1: ("wrong-kind",)}),)),
         BrokenSample(
             "mode-1.xml", _utf8(mode1.text),
             "Nothing is broken: the chain is signed in cryptographic mode 1 (RSA-1024, "
             "SHA-1).",
             "Valid as it is; where mode 2 (RSA-2048, SHA-256) is required, every "
             "signature is flagged.",
-            (Run(_anchor(MODE1_ANCHOR_FILE), 0),
-             Run(_anchor(MODE1_ANCHOR_FILE) + ("--require-mode", "2"), 1,
+            (Run(anchor(MODE1_ANCHOR_FILE), 0, _VALID),
+             Run(anchor(MODE1_ANCHOR_FILE) + ("--require-mode", "2"), 1, _INVALID,
                  {i: ("mode-1-algorithm",) for i in range(4)}))),
         BrokenSample(
             "signature-inside-body.xml", _utf8(_signature_inside_body(teaching)),
             "The publishing license's SIGNATURE moved inside its BODY.",
             "The envelope is refused before anything is verified: the SIGNATURE must "
             "stand beside the BODY.",
-            (Run(_anchor(), 2, refusal="<SIGNATURE> found inside <BODY>"),)),
+            (Run(anchor(), 2, None, refusal="<SIGNATURE> found inside <BODY>"),)),
         BrokenSample(
             "second-body.xml", _utf8(_second_body(teaching)),
             "A second BODY added to the publishing license.",
             "Refused: an XrML document has exactly one BODY (which one would be signed?).",
-            (Run(_anchor(), 2, refusal="a second <BODY>"),)),
+            (Run(anchor(), 2, None, refusal="a second <BODY>"),)),
         BrokenSample(
             "entity-declared.xml",
             _utf8('<?xml version="1.0"?>\n<!DOCTYPE XrML [<!ENTITY owner "mallory">]>\n'
@@ -287,13 +308,13 @@ def _build(lab: Lab) -> _Built:
             "A DTD declaring an entity, used in the BODY.",
             "Refused: XrML never declares a DTD or entities, and rmslab parses without "
             "them (entity expansion and external entities are classic attacks).",
-            (Run(_anchor(), 2, refusal="declares a DTD or entities"),)),
+            (Run(anchor(), 2, None, refusal="declares a DTD or entities"),)),
         BrokenSample(
             "truncated.ptxt", pfile[:len(pfile) // 2],
             "A protected file cut in half.",
             "Refused: the container says how long its parts are, and they are not all "
             "there.",
-            (Run(_anchor(), 2, refusal="truncated or damaged"),)),
+            (Run(anchor(), 2, None, refusal="truncated or damaged"),)),
     ]
     return _Built(samples, {ANCHOR_FILE: teaching.anchor, MODE1_ANCHOR_FILE: mode1.anchor})
 
@@ -337,6 +358,8 @@ def _examine_options(options: Sequence[str], anchors: dict[str, PublicKey]) -> d
             found["recover_whitespace"] = True
         else:
             raise ValueError(f"{word!r} is not an option of rmslab verify that samples use")
+    if "at" not in found:
+        raise ValueError("every run of a sample names its time with --at")
     return found
 
 
@@ -355,7 +378,9 @@ def write_samples(directory: str | Path, lab: Lab | None = None) -> list[Path]:
         written.append(target / sample.name)
     manifest = {
         "about": "Documents broken on purpose by rmslab (python -m rmslab.broken DIR). "
-                 "Each run is `rmslab verify FILE OPTIONS` from this directory.",
+                 "Each run is `rmslab verify FILE OPTIONS` from this directory; each names "
+                 "its time with --at, since verify checks validity periods at the wall "
+                 "clock's now otherwise.",
         "lab": {"seed": lab.seed, "at": format_time(lab.now())},
         "samples": [sample.to_json() for sample in samples],
     }

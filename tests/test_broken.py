@@ -1,6 +1,6 @@
 """The documents broken on purpose in data/broken: rmslab makes them (the same bytes
 every time), and `rmslab verify` answers each run of the manifest as it says — the exit
-status, the error codes of each document, the words of a refusal.
+status, the verdict, the error codes of each document, the words of a refusal.
 
 covers: A-1
 """
@@ -52,7 +52,8 @@ def test_verify_answers_as_the_manifest_says(file: str, expected: dict[str, Any]
     errors = {str(d["index"]): [e["code"] for e in d["errors"]]
               for d in report["documents"] if d["errors"]}
     assert errors == expected["errors"]
-    assert report["chain_valid"] is (status == 0)
+    assert report["verdict"] == expected["verdict"]
+    assert report["chain_valid"] is (status == 0) is (expected["verdict"] == "valid")
     assert os.path.basename(report["file"]) == file
 
 
@@ -69,7 +70,14 @@ def test_check_answers_in_memory_what_the_command_answers(file: str,
     report = check(file, index)
     assert {str(d.index): [e.code for e in d.errors]
             for d in report.documents if d.errors} == expected["errors"]
+    assert report.verdict.value == expected["verdict"]
     assert report.to_text().startswith(f"{file}\n")
+
+
+def test_the_manifest_covers_every_verdict_and_names_the_time_of_every_run() -> None:
+    verdicts = {r["verdict"] for _, r in RUNS}
+    assert verdicts == {"valid", "unanchored", "expired", "not-yet-valid", "invalid", None}
+    assert all("--at" in r["options"] for _, r in RUNS)
 
 
 def test_an_unknown_sample_names_the_samples() -> None:

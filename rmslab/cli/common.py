@@ -8,9 +8,42 @@ import functools
 from datetime import datetime, timezone
 from typing import Any, Callable, TextIO
 
-__all__ = ["EXIT_OK", "EXIT_INVALID", "EXIT_INPUT", "EXIT_REFUSED", "parse_at", "in_lab"]
+from rmslab.report import Verdict
 
-EXIT_OK, EXIT_INVALID, EXIT_INPUT, EXIT_REFUSED = 0, 1, 2, 3
+__all__ = ["EXIT_OK", "EXIT_INVALID", "EXIT_INPUT", "EXIT_REFUSED", "EXIT_DISCOVERY",
+           "EXIT_UNANCHORED", "EXIT_OUT_OF_TIME", "EXIT_STATUS_HELP", "verdict_status",
+           "parse_at", "wall_clock", "in_lab"]
+
+EXIT_OK, EXIT_INVALID, EXIT_INPUT, EXIT_REFUSED, EXIT_DISCOVERY = 0, 1, 2, 3, 4
+#: ``rmslab verify``: every check holds but no pinned root vouches for the chain
+EXIT_UNANCHORED = 5
+#: ``rmslab verify``: every check holds but a document is expired or not yet valid then
+EXIT_OUT_OF_TIME = 6
+
+#: The exit statuses as the help of ``rmslab`` and ``rmslab verify`` list them.
+EXIT_STATUS_HELP = """exit status:
+  0  valid and anchored: every check holds at the time checked and the chain ends at
+     the pinned root (--anchor)
+  1  a check failed (digest, signature, issuer link, kind, mode)
+  2  the input cannot be read
+  3  an actor refused (the message names the rule)
+  4  service discovery failed
+  5  consistent but NOT anchored: every check holds, but no pinned root vouches for
+     the chain (pin one with --anchor KEYFILE)
+  6  expired or not yet valid at the time checked (now, or --at TIME)"""
+
+
+def verdict_status(verdict: Verdict) -> int:
+    """The exit status of ``rmslab verify`` for a verdict."""
+    return {Verdict.VALID: EXIT_OK, Verdict.INVALID: EXIT_INVALID,
+            Verdict.UNANCHORED: EXIT_UNANCHORED, Verdict.EXPIRED: EXIT_OUT_OF_TIME,
+            Verdict.NOT_YET_VALID: EXIT_OUT_OF_TIME}[verdict]
+
+
+def wall_clock() -> datetime:
+    """Now, in UTC: the time ``verify`` and ``chain`` check at unless ``--at`` says
+    otherwise (only the command's shell reads the clock; DESIGN.md rule 2)."""
+    return datetime.now(timezone.utc)
 
 LabCommand = Callable[[argparse.Namespace, TextIO, Any], int]
 Command = Callable[[argparse.Namespace, TextIO], int]

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from rmslab.cli.common import EXIT_INVALID, EXIT_OK, parse_at
+from rmslab.cli.common import (EXIT_OK, EXIT_STATUS_HELP, parse_at, verdict_status,
+                               wall_clock)
 from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import InputError, KeyFormatError
 from rmslab.report import examine, inspect_json
@@ -115,28 +116,42 @@ def _command_verify(args: argparse.Namespace, out: TextIO) -> int:
     anchor = load_anchor(args.anchor) if args.anchor else None
     chain = read_file(args.file)
     report = examine(chain, anchor=anchor, recover_whitespace=args.recover_whitespace,
-                     at=args.at, required_mode=args.require_mode)
+                     at=args.at or wall_clock(), required_mode=args.require_mode)
     if args.json:
         json.dump(report.to_json(), out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
         out.write(report.to_text())
-    return EXIT_OK if report.chain_valid else EXIT_INVALID
+    return verdict_status(report.verdict)
 
 
 def _command_chain(args: argparse.Namespace, out: TextIO) -> int:
     from rmslab.viz import Picture, chain_graph
-    anchor = load_anchor(args.anchor) if args.anchor else None
-    chain = read_file(args.file)
-    report = examine(chain, anchor=anchor, recover_whitespace=args.recover_whitespace)
     target = Path(args.output)
     if target.suffix.lower() not in (".svg", ".png", ".dot"):
         raise InputError(f"{target}: the picture must end in .svg, .png or .dot")
+    anchor = load_anchor(args.anchor) if args.anchor else None
+    chain = read_file(args.file)
+    report = examine(chain, anchor=anchor, recover_whitespace=args.recover_whitespace,
+                     at=args.at or wall_clock(), required_mode=args.require_mode)
     Picture(chain_graph(chain, report, anchor)).save(target)
-    out.write(f"wrote {target}\n")
+    out.write(f"wrote {target}: chain {report.verdict.headline}\n")
     return EXIT_OK
 
 
+def _add_check_options(p: argparse.ArgumentParser) -> None:
+    """The options ``verify`` and ``chain`` share: what is checked, and when."""
+    p.add_argument("--anchor", metavar="KEYFILE",
+                   help="pin the root: PEM/DER public key, or XML holding a PUBLICKEY; "
+                        "without it no chain is valid, only consistent but not anchored")
+    p.add_argument("--recover-whitespace", action="store_true",
+                   help="accept a digest that matches once whitespace between tags is "
+                        "removed (copies pretty-printed after signing); reported per document")
+    p.add_argument("--at", type=parse_at, metavar="TIME",
+                   help="check validity periods at this UTC time (e.g. 2017-01-01T00:00) "
+                        "instead of now")
+    p.add_argument("--require-mode", type=int, choices=(1, 2), default=1,
+                   help="2 flags every mode-1 (RSA-1024/SHA-1) signature as an error")
 
 
 def add_document_parsers(sub: Any) -> None:
@@ -148,23 +163,35 @@ def add_document_parsers(sub: Any) -> None:
                    help="a lab whose server keys may open the encrypted rights")
     p.set_defaults(run=_command_inspect)
 
-    p = sub.add_parser("verify", help="digest, signature and chain link of every document")
-    p.add_argument("file")
-    p.add_argument("--anchor", metavar="KEYFILE",
-                   help="pin the root: PEM/DER public key, or XML holding a PUBLICKEY")
-    p.add_argument("--recover-whitespace", action="store_true",
-                   help="accept a digest that matches once whitespace between tags is "
-                        "removed (copies pretty-printed after signing); reported per document")
-    p.add_argument("--at", type=parse_at, metavar="TIME",
-                   help="also check validity periods at this UTC time (e.g. 2017-01-01T00:00)")
-    p.add_argument("--require-mode", type=int, choices=(1, 2), default=1,
-                   help="2 flags every mode-1 (RSA-1024/SHA-1) signature as an error")
-    p.add_argument("--json", action="store_true", help="machine-readable output (see README)")
+    p = sub.add_parser(
+        "verify", help="digest, signature, chain link and validity period of every "
+                       "document, and the chain's verdict",
+        description="Check every document of FILE: its digest, its signature, the link "
+                    "from its issuer's key to the certificate (or pinned root) that "
+                    "vouches for it, its validity period at the time checked (now unless "
+                    "--at) and its cryptographic mode. The verdict is one of: valid and "
+                    "anchored, consistent but not anchored (no --anchor, or the chain "
+                    "does not end there), expired, not yet valid, or not valid.",
+        epilog=EXIT_STATUS_HELP + "\n\nexample:\n  rmslab verify file.ptxt --anchor "
+               "root.pem --at 2026-01-05T09:00 --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", help="XrML text (one document or a chain, leaf first) or a "
+                                "protected file")
+    _add_check_options(p)
+    p.add_argument("--json", action="store_true",
+                   help="machine-readable output (schema 2, see README)")
     p.set_defaults(run=_command_verify)
 
-    p = sub.add_parser("chain", help="draw the trust chain (svg, png or dot)")
-    p.add_argument("file")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.svg|png|dot")
-    p.add_argument("--anchor", metavar="KEYFILE")
-    p.add_argument("--recover-whitespace", action="store_true")
+    p = sub.add_parser(
+        "chain", help="draw the trust chain (svg, png or dot), coloured by the verdict",
+        description="Draw one box per document and an arrow to the certificate that "
+                    "certifies its issuer's key. Green: valid and anchored; amber, dashed: "
+                    "consistent but not anchored; purple: expired or not yet valid at the "
+                    "time checked; red: a check failed.",
+        epilog="example:\n  rmslab chain file.ptxt -o chain.png --anchor root.pem",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", help="XrML text or a protected file")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.svg|png|dot",
+                   help="the picture to write; its suffix chooses the format")
+    _add_check_options(p)
     p.set_defaults(run=_command_chain)

@@ -13,9 +13,15 @@ import graphviz
 
 from rmslab.errors import RmslabError
 
-__all__ = ["Picture", "find_dot", "render", "inline_svg", "FORMATS"]
+__all__ = ["Picture", "find_dot", "render", "inline_svg", "FORMATS", "PNG_GLYPHS"]
 
 FORMATS = ("svg", "png", "dot")
+
+#: Marks that graphviz-pure's bundled fonts (Arimo, Tinos, Cousine) lack, and the glyph of
+#: those fonts a PNG draws instead: without this, ✓ and ✗ come out as empty boxes. (An SVG
+#: keeps them: the browser that shows it has fonts of its own.)
+PNG_GLYPHS = {"✓": "√", "✔": "√", "✗": "×", "✘": "×"}
+_PNG_TABLE = str.maketrans(PNG_GLYPHS)
 
 
 @lru_cache(maxsize=1)
@@ -36,12 +42,15 @@ def find_dot() -> str:
 
 
 def render(graph: graphviz.Digraph | graphviz.Graph | str, fmt: str = "svg") -> bytes:
-    """Render a graph to ``svg``, ``png`` or ``dot`` (the source itself)."""
+    """Render a graph to ``svg``, ``png`` or ``dot`` (the source itself). For a PNG, the
+    marks of :data:`PNG_GLYPHS` are drawn with glyphs the bundled fonts have."""
     source = graph if isinstance(graph, str) else graph.source
     if fmt == "dot":
         return source.encode("utf-8")
     if fmt not in FORMATS:
         raise RmslabError(f"unknown picture format {fmt!r}: use svg, png or dot")
+    if fmt == "png":
+        source = source.translate(_PNG_TABLE)
     result = subprocess.run([find_dot(), f"-T{fmt}"], input=source.encode("utf-8"),
                             capture_output=True, timeout=60, check=False)
     if result.returncode != 0:

@@ -1,52 +1,64 @@
 """The chain viewer: a chain as a picture, and each document's checks one click away
 (DESIGN.md "widgets/": chain viewer and document explorer; SPEC A-1).
 
-It runs :func:`rmslab.report.examine` once and shows what it found: the verdict, the
-chain picture (:func:`rmslab.viz.chain_graph`, a green or red box per document), one
-button per document, and for the document chosen its facts, its checks (digest,
-signature, the link to its issuer — each ✓ or ✗), the findings with their codes, its
-outline and its XML (an indented display copy; the signed text is not changed).
+It runs :func:`rmslab.report.examine` once and shows what it found: the verdict (valid and
+anchored, consistent but not anchored, expired, not yet valid, or not valid — the
+report's words and the picture's colours), the chain picture
+(:func:`rmslab.viz.chain_graph`), one button per document, and for the document chosen
+its facts, its checks (digest, signature, the link to its issuer, its validity period at
+the time checked, the way up to a pinned root — each ✓, ✗ or ?), the findings with their
+codes, its outline and its XML (an indented display copy; the signed text is not changed).
 
-Thin by design (DESIGN.md rule 1): every verdict comes from the report.
+Thin by design (DESIGN.md rule 1): every verdict comes from the report. The time checked
+is the caller's (notebooks pass the lab's clock); without one, the viewer — a shell, like
+the command — checks at the wall clock's now.
 
 The text form Jupyter stores beside the widget (``text/plain``, compared by nbval) is
-``<ChainViewer 'source': n documents, chain valid; #i shown>``.
+``<ChainViewer 'source': n documents, chain <verdict>; #i shown>``.
 
 Stable hooks for tests and styling: the box has the class ``rmslab-chain-viewer``;
-inside it ``rmslab-chain-verdict`` (``data-valid``), ``rmslab-picture`` holding the
-``<svg>``, ``rmslab-document-button`` and ``rmslab-document-button-N`` (a button per
-document, ``rmslab-document-button-bad`` when its checks fail), and
-``rmslab-document-detail`` (``data-index``, ``data-valid``) with ``rmslab-check``
-(``rmslab-check-pass`` / ``rmslab-check-fail``), ``rmslab-finding`` (``data-code``),
-``rmslab-outline`` and ``rmslab-document``.
+inside it ``rmslab-chain-verdict`` (``data-valid``: true only when valid and anchored;
+``data-verdict``: ``valid``, ``unanchored``, ``expired``, ``not-yet-valid`` or
+``invalid``), ``rmslab-picture`` holding the ``<svg>``, ``rmslab-document-button`` and
+``rmslab-document-button-N`` (a button per document, ``rmslab-document-button-bad`` when
+its checks fail, ``rmslab-document-button-VERDICT`` always), and
+``rmslab-document-detail`` (``data-index``, ``data-valid``, ``data-verdict``) with
+``rmslab-check`` (``rmslab-check-pass`` / ``rmslab-check-fail`` / ``rmslab-check-unknown``
+/ ``rmslab-check-none``), ``rmslab-finding`` (``data-code``), ``rmslab-outline`` and
+``rmslab-document``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from html import escape
 
 import ipywidgets as widgets
 
 from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import RmslabError
-from rmslab.report import ChainReport, DocumentReport, examine
+from rmslab.report import (NOT_ANCHORED_LABEL, TIME_CODES, ChainReport, DocumentReport,
+                           Verdict, examine)
 from rmslab.teaching import outline
 from rmslab.trace import DocumentRef
-from rmslab.viz.chain import chain_graph
+from rmslab.viz.chain import VERDICT_STYLES, chain_graph
 from rmslab.viz.render import inline_svg, render
 from rmslab.widgets.stepper import FAIL_COLOUR, PASS_COLOUR, document_html
 from rmslab.xrml.model import format_time
 from rmslab.xrml.reader import Chain
 
-__all__ = ["ChainViewer", "explore", "document_detail_html"]
+__all__ = ["ChainViewer", "explore", "document_detail_html", "verdict_html"]
 
 _MUTED = "color: #666"
+#: The mark of each verdict on a document's button.
+_BUTTON_MARKS = {Verdict.VALID: "✓", Verdict.UNANCHORED: "?", Verdict.EXPIRED: "⌛",
+                 Verdict.NOT_YET_VALID: "⌛", Verdict.INVALID: "✗"}
 
 
 class ChainViewer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
-    """Shows ``chain`` checked against ``anchor`` (and the other options of
-    :func:`~rmslab.report.examine`), one document at a time."""
+    """Shows ``chain`` checked against ``anchor`` at ``at`` (the wall clock's now when
+    None; and the other options of :func:`~rmslab.report.examine`), one document at a
+    time."""
 
     def __init__(self, chain: Chain, *, anchor: PublicKey | None = None,
                  recover_whitespace: bool = False, at: datetime | None = None,
@@ -54,19 +66,10 @@ class ChainViewer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
         super().__init__()
         self._chain = chain
         self._report = examine(chain, anchor=anchor, recover_whitespace=recover_whitespace,
-                               at=at, required_mode=required_mode)
+                               at=at or datetime.now(timezone.utc),
+                               required_mode=required_mode)
         self._index = 0
-        verdict = self._report.chain_valid
-        colour = PASS_COLOUR if verdict else FAIL_COLOUR
-        self._verdict_view = widgets.HTML(
-            value=f'<div class="rmslab-chain-verdict" data-valid="{str(verdict).lower()}" '
-                  f'style="font-weight: bold; font-size: 1.1em">{escape(chain.source)}: '
-                  f'<span style="color: {colour}">chain '
-                  f'{"valid" if verdict else "NOT valid"}</span>'
-                  f'<span style="{_MUTED}; font-weight: normal"> — {len(chain)} '
-                  f'document{"" if len(chain) == 1 else "s"}'
-                  f'{"; anchor " + anchor.short_fingerprint if anchor else "; no anchor pinned"}'
-                  f"</span></div>")
+        self._verdict_view = widgets.HTML(value=verdict_html(self._report))
         self._picture_view = widgets.HTML(value=self._picture_html())
         self._buttons = [self._button(document) for document in self._report.documents]
         self._detail_view = widgets.HTML()
@@ -97,20 +100,22 @@ class ChainViewer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
 
     def __repr__(self) -> str:
         count = len(self._chain)
-        verdict = "chain valid" if self._report.chain_valid else "chain not valid"
         return (f"<ChainViewer {self._chain.source!r}: {count} document"
-                f"{'' if count == 1 else 's'}, {verdict}; #{self._index} shown>")
+                f"{'' if count == 1 else 's'}, chain {self._report.verdict.headline}; "
+                f"#{self._index} shown>")
 
     # -- display ------------------------------------------------------------------
 
     def _button(self, result: DocumentReport) -> widgets.Button:
-        mark = "✓" if result.valid else "✗"
-        button = widgets.Button(description=f"{mark} #{result.index} {result.kind_name}",
-                                tooltip=f"show document #{result.index}",
-                                layout=widgets.Layout(width="auto"))
+        verdict = result.verdict
+        button = widgets.Button(
+            description=f"{_BUTTON_MARKS[verdict]} #{result.index} {result.kind_name}",
+            tooltip=f"show document #{result.index} ({verdict.headline})",
+            layout=widgets.Layout(width="auto"))
         button.add_class("rmslab-document-button")
         button.add_class(f"rmslab-document-button-{result.index}")
-        if not result.valid:
+        button.add_class(f"rmslab-document-button-{verdict.value}")
+        if verdict is Verdict.INVALID:
             button.add_class("rmslab-document-button-bad")
         button.on_click(lambda _button, index=result.index: self.select(index))
         return button
@@ -118,8 +123,8 @@ class ChainViewer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
     def _show(self) -> None:
         for position, button in enumerate(self._buttons):
             button.button_style = "info" if position == self._index else ""
-        self._detail_view.value = document_detail_html(self._chain,
-                                                       self._report.documents[self._index])
+        self._detail_view.value = document_detail_html(
+            self._chain, self._report.documents[self._index], self._report)
 
     def _picture_html(self) -> str:
         graph = chain_graph(self._chain, self._report, self._report.anchor)
@@ -138,12 +143,33 @@ def explore(chain: Chain, *, anchor: PublicKey | None = None, recover_whitespace
                        required_mode=required_mode)
 
 
-# -- HTML of one document (pure functions of the document and its report) ------------
+# -- HTML (pure functions of the chain and its report) -------------------------------
 
 
-def _check(passed: bool | None, text: str) -> str:
+def verdict_html(report: ChainReport) -> str:
+    """The chain's verdict as the viewer's first line: the verdict in the picture's
+    colour, then what was checked, against which root, at what time, and why."""
+    verdict = report.verdict
+    count = len(report.documents)
+    root = (f"root pinned {report.anchor.short_fingerprint}" if report.anchor else
+            "no root pinned")
+    return (f'<div class="rmslab-chain-verdict" data-valid="{str(report.chain_valid).lower()}" '
+            f'data-verdict="{verdict.value}">'
+            f'<div style="font-weight: bold; font-size: 1.1em">{escape(report.file)}: '
+            f'<span style="color: {VERDICT_STYLES[verdict].colour}">chain '
+            f"{escape(verdict.headline)}</span>"
+            f'<span style="{_MUTED}; font-weight: normal"> — {count} '
+            f'document{"" if count == 1 else "s"}; {root}; checked at '
+            f"{report.checked_at:%Y-%m-%d %H:%M} UTC</span></div>"
+            f'<div class="rmslab-chain-summary" style="{_MUTED}">'
+            f"{escape(report.summary())}</div></div>")
+
+
+def _check(passed: bool | None, text: str, unknown: str | None = None) -> str:
+    """One check: ✓ passed, ✗ failed, – not checked, or ``unknown`` (e.g. ``?``) when
+    nothing can say."""
     if passed is None:
-        mark, colour, kind = "–", "#666", "none"
+        mark, colour, kind = (unknown, "#b26a00", "unknown") if unknown else ("–", "#666", "none")
     else:
         mark = "✓" if passed else "✗"
         colour = PASS_COLOUR if passed else FAIL_COLOUR
@@ -164,8 +190,29 @@ def _link_check(result: DocumentReport, chain: Chain) -> str:
     if any(e.code == "issuer-key-not-found" for e in result.errors):
         return _check(False, "no certificate in the chain holds its issuer's key, and it is "
                              "not the pinned anchor")
-    return _check(None, "its issuer is not in the chain (pin an anchor to check where the "
-                        "chain ends)")
+    if result.digest_matches is None and result.signature_valid is None:
+        return _check(None, "no issuer to look for")
+    return _check(None, f"{NOT_ANCHORED_LABEL}: its issuer is not in the chain (pin an "
+                        f"anchor to check where the chain ends)", "?")
+
+
+def _time_check(result: DocumentReport, chain: Chain, report: ChainReport) -> str:
+    validity = chain[result.index].validity
+    when = f"{report.checked_at:%Y-%m-%d %H:%M} UTC"
+    failed = [e for e in result.errors if e.code in TIME_CODES]
+    if failed:
+        return _check(False, f"{escape(failed[0].message)}")
+    if validity is None:
+        return _check(True, f"no validity period: valid at any time, {when} included")
+    return _check(True, f"valid at the time checked, {when}")
+
+
+def _anchor_check(result: DocumentReport, report: ChainReport) -> str:
+    if result.reaches_anchor:
+        return _check(True, "its issuers lead to the pinned root")
+    if report.anchor is None:
+        return _check(None, f"{NOT_ANCHORED_LABEL}: nothing says who stands behind it", "?")
+    return _check(None, "its issuers do not lead to the pinned root", "?")
 
 
 def _digest_check(result: DocumentReport) -> str:
@@ -180,9 +227,9 @@ def _digest_check(result: DocumentReport) -> str:
     return _check(False, "the digest of the BODY does not match DIGEST/VALUE")
 
 
-def document_detail_html(chain: Chain, result: DocumentReport) -> str:
-    """The HTML of the document of ``chain`` that ``result`` reports on: facts, checks,
-    findings, outline and XML."""
+def document_detail_html(chain: Chain, result: DocumentReport, report: ChainReport) -> str:
+    """The HTML of the document of ``chain`` that ``result`` (one of ``report``'s) reports
+    on: facts, checks, findings, outline and XML."""
     document = chain[result.index]
     validity = document.validity
     facts = [
@@ -206,7 +253,9 @@ def document_detail_html(chain: Chain, result: DocumentReport) -> str:
                      if result.signature_valid is not False else
                      "the RSA signature is not valid for the stated digest under the "
                      "issuer's key"),
-              _link_check(result, chain)]
+              _link_check(result, chain),
+              _time_check(result, chain, report),
+              _anchor_check(result, report)]
     findings = "".join(
         f'<li class="rmslab-finding" data-code="{escape(f.code)}" style="color: {FAIL_COLOUR}">'
         f"<code>{escape(f.code)}</code>: {escape(f.message)}</li>" for f in result.errors)
@@ -216,9 +265,12 @@ def document_detail_html(chain: Chain, result: DocumentReport) -> str:
                                     document.kind))
     return (
         f'<div class="rmslab-document-detail" data-index="{document.index}" '
-        f'data-valid="{str(result.valid).lower()}" style="margin-top: 0.4em">'
+        f'data-valid="{str(result.valid).lower()}" data-verdict="{result.verdict.value}" '
+        f'style="margin-top: 0.4em">'
         f'<div style="font-weight: bold; font-size: 1.05em">#{document.index} '
-        f"{escape(result.kind_name)}</div>"
+        f"{escape(result.kind_name)} "
+        f'<span style="color: {VERDICT_STYLES[result.verdict].colour}">'
+        f"({escape(result.verdict.headline)})</span></div>"
         f'<table style="margin: 0.3em 0">{rows}</table>'
         f'<b>Checks</b><ul style="list-style: none; padding-left: 0.5em; margin: 0.2em 0">'
         f'{"".join(checks)}</ul>'

@@ -15,6 +15,9 @@ from rmslab.cli import main
 from rmslab.samples import TeachingChain
 
 
+LAB_TIME = "2026-01-05T09:00"  # the teaching chain's lab: every certificate is valid then
+
+
 def run(*args: str) -> tuple[int, str]:
     out = io.StringIO()
     return main(list(args), out=out), out.getvalue()
@@ -70,6 +73,8 @@ def test_verify_json_schema_and_anchor(chain_file: Path, anchor_file: Path) -> N
                          "--require-mode", "2", "--at", "2026-06-01T00:00")
     data = json.loads(output)
     assert status == 0 and data["chain_valid"] is True
+    assert data["schema"] == 2 and data["verdict"] == "valid" and data["anchored"] is True
+    assert data["checked_at"] == "2026-06-01T00:00"
     assert [d["issuer_index"] for d in data["documents"]] == [1, 2, 3, None]
     assert data["documents"][3]["anchored"] is True
     for doc in data["documents"]:
@@ -79,19 +84,24 @@ def test_verify_json_schema_and_anchor(chain_file: Path, anchor_file: Path) -> N
 def test_verify_reports_expiry_and_mode(chain_file: Path) -> None:
     status, output = run("verify", str(chain_file), "--json", "--at", "2030-01-01T00:00")
     data = json.loads(output)
-    assert status == 1
+    assert status == 6 and data["verdict"] == "expired"  # and not anchored: expiry first
+    assert data["anchored"] is False and data["chain_valid"] is False
     assert [e["code"] for e in data["documents"][1]["errors"]] == ["expired"]
+    status, output = run("verify", str(chain_file), "--json", "--at", LAB_TIME,
+                         "--require-mode", "2")
+    assert status == 5 and json.loads(output)["verdict"] == "unanchored"
 
 
 def test_verify_text_output(chain_file: Path, anchor_file: Path, teaching: TeachingChain,
                             tmp_path: Path) -> None:
-    status, output = run("verify", str(chain_file), "--anchor", str(anchor_file))
-    assert status == 0 and output.rstrip().endswith("chain VALID")
+    status, output = run("verify", str(chain_file), "--anchor", str(anchor_file), "--at",
+                         LAB_TIME)
+    assert status == 0 and "\nchain VALID AND ANCHORED: " in output
     broken = tmp_path / "broken.xml"
     broken.write_text(teaching.text.replace("CONTOSO-RMS", "CONTOSO-RMX", 1))
-    status, output = run("verify", str(broken))
+    status, output = run("verify", str(broken), "--at", LAB_TIME)
     assert status == 1
-    assert "✗ digest-mismatch" in output and output.rstrip().endswith("chain NOT VALID")
+    assert "✗ digest-mismatch" in output and "\nchain NOT VALID: 1 check failed" in output
 
 
 def test_anchor_from_xml_publickey(chain_file: Path, teaching: TeachingChain,
@@ -99,7 +109,7 @@ def test_anchor_from_xml_publickey(chain_file: Path, teaching: TeachingChain,
     from rmslab.xrml.writer import public_key_xml
     key = tmp_path / "root.xml"
     key.write_text(public_key_xml(teaching.anchor))
-    status, _ = run("verify", str(chain_file), "--anchor", str(key))
+    status, _ = run("verify", str(chain_file), "--anchor", str(key), "--at", LAB_TIME)
     assert status == 0
 
 

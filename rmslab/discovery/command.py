@@ -1,12 +1,15 @@
 """``rmslab discover``: the URLs a client will use, and the trace of why (SPEC D-7, D-9,
 D-6, D-4, D-3).
 
-    rmslab discover --reg FILE [--reg FILE …] [--ldif FILE] [--mode client|server]
-                    [--app-bits 32|64] [--for publish|consume --license FILE] [--json]
+    rmslab discover [--reg FILE …] [--ldif FILE] [--mode client|server] [--app-bits 32|64]
+                    [--for publish|consume --license FILE] [--no-cloud] [--json]
 
 The ``.reg`` files are imported in order into the machine's registry (later files win);
-the LDIF export is the directory of the forest the machine is joined to (without it, the
-machine is not in a domain). Windows is 64-bit. The JSON output holds at least
+without any, the registry holds no RMS settings — a machine as the client's installer
+leaves it, the usual case — and discovery goes on to the SCP and then the cloud service
+(D-7). The LDIF export is the directory of the forest the machine is joined to (without
+it, the machine is not in a domain); ``--no-cloud`` says the user's organisation has no
+cloud service, so that on-premises discovery is all there is. Windows is 64-bit. The JSON output holds at least
 ``certification_url``, ``licensing_url`` (after any licensing redirection), ``source``
 (``registry``, ``scp``, ``license`` or ``cloud``) and ``trace`` (the steps, in order).
 
@@ -22,7 +25,7 @@ import sys
 from typing import Any, TextIO
 
 from rmslab.discovery.directory import Directory
-from rmslab.discovery.discover import discover
+from rmslab.discovery.discover import AZURE_RMS, discover
 from rmslab.discovery.machine import Machine
 from rmslab.discovery.registry import Registry
 from rmslab.errors import InputError
@@ -45,7 +48,8 @@ def run_discover(args: argparse.Namespace, out: TextIO) -> int:
     directory = Directory.from_ldif_file(args.ldif) if args.ldif else None
     machine = Machine("client", registry, directory, args.mode, args.app_bits, 64)
     license = read_file(args.license) if args.license else None
-    result = discover(machine, purpose=purpose, license=license)
+    result = discover(machine, purpose=purpose, license=license,
+                      cloud=None if args.no_cloud else AZURE_RMS)
     if args.json:
         data: dict[str, Any] = result.to_json()
         json.dump(data, out, indent=2, ensure_ascii=False)
@@ -62,10 +66,21 @@ def add_discover_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``discover`` on the ``rmslab`` command's subparsers."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "discover", help="which RMS servers a client uses (registry, SCP, license, cloud), "
-                         "and the trace of why")
-    p.add_argument("--reg", action="append", required=True, metavar="FILE",
+                         "and the trace of why",
+        description="Service discovery as the RMS client runs it (D-7): the registry's "
+                    "service locations first, then the service connection point in Active "
+                    "Directory, then the cloud service; when consuming, the server named in "
+                    "the content's publishing license comes first.",
+        epilog="exit status: 0 a server was found; 2 the input cannot be read; 4 discovery "
+               "failed (the reason on stderr)\n\nexamples:\n"
+               "  rmslab discover                      # a machine with no RMS settings\n"
+               "  rmslab discover --reg client.reg --ldif forest.ldf --json\n"
+               "  rmslab discover --no-cloud           # fails: nothing names a server",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--reg", action="append", default=[], metavar="FILE",
                    help=".reg file to import into the client's registry (repeatable; in "
-                        "order, later files win)")
+                        "order, later files win); without it the registry holds no RMS "
+                        "settings")
     p.add_argument("--ldif", metavar="FILE",
                    help="LDIF export (ldifde) of the forest's directory: the SCP is looked up "
                         "there; without it the client is not joined to a domain")
@@ -78,6 +93,9 @@ def add_discover_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--license", metavar="FILE",
                    help="the content's publishing license (XrML or protected file), with "
                         "--for consume")
+    p.add_argument("--no-cloud", action="store_true",
+                   help="the user's organisation has no cloud (Azure RMS) service: when the "
+                        "registry and the SCP name no server, discovery fails")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=run_discover)
     return p

@@ -126,5 +126,38 @@ def test_option_combinations(capsys: pytest.CaptureFixture[str]) -> None:
     assert run("--reg", fresh, "--for", "consume")[0] == 2
     assert "--for consume needs --license" in capsys.readouterr().err
     assert run("--reg", fresh, "--license", str(LICENSE))[0] == 2
-    with pytest.raises(SystemExit):
-        run("--ldif", str(LDIF / "contoso-forest-scp.ldf"))  # --reg is required
+    assert "--license goes with --for consume" in capsys.readouterr().err
+
+
+# covers: D-7, D-4
+def test_without_reg_the_registry_is_empty_and_discovery_goes_on() -> None:
+    """No --reg: a machine whose registry holds no RMS settings (the default case). The
+    registry names nothing, so the SCP comes next, then the cloud service (D-7)."""
+    status, data = run_json()
+    assert status == 0 and data["source"] == "cloud"
+    assert [a["source"] for a in data["attempts"]] == ["registry", "scp", "cloud"]
+    assert data["attempts"][0]["outcome"] == "not found"
+    assert data["attempts"][0]["reason"] == ("EnterpriseCertification and "
+                                             "EnterprisePublishing are not set")
+    status, data = run_json("--ldif", str(LDIF / "contoso-forest-scp.ldf"))
+    assert status == 0 and data["source"] == "scp"
+    assert data["certification_url"] == "https://corprights.contoso.com/_wmcs/certification"
+    # an empty registry answers as the fresh client's exported one does
+    _, fresh = run_json("--reg", str(REG / "ws-fresh-client.reg"),
+                        "--ldif", str(LDIF / "contoso-forest-scp.ldf"))
+    assert {k: fresh[k] for k in ("source", "certification_url", "licensing_url")} == \
+        {k: data[k] for k in ("source", "certification_url", "licensing_url")}
+
+
+# covers: D-7
+def test_without_reg_scp_or_cloud_discovery_fails_with_4_and_the_reason(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    status, data = run_json("--no-cloud")
+    assert status == 4 and data["source"] is None
+    err = capsys.readouterr().err
+    assert err.startswith("rmslab: on-premises discovery failed: neither the registry nor an "
+                          "SCP in Active Directory names an AD RMS server")
+    assert "no cloud service for this user [D-7]" in err
+    # consuming, the server the content's license names comes first and needs no registry
+    status, data = run_json("--no-cloud", "--for", "consume", "--license", str(LICENSE))
+    assert status == 0 and data["source"] == "license"

@@ -25,7 +25,8 @@ import sys
 from typing import Any, TextIO
 
 from rmslab.discovery.directory import Directory
-from rmslab.discovery.discover import AZURE_RMS, discover
+from rmslab.discovery.discover import discover
+from rmslab.discovery.services import AZURE_RMS
 from rmslab.discovery.machine import Machine
 from rmslab.discovery.registry import Registry
 from rmslab.errors import InputError

@@ -155,15 +155,26 @@ def _signed_by_a_stranger(lab: Lab, teaching: TeachingChain) -> str:
     return sign(body, stranger, lab.digest_algorithm) + teaching.text[leaf.span.end:]
 
 
-def _publishing_license_body(lab: Lab, issuer: Principal) -> str:
+def _publishing_license_body(lab: Lab, issuer: Principal,
+                             issued: datetime | None = None) -> str:
     return license_body(
         body_type="Microsoft Rights Label", kind=None,
-        id="{00000000-0000-4000-8000-0000000000a1}", issued=lab.now(), issuer=issuer,
+        id="{00000000-0000-4000-8000-0000000000a1}", issued=issued or lab.now(), issuer=issuer,
         distribution_points=[distribution_point_xml(
             "License-Acquisition-URL", "{00000000-0000-4000-8000-0000000000a2}",
             name="DRM Server Cluster", address=f"{CLUSTER_URL}/licensing")],
         work_object_type=None, content_id="{00000000-0000-4000-8000-0000000000a3}",
         owner=issuer.name)
+
+
+def _published_after_expiry(lab: Lab, teaching: TeachingChain, issued: datetime) -> str:
+    """A publishing license Alice signs with her client licensor key on ``issued``, after
+    her client licensor certificate's ISSUE right has ended: every signature is sound."""
+    leaf = teaching.chain[0]
+    assert leaf.issuer is not None
+    body = _publishing_license_body(lab, leaf.issuer.identity(with_levels=False), issued)
+    return sign(body, teaching.keys["clc"], lab.digest_algorithm) \
+        + teaching.text[teaching.chain[1].span.start:]
 
 
 def _certified_by_a_client_licensor(lab: Lab, teaching: TeachingChain) -> str:
@@ -225,16 +236,35 @@ def _build(lab: Lab) -> _Built:
         BrokenSample(
             "intact.xml", _utf8(teaching.text),
             "Nothing: the teaching chain as the lab wrote it (the control).",
-            "Every check passes: valid and anchored. At a time after the client licensor "
-            "certificate has expired, or before the certificates begin, their validity "
-            "checks fail; without --anchor nothing vouches for the root, so the chain is "
-            "consistent but not anchored.",
+            "Every check passes: valid and anchored — also a day after the client licensor "
+            "certificate has ended, since it signed the publishing license while it could "
+            "issue. Checked before the documents were issued, none is valid yet; without "
+            "--anchor nothing vouches for the root, so the chain is consistent but not "
+            "anchored.",
             (Run(anchor(), 0, _VALID),
-             Run(("--anchor", ANCHOR_FILE) + _at(after_clc), 6, Verdict.EXPIRED,
-                 {1: ("expired",)}),
+             Run(("--anchor", ANCHOR_FILE) + _at(after_clc), 0, _VALID),
              Run(now, 5, _UNANCHORED),
              Run(("--anchor", ANCHOR_FILE) + _at(before_clc), 6, Verdict.NOT_YET_VALID,
-                 {i: ("not-yet-valid",) for i in (1, 2, 3)}))),
+                 {i: ("not-yet-valid",) for i in range(4)}))),
+        BrokenSample(
+            "client-licensor-certificate.xml", _utf8(teaching.text[clc.span.start:]),
+            "Nothing: Alice's client licensor certificate with the certificates above it, "
+            "as her computer keeps it (no publishing license).",
+            "Valid while it may issue; once its ISSUE right has ended it is expired — it can "
+            "sign no new publishing license.",
+            (Run(anchor(), 0, _VALID),
+             Run(("--anchor", ANCHOR_FILE) + _at(after_clc), 6, Verdict.EXPIRED,
+                 {0: ("expired",)}))),
+        BrokenSample(
+            "published-after-expiry.xml",
+            _utf8(_published_after_expiry(lab, teaching, after_clc)),
+            "A publishing license signed with Alice's client licensor key a day after her "
+            "client licensor certificate ended.",
+            "Every signature is sound, but the license was issued after the certificate of "
+            "its issuer's key stopped being able to issue (its ISSUEDTIME is past the "
+            "certificate's RANGETIME).",
+            (Run(("--anchor", ANCHOR_FILE) + _at(after_clc), 1, _INVALID,
+                 {0: ("issued-outside-range",)}),)),
         BrokenSample(
             "body-changed.xml",
             _utf8(tamper(teaching.chain, 0, "<OWNER><OBJECT><NAME>alice@", "<OWNER><OBJECT><NAME>mallo@").text),

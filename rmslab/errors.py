@@ -29,6 +29,7 @@ __all__ = [
     "IssuerKeyNotFoundError",
     "ExpiredError",
     "NotYetValidError",
+    "IssuedOutsideRangeError",
     "WrongKindError",
     "WeakAlgorithmError",
     "RefusedError",
@@ -164,6 +165,13 @@ class NotYetValidError(TrustError):
     """The document's validity starts after the time of the check."""
 
     code = "not-yet-valid"
+
+
+class IssuedOutsideRangeError(TrustError):
+    """The document was issued (ISSUEDTIME) when its issuer's certificate could not issue:
+    outside the RANGETIME of that certificate's ISSUE right (MS-RMPR 2.2.9.2)."""
+
+    code = "issued-outside-range"
 
 
 class WrongKindError(TrustError):

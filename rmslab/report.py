@@ -25,7 +25,8 @@ from typing import Any
 from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import (ExpiredError, InputError, IssuerKeyNotFoundError, NotYetValidError,
                            RmslabError, VerificationError)
-from rmslab.trust import check_issuer_kind, check_mode, check_time, find_issuer
+from rmslab.trust import (check_issued_within, check_issuer_kind, check_mode, check_time,
+                          find_issuer, issues_in)
 from rmslab.xrml.document import XrmlDocument
 from rmslab.xrml.model import Principal, format_time
 from rmslab.xrml.reader import Chain
@@ -297,9 +298,11 @@ def _loop_from(by_index: dict[int, DocumentReport], start: int) -> list[int]:
 
 def examine(chain: Chain, *, at: datetime, anchor: PublicKey | None = None,
             recover_whitespace: bool = False, required_mode: int = 1) -> ChainReport:
-    """Check every document of ``chain`` at the time ``at`` (validity periods included);
-    never raises for a failed check. The time is the caller's: the command reads the
-    clock, flows and notebooks pass the lab's."""
+    """Check every document of ``chain`` at the time ``at`` (the time rules of
+    :mod:`rmslab.trust`: issued by then, within its VALIDITYTIME, issued while its
+    issuer's certificate could issue, and a leaf certificate still able to issue); never
+    raises for a failed check. The time is the caller's: the command reads the clock,
+    flows and notebooks pass the lab's."""
     reports = []
     for doc in chain:
         key = doc.issuer_key
@@ -353,7 +356,12 @@ def examine(chain: Chain, *, at: datetime, anchor: PublicKey | None = None,
         except VerificationError as exc:
             _record(report, exc)
         try:
-            check_time(doc, at, doc.position)
+            if issuer is not None:
+                check_issued_within(doc, issuer, doc.position)
+        except VerificationError as exc:
+            _record(report, exc)
+        try:
+            check_time(doc, at, doc.position, leaf=not issues_in(chain.documents, doc))
         except VerificationError as exc:
             _record(report, exc)
         try:

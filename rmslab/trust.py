@@ -2,6 +2,15 @@
 blocks": the chain link is "this ISSUER key is the issued principal's key in the next
 certificate").
 
+Time, as MS-RMPR states it: a document is invalid outside its VALIDITYTIME (2.2.9.1.2)
+and before its ISSUEDTIME; a certificate's RANGETIME — the condition of its ISSUE right —
+is "the period during which the certificate can be used for issuance" (2.2.9.2), so no
+document it certifies may be issued after that range ends, whatever the time checked.
+Only a certificate that issued nothing in the chain (its leaf: a client licensor
+certificate on its own, an SLC being renewed) is checked against the time checked with
+it. A publishing license signed while its client licensor certificate was in range
+stays valid after that certificate ends, as protected files do in RMS.
+
 :func:`validate_chain` raises a typed :class:`~rmslab.errors.TrustError` (or a digest
 or signature error) that names the document's position — "the client licensor
 certificate, 2nd in the chain" — and the reason. On success it returns a
@@ -15,14 +24,17 @@ from datetime import datetime
 from typing import Sequence
 
 from rmslab.crypto.rsa import DigestAlgorithm, PublicKey
-from rmslab.errors import (ExpiredError, IssuerKeyNotFoundError, NotYetValidError,
-                           VerificationError, WeakAlgorithmError, WrongKindError)
+from rmslab.errors import (ExpiredError, IssuedOutsideRangeError, IssuerKeyNotFoundError,
+                           NotYetValidError, VerificationError, WeakAlgorithmError,
+                           WrongKindError)
 from rmslab.xrml.document import CERTIFICATE_KINDS, KIND_NAMES, XrmlDocument, ordinal
+from rmslab.xrml.model import Validity
 from rmslab.xrml.reader import Chain
 from rmslab.xrml.verify import VerifiedDocument, verify_document
 
 __all__ = ["ALLOWED_ISSUERS", "ValidatedChain", "find_issuer", "validate_chain",
-           "check_time", "check_mode", "check_issuer_kind", "chain_position"]
+           "check_time", "check_issued_within", "check_mode", "check_issuer_kind",
+           "chain_position", "validity_time", "issuance_range", "issues_in"]
 
 _CA = "DRM-CA-Certificate"
 _SLC = "Server-Licensor-Certificate"
@@ -70,18 +82,70 @@ def check_issuer_kind(doc: XrmlDocument, issuer: XrmlDocument, position: str | N
             f"must be issued under a {names}", position=position, index=doc.index)
 
 
-def check_time(doc: XrmlDocument, at: datetime, position: str | None) -> None:
-    validity = doc.validity
-    if validity is None:
-        return
-    if validity.not_before is not None and at < validity.not_before:
+def validity_time(doc: XrmlDocument) -> Validity | None:
+    """``BODY/VALIDITYTIME``: outside it the document is invalid (MS-RMPR 2.2.9.1.2)."""
+    if doc.element.find("BODY/VALIDITYTIME") is None:
+        return None
+    return doc.validity
+
+
+def issuance_range(doc: XrmlDocument) -> Validity | None:
+    """The RANGETIME of a certificate's ISSUE right: when it may issue (MS-RMPR 2.2.9.2)."""
+    if doc.kind not in CERTIFICATE_KINDS:
+        return None
+    return next((r.validity for r in doc.rights if r.name == "ISSUE" and r.validity), None)
+
+
+def issues_in(documents: Sequence[XrmlDocument], doc: XrmlDocument) -> bool:
+    """Whether ``doc`` certifies the issuer key of another of ``documents`` (it is not the
+    leaf of the chain)."""
+    return doc.kind in CERTIFICATE_KINDS and any(
+        other.index != doc.index and other.issuer_key is not None
+        and doc.certifies(other.issuer_key) for other in documents)
+
+
+def _window(window: Validity, at: datetime, doc: XrmlDocument, position: str | None) -> None:
+    checked = f"(checked at {at:%Y-%m-%d %H:%M} UTC)"
+    if window.not_before is not None and at < window.not_before:
+        raise NotYetValidError(f"not valid before {window.not_before:%Y-%m-%d %H:%M} UTC "
+                               f"{checked}", position=position, index=doc.index)
+    if window.not_after is not None and at > window.not_after:
+        raise ExpiredError(f"expired on {window.not_after:%Y-%m-%d %H:%M} UTC {checked}",
+                           position=position, index=doc.index)
+
+
+def check_time(doc: XrmlDocument, at: datetime, position: str | None, *,
+               leaf: bool = True) -> None:
+    """At the time checked ``at``: the document was issued, is within its VALIDITYTIME
+    and — a certificate that issued nothing in the chain (``leaf``) — may still issue."""
+    issued = doc.issued
+    if issued is not None and at < issued:
         raise NotYetValidError(
-            f"not valid before {validity.not_before:%Y-%m-%d %H:%M} UTC "
+            f"not valid before it was issued, {issued:%Y-%m-%d %H:%M} UTC "
             f"(checked at {at:%Y-%m-%d %H:%M} UTC)", position=position, index=doc.index)
-    if validity.not_after is not None and at > validity.not_after:
-        raise ExpiredError(
-            f"expired on {validity.not_after:%Y-%m-%d %H:%M} UTC "
-            f"(checked at {at:%Y-%m-%d %H:%M} UTC)", position=position, index=doc.index)
+    window = validity_time(doc)
+    if window is not None:
+        _window(window, at, doc, position)
+    window = issuance_range(doc) if leaf else None
+    if window is not None:
+        _window(window, at, doc, position)
+
+
+def check_issued_within(doc: XrmlDocument, issuer: XrmlDocument, position: str | None) -> None:
+    """``doc`` was not issued after ``issuer`` — the certificate of its issuer's key —
+    stopped being able to issue: its ISSUEDTIME is not past the end of the issuer's ISSUE
+    range (MS-RMPR 2.2.9.2). The start is not held against it: a renewed certificate
+    certifies the same key from its renewal on, and what that key issued before stays
+    valid (S-6)."""
+    window = issuance_range(issuer)
+    issued = doc.issued
+    if window is None or window.not_after is None or issued is None \
+            or issued <= window.not_after:
+        return
+    raise IssuedOutsideRangeError(
+        f"issued on {issued:%Y-%m-%d %H:%M} UTC, after the {issuer.kind_name} "
+        f"(#{issuer.index}) that certifies its issuer's key could issue (until "
+        f"{window.not_after:%Y-%m-%d %H:%M} UTC)", position=position, index=doc.index)
 
 
 def check_mode(doc: XrmlDocument, required_mode: int, position: str | None) -> None:
@@ -124,7 +188,8 @@ def validate_chain(chain: Chain | Sequence[XrmlDocument], anchor: PublicKey, *,
 
     Each document on the path must have a matching digest, a valid signature by its
     ISSUER key, an issuer certified by the next certificate (of an allowed kind) or by
-    the anchor itself, be valid at ``at`` (when given) and meet ``required_mode``.
+    the anchor itself, and meet ``required_mode``; when ``at`` is given, each must be
+    valid then, and issued while the certificate above it could issue (module docstring).
     """
     documents = tuple(chain)
     doc = documents[leaf]
@@ -140,7 +205,7 @@ def validate_chain(chain: Chain | Sequence[XrmlDocument], anchor: PublicKey, *,
             seen.add(doc.index)
             verified = verify_document(doc, recover_whitespace=recover_whitespace)
             if at is not None:
-                check_time(doc, at, None)
+                check_time(doc, at, None, leaf=depth == 0)
             check_mode(doc, required_mode, None)
             path.append(verified)
             if verified.issuer_key == anchor:
@@ -153,6 +218,8 @@ def validate_chain(chain: Chain | Sequence[XrmlDocument], anchor: PublicKey, *,
                     f"{verified.issuer_key.short_fingerprint}), and that key is not the "
                     f"pinned anchor {anchor.short_fingerprint}", index=doc.index)
             check_issuer_kind(doc, issuer, None)
+            if at is not None:
+                check_issued_within(doc, issuer, None)
         except VerificationError as exc:
             # positions are named only when something fails
             raise exc.at(chain_position(doc, depth), doc.index) from None

@@ -81,12 +81,15 @@ def test_verify_json_schema_and_anchor(chain_file: Path, anchor_file: Path) -> N
         assert VERIFY_KEYS <= set(doc) and doc["errors"] == []
 
 
-def test_verify_reports_expiry_and_mode(chain_file: Path) -> None:
-    status, output = run("verify", str(chain_file), "--json", "--at", "2030-01-01T00:00")
+def test_verify_reports_expiry_and_mode(chain_file: Path, teaching: TeachingChain,
+                                       tmp_path: Path) -> None:
+    clc = tmp_path / "clc.xml"  # a leaf certificate: may it still issue?
+    clc.write_text(teaching.text[teaching.chain[1].span.start:], encoding="utf-8")
+    status, output = run("verify", str(clc), "--json", "--at", "2030-01-01T00:00")
     data = json.loads(output)
     assert status == 6 and data["verdict"] == "expired"  # and not anchored: expiry first
     assert data["anchored"] is False and data["chain_valid"] is False
-    assert [e["code"] for e in data["documents"][1]["errors"]] == ["expired"]
+    assert [e["code"] for e in data["documents"][0]["errors"]] == ["expired"]
     status, output = run("verify", str(chain_file), "--json", "--at", LAB_TIME,
                          "--require-mode", "2")
     assert status == 5 and json.loads(output)["verdict"] == "unanchored"

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from rmslab.errors import (BadSignatureError, DigestMismatchError, ExpiredError,
+                           IssuedOutsideRangeError,
                            IssuerKeyNotFoundError, NotYetValidError, WeakAlgorithmError,
                            WrongKindError)
 from rmslab.lab import Lab
@@ -73,10 +74,29 @@ def test_signature_over_a_recomputed_digest_is_caught(teaching: TeachingChain) -
 
 def test_expired_and_not_yet_valid(teaching: TeachingChain) -> None:
     now = Lab().now()
-    with pytest.raises(ExpiredError, match="client licensor certificate, 2nd in the chain: expired"):
-        validate_chain(teaching.chain, teaching.anchor, at=now + timedelta(days=800))
-    with pytest.raises(NotYetValidError, match="not valid before"):
+    # the client licensor certificate as the leaf: may it still issue?
+    with pytest.raises(ExpiredError, match="client licensor certificate, 1st in the chain: expired"):
+        validate_chain(teaching.chain, teaching.anchor, leaf=1, at=now + timedelta(days=800))
+    with pytest.raises(NotYetValidError, match="1st in the chain: not valid before it was issued"):
         validate_chain(teaching.chain, teaching.anchor, at=now - timedelta(days=30))
+
+
+def test_what_was_issued_in_range_outlives_its_issuers_range(teaching: TeachingChain) -> None:
+    """MS-RMPR 2.2.9.2: RANGETIME is when a certificate may issue; the publishing license
+    signed in range stays valid after the client licensor certificate ends."""
+    later = Lab().now() + timedelta(days=800)
+    assert len(validate_chain(teaching.chain, teaching.anchor, at=later).path) == 4
+
+
+def test_a_document_issued_after_its_issuers_range_is_refused(teaching: TeachingChain) -> None:
+    from rmslab.broken import sample
+    late = parse(sample("published-after-expiry.xml").data.decode("utf-8"))
+    assert late[1].validity is not None and late[1].validity.not_after is not None
+    at = late[1].validity.not_after + timedelta(days=2)
+    with pytest.raises(IssuedOutsideRangeError,
+                       match="publishing license, 1st in the chain: issued on 2027-01-06"):
+        validate_chain(late, teaching.anchor, at=at)
+    validate_chain(late, teaching.anchor)  # no time checked: nothing to say
 
 
 def test_mode_1_where_mode_2_is_required(teaching_mode1: TeachingChain) -> None:

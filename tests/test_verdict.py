@@ -44,11 +44,16 @@ def verdict_line(text: str) -> str:
 
 @pytest.fixture()
 def files(teaching: TeachingChain, tmp_path: Path) -> dict[str, str]:
+    """The teaching chain; Alice's client licensor certificate with the certificates
+    above it (a leaf certificate: its ISSUE range is checked at the time checked); the
+    root key to pin."""
     chain = tmp_path / "chain.xml"
     chain.write_text(teaching.text, encoding="utf-8")
+    clc = tmp_path / "clc.xml"
+    clc.write_text(teaching.text[teaching.chain[1].span.start:], encoding="utf-8")
     anchor = tmp_path / "root.pem"
     anchor.write_bytes(teaching.anchor.to_pem())
-    return {"chain": str(chain), "anchor": str(anchor)}
+    return {"chain": str(chain), "clc": str(clc), "anchor": str(anchor)}
 
 
 # -- each state: text, JSON, exit status ---------------------------------------------
@@ -63,11 +68,12 @@ CASES = {
                    "the chain; checked at 2026-01-05 09:00 UTC"),
     "expired": (("--at", AFTER_CLC), True, EXIT_OUT_OF_TIME,
                 "chain EXPIRED: every signature and link holds, but the client licensor "
-                "certificate (#1): expired on 2027-01-05 09:00 UTC (checked at 2027-01-06 "
+                "certificate (#0): expired on 2027-01-05 09:00 UTC (checked at 2027-01-06 "
                 "09:00 UTC)"),
     "not-yet-valid": (("--at", BEFORE_ALL), True, EXIT_OUT_OF_TIME,
-                      "chain NOT YET VALID: every signature and link holds, but the client "
-                      "licensor certificate (#1): not valid before 2026-01-04 09:00 UTC"),
+                      "chain NOT YET VALID: every signature and link holds, but the "
+                      "publishing license (#0): not valid before it was issued, 2026-01-05 "
+                      "09:00 UTC (checked at 2026-01-03 09:00 UTC); the client licensor"),
 }
 
 
@@ -75,7 +81,8 @@ CASES = {
 def test_each_verdict_in_text_json_and_exit_status(verdict: str,
                                                    files: dict[str, str]) -> None:
     options, pinned, status_expected, line = CASES[verdict]
-    args = [files["chain"], *options] + (["--anchor", files["anchor"]] if pinned else [])
+    file = files["clc" if verdict == "expired" else "chain"]
+    args = [file, *options] + (["--anchor", files["anchor"]] if pinned else [])
     status, text = run("verify", *args)
     assert status == status_expected
     assert verdict_line(text).startswith(line)
@@ -117,6 +124,39 @@ def test_an_invalid_chain_in_text_json_and_exit_status(files: dict[str, str],
                                                                  "unanchored", "invalid"]
 
 
+def test_what_a_certificate_signed_in_range_stays_valid_after_it_ends(
+        files: dict[str, str]) -> None:
+    """MS-RMPR 2.2.9.2: a certificate's RANGETIME is when it may issue. The publishing
+    license Alice signed while her client licensor certificate could issue is valid after
+    that certificate ends; the certificate on its own is expired then."""
+    status, output = run("verify", files["chain"], "--anchor", files["anchor"], "--at",
+                         AFTER_CLC, "--json")
+    assert status == 0 and json.loads(output)["verdict"] == "valid"
+    status, output = run("verify", files["clc"], "--anchor", files["anchor"], "--at",
+                         AFTER_CLC, "--json")
+    assert status == EXIT_OUT_OF_TIME
+    assert [[e["code"] for e in d["errors"]] for d in json.loads(output)["documents"]] == [
+        ["expired"], [], []]
+
+
+def test_a_license_signed_after_its_certificate_ended_is_invalid(
+        files: dict[str, str], teaching: TeachingChain, tmp_path: Path) -> None:
+    """Backdating is the issuer's word; a later ISSUEDTIME is caught whenever checked."""
+    from rmslab.broken import sample
+    path = tmp_path / "late.xml"
+    path.write_bytes(sample("published-after-expiry.xml").data)
+    for at in (AFTER_CLC, "2030-01-01T00:00"):
+        status, output = run("verify", str(path), "--anchor", files["anchor"], "--at", at,
+                             "--json")
+        data = json.loads(output)
+        assert status == 1 and data["verdict"] == "invalid"
+        [finding] = data["documents"][0]["errors"]
+        assert finding["code"] == "issued-outside-range"
+        assert finding["message"] == (
+            "issued on 2027-01-06 09:00 UTC, after the client licensor certificate (#1) "
+            "that certifies its issuer's key could issue (until 2027-01-05 09:00 UTC)")
+
+
 # -- the time checked is now by default ------------------------------------------------
 
 
@@ -130,7 +170,9 @@ def _write(tmp_path: Path, name: str, teaching: TeachingChain) -> tuple[str, str
 
 def test_without_at_the_time_checked_is_now(tmp_path: Path) -> None:
     before = datetime.now(timezone.utc).replace(second=0, microsecond=0)
-    old, anchor = _write(tmp_path, "old", teaching_chain(Lab(at="2020-01-01T00:00")))
+    old_chain = teaching_chain(Lab(at="2020-01-01T00:00"))
+    old, anchor = _write(tmp_path, "old", old_chain)
+    Path(old).write_text(old_chain.text[old_chain.chain[1].span.start:], encoding="utf-8")
     status, output = run("verify", old, "--anchor", anchor, "--json")
     data = json.loads(output)
     checked = datetime.fromisoformat(data["checked_at"]).replace(tzinfo=timezone.utc)

@@ -22,6 +22,7 @@ from rmslab.samples import TeachingChain
 from rmslab.teaching import tamper
 from rmslab.viz import chain_graph, render
 from rmslab.viz.chain import VERDICT_STYLES
+from rmslab.xrml import Chain, read_chain
 
 LAB_TIME = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 AFTER_CLC = datetime(2027, 1, 6, 9, 0, tzinfo=timezone.utc)
@@ -59,11 +60,21 @@ def test_an_unanchored_root_is_drawn_as_such(teaching: TeachingChain) -> None:
     assert "? issuer link" in source  # the root's link: nothing vouches for it
 
 
+def clc_chain(teaching: TeachingChain) -> Chain:
+    """Alice's client licensor certificate and the certificates above it."""
+    return read_chain(teaching.text[teaching.chain[1].span.start:].encode("utf-8"),
+                      source="clc")
+
+
 def test_expired_documents_are_drawn_as_expired(teaching: TeachingChain) -> None:
-    report = examine(teaching.chain, anchor=teaching.anchor, at=AFTER_CLC)
-    source = chain_graph(teaching.chain, report).source
-    assert document_colours(source) == {0: GREEN, 1: PURPLE, 2: GREEN, 3: GREEN}
+    chain = clc_chain(teaching)
+    report = examine(chain, anchor=teaching.anchor, at=AFTER_CLC)
+    source = chain_graph(chain, report).source
+    assert document_colours(source) == {0: PURPLE, 1: GREEN, 2: GREEN}
     assert "expired on 2027-01-05 09:00 UTC" in source and "chain EXPIRED" in source
+    # the license it signed while it could issue is not: the full chain is all green
+    report = examine(teaching.chain, anchor=teaching.anchor, at=AFTER_CLC)
+    assert set(document_colours(chain_graph(teaching.chain, report).source).values()) == {GREEN}
 
 
 def test_failed_checks_are_red_and_named(teaching: TeachingChain) -> None:
@@ -84,7 +95,7 @@ def test_the_chain_command_draws_the_verdict(teaching: TeachingChain, tmp_path: 
                                              at: str, anchored: bool, colour: str,
                                              words: str) -> None:
     chain = tmp_path / "chain.xml"
-    chain.write_text(teaching.text, encoding="utf-8")
+    chain.write_text(clc_chain(teaching).text, encoding="utf-8")
     anchor = tmp_path / "root.pem"
     anchor.write_bytes(teaching.anchor.to_pem())
     target = tmp_path / "chain.svg"

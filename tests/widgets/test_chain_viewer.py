@@ -15,7 +15,7 @@ import pytest
 from rmslab.broken import broken_samples
 from rmslab.samples import TeachingChain
 from rmslab.widgets import ChainViewer, explore
-from rmslab.xrml import read_chain
+from rmslab.xrml import Chain, read_chain
 
 BROKEN = {sample.name: sample for sample in broken_samples()}
 LAB_TIME = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
@@ -114,15 +114,22 @@ AFTER_CLC = datetime(2027, 1, 6, 9, 0, tzinfo=timezone.utc)
 BEFORE_ALL = datetime(2026, 1, 3, 9, 0, tzinfo=timezone.utc)
 
 
+def clc_chain(teaching: TeachingChain) -> Chain:
+    """Alice's client licensor certificate and the certificates above it."""
+    return read_chain(teaching.text[teaching.chain[1].span.start:].encode("utf-8"),
+                      source="clc")
+
+
 @pytest.mark.parametrize("anchored,at,verdict,words,marks", [
     (True, LAB_TIME, "valid", "chain valid and anchored", "✓✓✓✓"),
     (False, LAB_TIME, "unanchored", "chain consistent but NOT anchored", "????"),
-    (True, AFTER_CLC, "expired", "chain EXPIRED", "✓⌛✓✓"),
-    (True, BEFORE_ALL, "not-yet-valid", "chain NOT YET VALID", "✓⌛⌛⌛"),
+    (True, AFTER_CLC, "expired", "chain EXPIRED", "⌛✓✓"),
+    (True, BEFORE_ALL, "not-yet-valid", "chain NOT YET VALID", "⌛⌛⌛⌛"),
 ])
 def test_the_verdict_in_each_state(teaching: TeachingChain, anchored: bool, at: datetime,
                                    verdict: str, words: str, marks: str) -> None:
-    viewer = explore(teaching.chain, anchor=teaching.anchor if anchored else None, at=at)
+    chain = clc_chain(teaching) if verdict == "expired" else teaching.chain
+    viewer = explore(chain, anchor=teaching.anchor if anchored else None, at=at)
     head = str(viewer.children[0].value)
     assert f'data-valid="{str(verdict == "valid").lower()}" data-verdict="{verdict}"' in head
     assert words in head and words in repr(viewer)
@@ -151,8 +158,8 @@ def test_an_unanchored_chain_says_so_in_every_document(teaching: TeachingChain) 
 
 
 def test_an_expired_document_shows_its_time_check(teaching: TeachingChain) -> None:
-    viewer = explore(teaching.chain, anchor=teaching.anchor, at=AFTER_CLC)
-    viewer.select(1)
+    viewer = explore(clc_chain(teaching), anchor=teaching.anchor, at=AFTER_CLC)
+    viewer.select(0)
     html = detail(viewer)
     assert 'data-verdict="expired"' in html and 'data-code="expired"' in html
     assert "expired on 2027-01-05 09:00 UTC (checked at 2027-01-06 09:00 UTC)" in html

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rmslab.errors import RmslabError
+from rmslab.lab import Lab
 from rmslab.report import examine, inspect_json
 from rmslab.samples import TeachingChain
 from rmslab.xrml import read_chain, write_protected_file
@@ -18,7 +19,7 @@ from rmslab.xrml import read_chain, write_protected_file
 def read_everything(data: bytes) -> None:
     try:
         chain = read_chain(data)
-        examine(chain)
+        examine(chain, at=Lab().now())
         inspect_json(chain)
     except RmslabError:
         return

@@ -41,6 +41,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -56,6 +57,9 @@ from lxml import etree  # noqa: E402
 from rmslab.crypto.rsa import DigestAlgorithm, PrivateKey, PublicKey  # noqa: E402
 from rmslab.lab import Lab  # noqa: E402
 from rmslab.report import examine  # noqa: E402
+
+#: The time every verification checks at, as ``rmslab verify`` does without --at.
+CHECKED_AT = datetime.now(timezone.utc)
 from rmslab.samples import TeachingChain, teaching_chain  # noqa: E402
 from rmslab.trust import validate_chain  # noqa: E402
 from rmslab.xrml import Chain, XrmlDocument, read_chain  # noqa: E402
@@ -274,14 +278,14 @@ def verification_rows(case: Case, *, rounds: int, round_time: float) -> list[Row
 
     # Check once, outside timing, that both paths succeed on this input: a benchmark of
     # a verification that fails early would measure the wrong thing.
-    report = examine(chain, anchor=anchor)
+    report = examine(chain, anchor=anchor, at=CHECKED_AT)
     if not report.chain_valid:
         raise SystemExit(f"{case.name}: examine found errors: "
                          f"{[e.to_json() for d in report.documents for e in d.errors]}")
     validated = validate_chain(chain, anchor)
 
     def ours_examine() -> None:
-        examine(read_chain(case.data), anchor=anchor)
+        examine(read_chain(case.data), anchor=anchor, at=CHECKED_AT)
 
     def ours_validate() -> None:
         validate_chain(read_chain(case.data), anchor)
@@ -408,7 +412,8 @@ def profile(case: Case, top: int, reps: int = 300) -> None:
     import pstats
 
     for label, fn in (("read_chain + examine",
-                       lambda: examine(read_chain(case.data), anchor=case.anchor)),
+                       lambda: examine(read_chain(case.data), anchor=case.anchor,
+                                       at=CHECKED_AT)),
                       ("read_chain + validate_chain",
                        lambda: validate_chain(read_chain(case.data), case.anchor))):
         profiler = cProfile.Profile()

@@ -71,15 +71,27 @@ def test_verify_json_matches_manifest(name: str, corpus: Path,
             assert got["issuer_index"] in identical_copies(chain, expected["issuer_index"])
     all_ok = all(d["digest_matches_exact_body"] and d["signature_over_digest_valid"]
                  for d in entry["documents"]) and bool(entry["documents"])
-    assert report["chain_valid"] is all_ok
-    assert status == (0 if all_ok else 1)
+    assert_verdict(report, status, all_ok)
     # With explicit whitespace recovery, every pretty-printed copy verifies too.
     recovered_ok = all(d["digest_matches_after_stripping_intertag_whitespace"]
                        and d["signature_over_digest_valid"]
                        for d in entry["documents"]) and bool(entry["documents"])
     status, output = run_cli("verify", str(path), "--json", "--recover-whitespace")
-    assert json.loads(output)["chain_valid"] is recovered_ok
-    assert status == (0 if recovered_ok else 1)
+    assert_verdict(json.loads(output), status, recovered_ok)
+
+
+def assert_verdict(report: dict[str, Any], status: int, all_ok: bool) -> None:
+    """No anchor is pinned, so nothing is valid: a sound file is unanchored, or expired
+    when a document's time is over by now (a lone CLC that can no longer issue, a
+    license past its VALIDITYTIME) — never invalid for its time alone."""
+    assert report["chain_valid"] is False and report["anchored"] is False
+    codes = {e["code"] for d in report["documents"] for e in d["errors"]}
+    if not all_ok:
+        assert report["verdict"] == "invalid" and status == 1
+        return
+    assert codes <= {"expired"}, codes
+    assert report["verdict"] == ("expired" if codes else "unanchored")
+    assert status == (6 if codes else 5)
 
 
 def test_the_two_documents_meant_to_fail_fail_for_the_right_reason(corpus: Path) -> None:
@@ -116,7 +128,10 @@ def test_real_protected_files_open_and_their_chains_verify_to_the_root(
     assert chain.container is not None and chain.container.extension == ".txt"
     status, output = run_cli("verify", str(path), "--anchor", str(anchor), "--json")
     report = json.loads(output)
-    assert status == 0 and report["chain_valid"]
+    # valid today: the client licensor certificate ended in 2017 and the CA certificates
+    # could issue until 2014, but each signed what it signed while it could (MS-RMPR
+    # 2.2.9.2)
+    assert status == 0 and report["chain_valid"] and report["verdict"] == "valid"
     assert report["documents"][-1]["anchored"] is True
     # the publishing license and the use license each have a full path to the root
     from rmslab.crypto.rsa import PublicKey
@@ -156,10 +171,14 @@ def test_pretty_printed_chain_needs_explicit_recovery(corpus: Path) -> None:
     assert validate_chain(chain, anchor, recover_whitespace=True).leaf.whitespace_recovered
 
 
-def test_cli_runs_as_a_real_process(corpus: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "rmslab.cli", "verify", "--json",
-         str(corpus / "pfiles/rmsSharingAliceTest.ptxt")],
-        capture_output=True, text=True, check=False)
+def test_cli_runs_as_a_real_process(corpus: Path, tmp_path: Path) -> None:
+    path = str(corpus / "pfiles/rmsSharingAliceTest.ptxt")
+    result = subprocess.run([sys.executable, "-m", "rmslab.cli", "verify", "--json", path],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 5, result.stderr  # sound, but no root pinned
+    assert json.loads(result.stdout)["verdict"] == "unanchored"
+    result = subprocess.run([sys.executable, "-m", "rmslab.cli", "verify", "--json", path,
+                             "--anchor", str(_root_anchor(corpus, tmp_path))],
+                            capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["chain_valid"] is True

@@ -191,9 +191,9 @@ def test_the_help_lists_every_exit_status() -> None:
     with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
         main(["verify", "--help"])
     text = " ".join(out.getvalue().split())
-    for status, words in ((0, "valid and anchored"), (1, "a check failed"),
-                          (5, "consistent but NOT anchored"),
-                          (6, "expired or not yet valid at the time checked")):
+    for status, words in ((0, "done; for verify: valid and anchored"), (1, "a check failed"),
+                          (5, "verify: consistent but NOT anchored"),
+                          (6, "verify: expired or not yet valid at the time checked")):
         assert f"{status} {words}" in text
 
 

@@ -1,8 +1,11 @@
 """The ``rmslab`` command (SPEC A-1).
 
-Exit status: 0 when everything checked is valid, 1 when a check failed, 2 when the
-input cannot be read (hostile, malformed, truncated, missing), 3 when an actor refused
-(binding, licensing: the rule is named), 4 when discovery fails — never a traceback.
+Exit status: 0 when everything checked is valid (for ``verify``: valid and anchored), 1
+when a check failed, 2 when the input cannot be read (hostile, malformed, truncated,
+missing), 3 when an actor refused (binding, licensing: the rule is named), 4 when
+discovery fails, 5 when ``verify`` finds a chain consistent but not anchored (no pinned
+root vouches for it), 6 when it finds a document expired or not yet valid at the time
+checked — never a traceback (:data:`rmslab.cli.common.EXIT_STATUS_HELP`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import sys
 from typing import Sequence, TextIO
 
 from rmslab import __version__
-from rmslab.cli.common import EXIT_INPUT, EXIT_INVALID
+from rmslab.cli.common import EXIT_INPUT, EXIT_INVALID, EXIT_STATUS_HELP
 from rmslab.cli.documents import add_document_parsers
 from rmslab.cli.content import add_content_parsers
 from rmslab.cli.lab import add_lab_parsers
@@ -26,7 +29,8 @@ __all__ = ["main", "build_parser"]
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rmslab", description="Inspect and verify RMS (XrML 1.2) documents and "
-                                   "protected files; run a lab deployment.")
+                                   "protected files; run a lab deployment.",
+        epilog=EXIT_STATUS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"rmslab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     add_document_parsers(sub)

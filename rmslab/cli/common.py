@@ -22,15 +22,15 @@ EXIT_OUT_OF_TIME = 6
 
 #: The exit statuses as the help of ``rmslab`` and ``rmslab verify`` list them.
 EXIT_STATUS_HELP = """exit status:
-  0  valid and anchored: every check holds at the time checked and the chain ends at
-     the pinned root (--anchor)
-  1  a check failed (digest, signature, issuer link, kind, mode)
+  0  done; for verify: valid and anchored — every check holds at the time checked and
+     the chain ends at the pinned root (--anchor)
+  1  a check failed (digest, signature, issuer link, time of issue, kind, mode)
   2  the input cannot be read
   3  an actor refused (the message names the rule)
   4  service discovery failed
-  5  consistent but NOT anchored: every check holds, but no pinned root vouches for
-     the chain (pin one with --anchor KEYFILE)
-  6  expired or not yet valid at the time checked (now, or --at TIME)"""
+  5  verify: consistent but NOT anchored — every check holds, but no pinned root
+     vouches for the chain (pin one with --anchor KEYFILE)
+  6  verify: expired or not yet valid at the time checked (now, or --at TIME)"""
 
 
 def verdict_status(verdict: Verdict) -> int:

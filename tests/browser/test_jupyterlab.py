@@ -311,8 +311,9 @@ def _play(page: Any, lab: JupyterLab, expect: Any) -> None:
 
 
 def test_the_chain_viewer_in_jupyterlab(jupyterlab: JupyterLab) -> None:
-    """Notebook 01's chain viewer: the tampered chain's verdict and picture, and a press
-    on each document's button shows that document's checks."""
+    """Notebook 01's chain viewers: the tampered chain's verdict and picture, and a press
+    on each document's button shows that document's checks; then the intact chain without
+    a pinned root, whose verdict on screen is "consistent but NOT anchored"."""
     _in_chromium(jupyterlab, "jupyterlab-chain-viewer.png", _explore)
 
 
@@ -325,8 +326,8 @@ def _explore(page: Any, lab: JupyterLab, expect: Any) -> None:
         raise AssertionError(f"no chain viewer appeared; errors shown: {_errors_shown(page)}\n"
                              f"server log:\n{lab.log_tail()}") from None
     viewer.scroll_into_view_if_needed()
-    expect(viewer.locator('.rmslab-chain-verdict[data-valid="false"]')).to_contain_text(
-        "NOT valid")
+    expect(viewer.locator('.rmslab-chain-verdict[data-valid="false"][data-verdict="invalid"]')
+           ).to_contain_text("chain NOT valid")
     picture = viewer.locator(".rmslab-picture svg")
     expect(picture).to_be_visible()
     assert picture.locator("g.node").count() == 5, "a box per document and the anchor"
@@ -342,13 +343,28 @@ def _explore(page: Any, lab: JupyterLab, expect: Any) -> None:
     viewer.locator(".rmslab-document-button-0").click()
     shown = viewer.locator('.rmslab-document-detail[data-index="0"][data-valid="true"]')
     expect(shown).to_be_visible()
-    expect(shown.locator(".rmslab-check-pass")).to_have_count(3)
+    expect(shown.locator(".rmslab-check-pass")).to_have_count(5)
     shown.locator(".rmslab-document summary").click()
     expect(shown.locator(".rmslab-document .highlight pre")).to_be_visible()
 
     viewer.locator(".rmslab-document-button-1").click()
     expect(viewer.locator('.rmslab-document-detail[data-index="1"]')).to_be_visible()
     viewer.screenshot(path=str(ARTIFACTS / "chain-viewer.png"))
+
+    # The intact chain without a pinned root: consistent, never called valid.
+    unanchored = panel.locator(".rmslab-chain-viewer").nth(1)
+    unanchored.scroll_into_view_if_needed()
+    verdict = unanchored.locator('.rmslab-chain-verdict[data-verdict="unanchored"]')
+    expect(verdict).to_be_visible()
+    expect(verdict).to_have_attribute("data-valid", "false")
+    expect(verdict).to_contain_text("chain consistent but NOT anchored")
+    expect(verdict).to_contain_text("no root pinned")
+    expect(verdict).not_to_contain_text("valid and anchored")
+    expect(unanchored.locator(".rmslab-picture svg")).to_contain_text(
+        "not anchored: no trusted root pinned")
+    expect(unanchored.locator(".rmslab-document-button-unanchored")).to_have_count(4)
+    expect(unanchored.locator(".rmslab-document-detail .rmslab-check-fail")).to_have_count(0)
+    unanchored.screenshot(path=str(ARTIFACTS / "chain-viewer-unanchored.png"))
     assert not _errors_shown(page), _errors_shown(page)
 
 

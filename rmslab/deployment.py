@@ -65,7 +65,8 @@ class Deployment:
     def add_cluster(self, name: str, url: str, *, role: str, first_server: str,
                     administrators: set[str] | None = None,
                     revocation: Revocation | None = None) -> Cluster:
-        cluster = Cluster(self.lab, name, url, role=role, revocation=revocation)
+        cluster = Cluster(self.lab, name, url, role=role, revocation=revocation,
+                          directory=self.directory)
         cluster.add_server(first_server, administrators=administrators)
         self.clusters[name] = cluster
         return cluster

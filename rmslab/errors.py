@@ -12,6 +12,8 @@ Every failure rmslab reports is an :class:`RmslabError`. Two families matter to 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 __all__ = [
     "RmslabError",
     "InputError",
@@ -38,6 +40,17 @@ __all__ = [
     "NotAdministratorError",
     "UntrustedSiteError",
     "NotEnrolledError",
+    "SlcExpiredError",
+    "LicenseRefusedError",
+    "InvalidPersonaCertSignatureError",
+    "InvalidPersonaCertTimeError",
+    "UntrustedPersonaCertError",
+    "DrmacExcludedError",
+    "UnexpectedPersonaCertError",
+    "InvalidRightsLabelSignatureError",
+    "IssuanceLicenseTimeError",
+    "NoMatchingIssuedPrincipalError",
+    "NoRightsForPrincipalError",
     "BindingRefusedError",
     "RegistryFormatError",
     "LdifFormatError",
@@ -194,15 +207,24 @@ class WeakAlgorithmError(TrustError):
 class RefusedError(RmslabError):
     """An actor refused a request, by a rule of SPEC.md. ``spec_id`` names the rule,
     ``reason`` says why, and ``trace`` (a :class:`rmslab.trace.Trace`) holds the flow up
-    to the refusal."""
+    to the refusal.
+
+    ``exception_name`` is the name MS-RMPR gives the fault a real server returns for this
+    refusal (the ``ExceptionName`` of a SOAP ``faultstring``, MS-RMPR 3.1.4.5), or None
+    where MS-RMPR names none. Subclasses set it; an instance may be given its own.
+    """
 
     code = "refused"
+    #: MS-RMPR's exception name for this refusal (3.1.4.5), if it names one.
+    exception_name: str | None = None
 
     def __init__(self, reason: str, *, spec_id: str | None = None,
-                 trace: object | None = None) -> None:
+                 trace: object | None = None, exception_name: str | None = None) -> None:
         self.reason = reason
         self.spec_id = spec_id
         self.trace = trace
+        if exception_name is not None:
+            self.exception_name = exception_name
         super().__init__(f"{reason} [{spec_id}]" if spec_id else reason)
 
 
@@ -236,6 +258,101 @@ class NotEnrolledError(RefusedError):
     """The actor lacks a certificate it needs (no SLC, no machine certificate, no RAC)."""
 
     code = "not-enrolled"
+
+
+class SlcExpiredError(RefusedError):
+    """A cluster was asked to issue a certificate or a license outside the time range of
+    its SLC's ISSUE right (MS-RMPR 3.1.6.2: outside it a server does not issue; it has
+    its SLC reissued first). ``not_before`` and ``not_after`` are that range."""
+
+    code = "slc-expired"
+
+    def __init__(self, reason: str, *, spec_id: str | None = None,
+                 trace: object | None = None, not_before: datetime | None = None,
+                 not_after: datetime | None = None) -> None:
+        super().__init__(reason, spec_id=spec_id, trace=trace)
+        self.not_before = not_before
+        self.not_after = not_after
+
+
+# --- the licensing server's refusals (MS-RMPR 3.4.4.1 AcquireLicense) --------------------
+
+_LICENSING = "Microsoft.DigitalRightsManagement.Licensing."
+
+
+class LicenseRefusedError(RefusedError):
+    """The licensing server refused a use license (SPEC L-1; MS-RMPR 3.4.4.1). Each
+    subclass is one of the faults MS-RMPR lists for AcquireLicense and carries its name in
+    ``exception_name``."""
+
+    code = "license-refused"
+
+
+class InvalidPersonaCertSignatureError(LicenseRefusedError):
+    """The rights account certificate (or its chain) has been tampered with."""
+
+    code = "invalid-persona-cert-signature"
+    exception_name = _LICENSING + "InvalidPersonaCertSignatureException"
+
+
+class InvalidPersonaCertTimeError(LicenseRefusedError):
+    """The rights account certificate is expired or not yet valid."""
+
+    code = "invalid-persona-cert-time"
+    exception_name = _LICENSING + "InvalidPersonaCertTimeException"
+
+
+class UntrustedPersonaCertError(LicenseRefusedError):
+    """The rights account certificate was not issued by a trusted user domain: its
+    issuer's key is not among the cluster's trustedRacIssuers."""
+
+    code = "untrusted-persona-cert"
+    exception_name = _LICENSING + "UntrustedPersonaCertException"
+
+
+class DrmacExcludedError(LicenseRefusedError):
+    """The rights account certificate's key is in the cluster's RAC exclusion policy."""
+
+    code = "drmac-excluded"
+    exception_name = _LICENSING + "DrmacIsExcludedException"
+
+
+class UnexpectedPersonaCertError(LicenseRefusedError):
+    """Anything else wrong with the rights account certificate (not a RAC, a broken
+    chain)."""
+
+    code = "unexpected-persona-cert"
+    exception_name = _LICENSING + "UnexpectedPersonaCertException"
+
+
+class InvalidRightsLabelSignatureError(LicenseRefusedError):
+    """The publishing license (or its chain) does not verify."""
+
+    code = "invalid-rights-label-signature"
+    exception_name = _LICENSING + "InvalidRightsLabelSignatureException"
+
+
+class IssuanceLicenseTimeError(LicenseRefusedError):
+    """The publishing license is outside its VALIDITYTIME now, or was issued at a time its
+    issuers could not issue it."""
+
+    code = "issuance-license-time"
+    exception_name = _LICENSING + "IssuanceLicenseIsNotWithinValidTimeRangeException"
+
+
+class NoMatchingIssuedPrincipalError(LicenseRefusedError):
+    """The publishing license is issued to a server whose key this cluster does not hold
+    (neither its own nor a trusted publishing domain's)."""
+
+    code = "no-matching-issued-principal"
+    exception_name = _LICENSING + "RightsLabelNoMatchingIssuedPrincipalException"
+
+
+class NoRightsForPrincipalError(LicenseRefusedError):
+    """The publishing license grants the requesting user nothing."""
+
+    code = "no-rights"
+    exception_name = _LICENSING + "NoRightsForRequestedPrincipalException"
 
 
 # --- client deployment and service discovery (seed 002) -------------------------------

@@ -27,7 +27,7 @@ from rmslab.xrml.model import Principal, format_time
 from rmslab.xrml.writer import Markup, element, object_xml, principal_xml, public_key_xml, sign
 
 __all__ = ["ENTRY_TYPES", "Revoke", "RevocationIndex", "revocation_list_body",
-           "issue_revocation_list", "normalise_id"]
+           "issue_revocation_list", "normalise_id", "revocation_authorities"]
 
 ENTRY_TYPES = ("license-id", "license-hash", "issuer-key", "issuer-id", "content-id",
                "principal-id", "principal-key")
@@ -66,6 +66,19 @@ class Revoke:
             return element("REVOKE", attrs, element("VALUE", {"encoding": "base64"}, self.value))
         id_type = "MS-GUID" if self.value.startswith("{") else "Name"
         return element("REVOKE", attrs, object_xml(None, self.value, id_type=id_type))
+
+
+def revocation_authorities(document: XrmlDocument) -> tuple[PublicKey, ...]:
+    """The keys of the principals a certificate names as revokers — the holders of its
+    ``REVOKE`` right. In an SLC that is the third-party revocation authority the cluster
+    named when it enrolled (E-4): its lists apply to whatever that SLC's cluster issued
+    (R-8)."""
+    if not document.is_certificate:
+        return ()
+    holders = {p for right in document.rights if right.name.upper() == "REVOKE"
+               for p in right.principals}
+    return tuple(p.public_key for p in document.principals
+                 if p.public_key is not None and p.internal_id in holders)
 
 
 def revocation_list_body(*, id: str, issued: datetime, signer: Principal,
@@ -145,9 +158,10 @@ class RevocationIndex:
     def url(self) -> str | None:
         return self.document.issuer.url if self.document.issuer else None
 
-    def fresh(self, now: datetime, interval_days: int) -> bool:
+    def fresh(self, now: datetime, interval: timedelta) -> bool:
+        """Issued no longer than ``interval`` before ``now`` (R-7), and not after it."""
         issued = self.issued
-        return issued is not None and now <= issued + timedelta(days=interval_days)
+        return issued is not None and issued <= now <= issued + interval
 
     def revokes_id(self, kind: str, value: str | None) -> bool:
         return bool(value) and normalise_id(value or "") in self._by_type[kind]

@@ -6,22 +6,29 @@ Rights named as elements in XrML (``VIEW``, ``EDIT``, ``PRINT``, ``EXTRACT``,
 ``EXPORT``) and rights written as ``RIGHT name="…"`` (``OWNER``, ``VIEWRIGHTSDATA``,
 ``REPLY``, ``REPLYALL``, ``FORWARD``, ``DOCEDIT``, ``OBJMODEL``) are one vocabulary here.
 ``OWNER`` implies every right.
+
+A grant names a user, ``ANYONE``, or a group by its e-mail address; who belongs to a group
+is the directory's answer (MS-RMPRS 3.5.4.1), passed in as ``member_of``. A revocation
+requirement's refresh interval is any number of days, hours, minutes and seconds (MS-RMPR
+2.2.9.7.9 and 2.2.9.9.10).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Callable
 
 from lxml import etree
 
 from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import InputError
-from rmslab.xrml.model import format_time, parse_time, read_public_key
+from rmslab.xrml.model import (describe_interval, format_time, interval_attributes,
+                               parse_interval, parse_time, read_public_key)
 from rmslab.xrml.writer import Markup, element, object_xml, public_key_xml, rangetime_xml
 
 __all__ = ["ELEMENT_RIGHTS", "NAMED_RIGHTS", "RIGHTS", "Grant", "RightsPolicy",
-           "RevocationRequirement", "normalise_right", "ANYONE"]
+           "RevocationRequirement", "normalise_right", "ANYONE", "MemberOf"]
 
 ELEMENT_RIGHTS = ("VIEW", "EDIT", "PRINT", "EXTRACT", "EXPORT")
 NAMED_RIGHTS = ("OWNER", "VIEWRIGHTSDATA", "REPLY", "REPLYALL", "FORWARD", "DOCEDIT",
@@ -29,6 +36,8 @@ NAMED_RIGHTS = ("OWNER", "VIEWRIGHTSDATA", "REPLY", "REPLYALL", "FORWARD", "DOCE
 RIGHTS = ELEMENT_RIGHTS + NAMED_RIGHTS
 #: The principal name that stands for every authenticated user.
 ANYONE = "ANYONE"
+#: "Is the user a member of the group with this e-mail address?" — the directory's answer.
+MemberOf = Callable[[str], bool]
 
 
 def normalise_right(name: str) -> str:
@@ -54,20 +63,35 @@ class Grant:
     def allows(self, right: str) -> bool:
         return "OWNER" in self.rights or normalise_right(right) in self.rights
 
-    def applies_to(self, user: str) -> bool:
-        return self.user == ANYONE or self.user.lower() == user.lower()
+    def applies_to(self, user: str, member_of: MemberOf | None = None) -> bool:
+        """Whether the grant is for ``user``: by name, as ``ANYONE``, or — with
+        ``member_of`` — as a member of the group the grant names."""
+        if self.user == ANYONE or self.user.lower() == user.lower():
+            return True
+        return member_of is not None and "@" in self.user and member_of(self.user)
 
 
 @dataclass(frozen=True)
 class RevocationRequirement:
     """A license's demand for a revocation list (R-3, R-6, R-7): where the list is, who
-    may sign it, and how old it may be (days)."""
+    may sign it, and how old it may be — ``interval``, any whole number of seconds, written
+    as the days, hours, minutes and seconds of an INTERVALTIME (MS-RMPR 2.2.9.9.10)."""
 
     url: str
     list_id: str
     revoker_key: PublicKey
-    interval_days: int
+    interval: timedelta
     name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.interval < timedelta(0) or self.interval.microseconds:
+            raise InputError(f"a refresh interval is a whole, non-negative number of seconds, "
+                             f"not {self.interval}")
+
+    @property
+    def interval_text(self) -> str:
+        """The interval for people: ``7 days``, ``1 day 12 hours``."""
+        return describe_interval(self.interval)
 
     def to_xml(self) -> Markup:
         return element(
@@ -76,7 +100,7 @@ class RevocationRequirement:
                     object_xml("Revocation", self.list_id or None, name=self.name,
                                addresses=[("URL", self.url)]),
                     public_key_xml(self.revoker_key)),
-            element("INTERVALTIME", {"days": str(self.interval_days)}))
+            element("INTERVALTIME", interval_attributes(self.interval)))
 
     @classmethod
     def from_element(cls, refresh: etree._Element, where: str) -> "RevocationRequirement":
@@ -87,11 +111,8 @@ class RevocationRequirement:
         if point is None or key is None or not url or interval is None:
             raise InputError(f"{where}: a REFRESH condition needs the list's URL, its signer's "
                              "key and an interval")
-        try:
-            days = int(interval.get("days", ""))
-        except ValueError:
-            raise InputError(f"{where}: the refresh interval is not a number of days") from None
-        return cls(url.strip(), (point.findtext("OBJECT/ID") or "").strip(), key, days,
+        return cls(url.strip(), (point.findtext("OBJECT/ID") or "").strip(), key,
+                   parse_interval(interval, f"{where}: REFRESH"),
                    point.findtext("OBJECT/NAME"))
 
 
@@ -107,12 +128,14 @@ class RightsPolicy:
     #: Licenses made from this policy require this revocation list (R-6).
     revocation: RevocationRequirement | None = field(default=None)
 
-    def for_user(self, user: str) -> tuple[Grant, ...]:
-        return tuple(g for g in self.grants if g.applies_to(user))
+    def for_user(self, user: str, member_of: MemberOf | None = None) -> tuple[Grant, ...]:
+        """The grants that apply to ``user`` (with ``member_of``, also those to the groups
+        the user belongs to)."""
+        return tuple(g for g in self.grants if g.applies_to(user, member_of))
 
-    def rights_of(self, user: str) -> tuple[str, ...]:
+    def rights_of(self, user: str, member_of: MemberOf | None = None) -> tuple[str, ...]:
         found: list[str] = []
-        for grant in self.for_user(user):
+        for grant in self.for_user(user, member_of):
             for right in (RIGHTS if "OWNER" in grant.rights else grant.rights):
                 if right not in found:
                     found.append(right)
@@ -183,5 +206,5 @@ class RightsPolicy:
             lines.append(f"license caching interval: {self.caching_days} days")
         if self.revocation is not None:
             lines.append(f"requires the revocation list at {self.revocation.url}, no older "
-                         f"than {self.revocation.interval_days} days")
+                         f"than {self.revocation.interval_text}")
         return lines

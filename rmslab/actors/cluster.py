@@ -1,9 +1,17 @@
-"""Licensing clusters and their servers (SPEC E-1, E-2, E-7…E-9, S-1, S-6).
+"""Licensing clusters and their servers (SPEC E-1, E-2, E-7…E-9, S-1, S-6, P-7).
 
 A cluster's first server generates the cluster key and enrolls; later servers join and
 share the cluster's key and SLC without enrolling (E-2). The root certification
 cluster certifies machines, accounts and clients and sub-enrolls licensing-only
 clusters; each cluster keeps a logging database of every enrollment request (E-8).
+
+A cluster's policies are the fields of MS-RMPR 3.1.1.1.1 ServerConfiguration that decide
+who is licensed (:meth:`Cluster.configuration` shows them): trustedRacIssuers (its own
+SLC key, for a licensing-only cluster also the key of the root certification cluster that
+sub-enrolled it, plus the trusted user domains an administrator imported),
+trustedLicensingServers (the trusted publishing domains, P-7), superUserEnabled and
+superUserGroup, racExclusionPolicy, applicationExclusionPolicy, publishedTemplates and
+archivedTemplates. Defaults as MS-RMPR 3.1.3.3 gives them.
 """
 
 from __future__ import annotations
@@ -11,16 +19,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from rmslab.crypto.rsa import PrivateKey
+from rmslab.actors.people import GroupExpansion
+from rmslab.crypto.rsa import PrivateKey, PublicKey
 from rmslab.lab import Lab
 from rmslab.revocation import Revoke
 from rmslab.store.logdb import LoggingDatabase
 from rmslab.xrml.certificates import Revocation
 from rmslab.xrml.document import ServerLicensorCertificate
-from rmslab.xrml.model import Principal
+from rmslab.xrml.model import Principal, Validity
 from rmslab.xrml.reader import Chain, parse
 
-__all__ = ["Cluster", "Server", "ClusterResources", "ROOT", "LICENSING_ONLY"]
+__all__ = ["Cluster", "Server", "ClusterResources", "ServerConfiguration",
+           "ApplicationExclusion", "TrustedIssuer", "ROOT", "LICENSING_ONLY"]
 
 ROOT = "root certification"
 LICENSING_ONLY = "licensing-only"
@@ -63,11 +73,81 @@ class ClusterResources:
                 f"SLC {self.slc_id or '-'} expires {expires}")
 
 
+@dataclass(frozen=True)
+class ApplicationExclusion:
+    """One entry of applicationExclusionPolicy (MS-RMPR 3.1.1.1.4): an application
+    executable, and the span of its versions that use licenses exclude (a POLICY element
+    of a POLICYLIST of type "exclusion" in every use license, 2.2.9.9.8)."""
+
+    filename: str
+    minimum_version: str
+    maximum_version: str
+
+    def __post_init__(self) -> None:
+        for value, what in ((self.filename, "file name"), (self.minimum_version, "minimum version"),
+                            (self.maximum_version, "maximum version")):
+            if not value or not value.strip():
+                raise ValueError(f"an application exclusion needs a {what}")
+        for version in (self.minimum_version, self.maximum_version):
+            parts = version.split(".")
+            if not all(p.isdigit() for p in parts) or len(parts) > 4:
+                raise ValueError(f"{version!r} is not a version (up to four numbers "
+                                 "separated by dots)")
+
+    def __str__(self) -> str:
+        return f"{self.filename} {self.minimum_version}–{self.maximum_version}"
+
+
+@dataclass(frozen=True)
+class TrustedIssuer:
+    """A key in trustedRacIssuers or trustedLicensingServers, and why it is there."""
+
+    key: PublicKey
+    source: str
+
+    def __str__(self) -> str:
+        return f"{self.source} (key {self.key.short_fingerprint})"
+
+
+@dataclass(frozen=True)
+class ServerConfiguration:
+    """The policies of a cluster that decide licensing, as MS-RMPR 3.1.1.1.1 names them."""
+
+    cluster: str
+    trusted_rac_issuers: tuple[TrustedIssuer, ...]
+    trusted_licensing_servers: tuple[TrustedIssuer, ...]
+    super_user_enabled: bool
+    super_user_group: str | None
+    rac_exclusion_policy: tuple[PublicKey, ...]
+    application_exclusion_policy: tuple[ApplicationExclusion, ...]
+    published_templates: tuple[str, ...]
+    archived_templates: tuple[str, ...]
+
+    def describe(self) -> list[str]:
+        def listed(items: tuple[object, ...]) -> str:
+            return "; ".join(str(i) for i in items) if items else "(none)"
+        return [
+            f"trustedRacIssuers: {listed(self.trusted_rac_issuers)}",
+            f"trustedLicensingServers: {listed(self.trusted_licensing_servers)}",
+            f"superUserEnabled: {self.super_user_enabled}; superUserGroup: "
+            f"{self.super_user_group or '(none)'}",
+            "racExclusionPolicy: " + listed(tuple(f"key {k.short_fingerprint}"
+                                                  for k in self.rac_exclusion_policy)),
+            f"applicationExclusionPolicy: {listed(self.application_exclusion_policy)}",
+            f"publishedTemplates: {listed(self.published_templates)}",
+            f"archivedTemplates: {listed(self.archived_templates)}",
+        ]
+
+    def __str__(self) -> str:
+        return "\n".join([f"{self.cluster}:"] + [f"  {line}" for line in self.describe()])
+
+
 class Cluster:
     """A licensing cluster: one key and one SLC shared by its servers."""
 
     def __init__(self, lab: Lab, name: str, url: str, *, role: str,
-                 revocation: Revocation | None = None) -> None:
+                 revocation: Revocation | None = None,
+                 directory: GroupExpansion | None = None) -> None:
         self.lab = lab
         self.name = name
         self.url = url.rstrip("/")
@@ -88,6 +168,21 @@ class Cluster:
         #: What the cluster has revoked so far, and its current signed list (R-2).
         self.revocations: list[Revoke] = []
         self.revocation_list: str | None = None
+        #: Where the cluster asks about group membership (MS-RMPRS 3.5.4.1).
+        self.directory = directory
+        #: Trusted user domains an administrator imported: the SLC chain of another
+        #: cluster, whose RACs this cluster then licenses (MS-RMPR trustedRacIssuers).
+        self.trusted_user_domains: dict[str, str] = {}
+        #: superUserEnabled and superUserGroup (the e-mail address of a group).
+        self.super_user_enabled = False
+        self.super_user_group: str | None = None
+        #: racExclusionPolicy: RAC keys this cluster licenses no more.
+        self.rac_exclusions: list[PublicKey] = []
+        #: applicationExclusionPolicy: written into every use license.
+        self.application_exclusions: list[ApplicationExclusion] = []
+        #: Templates withdrawn from distribution, still used to evaluate publishing
+        #: licenses (archivedTemplates).
+        self.archived_templates: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"<Cluster {self.name!r} {self.role} {self.url}>"
@@ -138,6 +233,52 @@ class Cluster:
     @property
     def previous_slcs(self) -> tuple[str, ...]:
         return tuple(self._slc_history)
+
+    @property
+    def issue_window(self) -> Validity | None:
+        """When the SLC lets this cluster issue: the RANGETIME of its ISSUE right
+        (MS-RMPR 3.1.6.2), or its validity when it states no such right. None before
+        enrollment."""
+        if not self.enrolled:
+            return None
+        slc = self.slc
+        issue = next((r for r in slc.rights if r.name == "ISSUE" and r.validity), None)
+        return issue.validity if issue is not None else slc.validity
+
+    # --- policies (MS-RMPR 3.1.1.1.1) ------------------------------------------------------
+    @property
+    def trusted_rac_issuers(self) -> tuple[TrustedIssuer, ...]:
+        """trustedRacIssuers: whose RACs this cluster licenses. Its own SLC key (the
+        default of MS-RMPR 3.1.3.3); for a licensing-only cluster also the key of the root
+        certification cluster that sub-enrolled it, which certifies the accounts of the
+        same forest; and the SLC key of each trusted user domain."""
+        found = [TrustedIssuer(self.key.public, f"{self.name} (its own SLC)")]
+        if self.role == LICENSING_ONLY and self.enrolled:
+            parent = self.slc.issuer_key
+            if parent is not None and parent != self.key.public:
+                label = self.slc.issuer.name if self.slc.issuer and self.slc.issuer.name else "?"
+                found.append(TrustedIssuer(parent, f"{label} (the root certification "
+                                                   "cluster that sub-enrolled it)"))
+        for name, text in sorted(self.trusted_user_domains.items()):
+            slc = parse(text, source=f"trusted user domain {name}")[0]
+            for key in slc.principal_keys[:1]:
+                found.append(TrustedIssuer(key, f"trusted user domain {name}"))
+        return tuple(found)
+
+    @property
+    def trusted_licensing_servers(self) -> tuple[TrustedIssuer, ...]:
+        """trustedLicensingServers: the servers on whose behalf this cluster issues use
+        licenses — the trusted publishing domains it imported (P-7)."""
+        return tuple(TrustedIssuer(key.public, f"trusted publishing domain {name}")
+                     for name, key in sorted(self.trusted_domains.items()))
+
+    def configuration(self) -> ServerConfiguration:
+        """The cluster's licensing policies, as MS-RMPR 3.1.1.1.1 names them."""
+        return ServerConfiguration(
+            self.name, self.trusted_rac_issuers, self.trusted_licensing_servers,
+            self.super_user_enabled, self.super_user_group, tuple(self.rac_exclusions),
+            tuple(self.application_exclusions), tuple(sorted(self.templates)),
+            tuple(sorted(self.archived_templates)))
 
     # --- servers ---------------------------------------------------------------------------
     def add_server(self, name: str, *, administrators: set[str] | None = None) -> Server:

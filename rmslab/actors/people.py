@@ -1,11 +1,24 @@
 """People and computers around a deployment: the directory's users and groups, and the
-computers people carry request files to (SPEC S-1, S-3, S-4)."""
+computers people carry request files to (SPEC S-1, S-3, S-4).
+
+Groups with an e-mail address are what rights and the super-user group name (MS-RMPR
+3.4.4.1, 3.1.1.1.1 superUserGroup). A licensing server asks the directory whether a user
+is a member of one of some groups the way MS-RMPRS 3.5.4.1 IsPrincipalMemberOf answers:
+true when the user is a member of at least one of them — directly or through nested
+groups — and false when the user or none of the groups can be found.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable, Protocol
 
-__all__ = ["User", "Directory", "Computer", "DOMAIN_ADMINS", "LOCAL_ADMINISTRATORS"]
+__all__ = ["User", "Group", "Directory", "GroupExpansion", "Computer", "DOMAIN_ADMINS",
+           "LOCAL_ADMINISTRATORS", "MAX_GROUP_DEPTH"]
+
+#: How deep nested groups are followed: MS-RMPRS 3.5.4.1 bounds group expansion (Windows
+#: gives up after 10 cross-forest calls); the lab bounds nesting the same way.
+MAX_GROUP_DEPTH = 10
 
 DOMAIN_ADMINS = "Domain Admins"
 LOCAL_ADMINISTRATORS = "Administrators"
@@ -32,12 +45,31 @@ class User:
         return self.account
 
 
+@dataclass
+class Group:
+    """A directory group with an e-mail address (a distribution or mail-enabled security
+    group). ``members`` are user names, user e-mail addresses or the e-mail addresses of
+    other groups (nesting)."""
+
+    name: str
+    email: str
+    members: set[str] = field(default_factory=set)
+
+
+class GroupExpansion(Protocol):
+    """What a licensing server asks about group membership (MS-RMPRS 3.5.4.1)."""
+
+    def is_principal_member_of(self, principal: str, groups: Iterable[str]) -> bool: ...
+
+
 class Directory:
     """The Active Directory domain of a deployment: its users and their groups."""
 
     def __init__(self, domain: str) -> None:
         self.domain = domain
         self.users: dict[str, User] = {}
+        #: Groups with e-mail addresses, by e-mail address (lower case).
+        self.groups: dict[str, Group] = {}
 
     def add_user(self, name: str, *, groups: tuple[str, ...] = ("Domain Users",)) -> User:
         user = User(name, self.domain, frozenset(groups))
@@ -52,6 +84,55 @@ class Directory:
 
     def is_domain_admin(self, user: User) -> bool:
         return DOMAIN_ADMINS in user.groups
+
+    # --- groups with e-mail addresses (MS-RMPRS 3.5.4.1) ------------------------------------
+    def add_group(self, name: str, *, email: str | None = None,
+                  members: Iterable[str] = ()) -> Group:
+        """A group whose e-mail address (``name@domain`` unless given) rights and the
+        super-user group can name; ``members`` are user names, user e-mail addresses or
+        group e-mail addresses."""
+        address = (email or f"{name}@{self.domain}").strip()
+        if "@" not in address:
+            raise ValueError(f"a group's e-mail address needs an @: {address!r}")
+        group = Group(name, address, {m.strip() for m in members})
+        self.groups[address.lower()] = group
+        return group
+
+    def group(self, email: str) -> Group:
+        try:
+            return self.groups[email.strip().lower()]
+        except KeyError:
+            raise KeyError(f"no group with the e-mail address {email!r} in "
+                           f"{self.domain}") from None
+
+    def is_principal_member_of(self, principal: str, groups: Iterable[str]) -> bool:
+        """IsPrincipalMemberOf (MS-RMPRS 3.5.4.1): is the user whose e-mail address is
+        ``principal`` a member of at least one of ``groups`` (e-mail addresses), directly or
+        through nested groups? False when the user or none of the groups can be found."""
+        user = self._user_by_email(principal)
+        if user is None:
+            return False
+        names = {user.name.lower(), user.email.lower()}
+        return any(self._contains(g.strip().lower(), user, names, depth=0, seen=set())
+                   for g in groups)
+
+    def _user_by_email(self, email: str) -> User | None:
+        wanted = email.strip().lower()
+        return next((u for u in self.users.values() if u.email.lower() == wanted), None)
+
+    def _contains(self, address: str, user: User, names: set[str], *, depth: int,
+                  seen: set[str]) -> bool:
+        group = self.groups.get(address)
+        if group is None or address in seen or depth > MAX_GROUP_DEPTH:
+            return False
+        seen.add(address)
+        if group.name in user.groups:  # the user's own list of groups names it
+            return True
+        members = {m.lower() for m in group.members}
+        if members & names:
+            return True
+        return any(self._contains(m, user, names, depth=depth + 1, seen=seen)
+                   for m in sorted(members) if m in self.groups)
 
 
 @dataclass

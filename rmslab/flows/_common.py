@@ -1,5 +1,6 @@
 """What several flows share: request files, the log entry, the admin rule, the trust
-rule for the computer that submits files (SPEC E-8, S-1, S-4)."""
+rule for the computer that submits files, and the rule that a cluster issues only while
+its SLC lets it (SPEC E-8, S-1, S-4; MS-RMPR 3.1.6.2)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ from pathlib import Path
 
 from rmslab.actors.cluster import Cluster, Server
 from rmslab.actors.people import LOCAL_ADMINISTRATORS, Computer, Directory, User
-from rmslab.errors import (NotAdministratorError, NotConnectedError, RefusedError,
-                           UntrustedSiteError)
+from rmslab.errors import (NotAdministratorError, NotConnectedError, NotEnrolledError,
+                           RefusedError, SlcExpiredError, UntrustedSiteError)
 from rmslab.trace import Trace
 
 __all__ = ["RequestFile", "InProcessService", "log_request", "require_administrator",
-           "require_trusted_site"]
+           "require_trusted_site", "require_slc_in_force", "SLC_EXPIRY_RULE"]
+
+#: The rule an expired SLC breaks (there is no SPEC ID for it).
+SLC_EXPIRY_RULE = "MS-RMPR 3.1.6.2"
 
 
 class InProcessService:
@@ -111,3 +115,33 @@ def refuse_and_log(cluster: Cluster, trace: Trace, exc: RefusedError, *, kind: s
                 channel=channel, accepted=False, reason=exc.reason, spec_id=exc.spec_id)
     exc.trace = trace
     return exc
+
+
+def require_slc_in_force(cluster: Cluster, trace: Trace, what: str) -> None:
+    """A cluster issues certificates and licenses only while the time range of its SLC's
+    ISSUE right holds (MS-RMPR 3.1.6.2: outside it, what it issued would be invalid; the
+    server has its SLC reissued first). Raises :class:`SlcExpiredError` naming the SLC's
+    end (or start), :class:`NotEnrolledError` when the cluster has no SLC. ``what`` names
+    what was asked for ("a use license"). The check is recorded only when it fails."""
+    if not cluster.enrolled:
+        trace.check("E-1", f"{cluster.name} has an SLC to issue {what} under", False)
+        raise NotEnrolledError(f"{cluster.name} has no SLC: it cannot issue {what}",
+                               spec_id="E-1", trace=trace)
+    window = cluster.issue_window
+    now = cluster.lab.now()
+    if window is None or window.contains(now):
+        return
+    slc = cluster.slc
+    if window.not_after is not None and now > window.not_after:
+        reason = (f"the SLC {slc.id} of {cluster.name} expired on "
+                  f"{window.not_after:%Y-%m-%d %H:%M} UTC")
+    else:
+        assert window.not_before is not None
+        reason = (f"the SLC {slc.id} of {cluster.name} lets it issue only from "
+                  f"{window.not_before:%Y-%m-%d %H:%M} UTC")
+    trace.check(SLC_EXPIRY_RULE, f"{cluster.name}'s SLC lets it issue now", False,
+                f"{reason}; now is {now:%Y-%m-%d %H:%M} UTC")
+    raise SlcExpiredError(f"{reason}: a server issues no certificate or license outside its "
+                          f"SLC's ISSUE right, so {cluster.name} cannot issue {what}; renew "
+                          "the SLC first", spec_id=SLC_EXPIRY_RULE, trace=trace,
+                          not_before=window.not_before, not_after=window.not_after)

@@ -21,7 +21,8 @@ from rmslab.crypto.rsa import PublicKey
 from rmslab.crypto.seal import seal
 from rmslab.errors import (InputError, NotConnectedError, NotEnrolledError, RefusedError,
                            StructureError, VerificationError)
-from rmslab.flows._common import InProcessService, log_request, refuse_and_log
+from rmslab.flows._common import (InProcessService, log_request, refuse_and_log,
+                                  require_slc_in_force)
 from rmslab.trace import DocumentRef, Trace
 from rmslab.xrml.certificates import certificate_body, sealed_key_certificate_body
 from rmslab.xrml.document import XrmlDocument
@@ -100,10 +101,22 @@ def _endpoint(certification: Cluster | CertificationEndpoint,
 
 def _require_root(cluster: Cluster, trace: Trace, kind: str, requester: str,
                   subject: str) -> None:
+    """Only an enrolled root certification cluster certifies (E-9), and only while its SLC
+    lets it issue (MS-RMPR 3.1.6.2); a refusal is logged (E-8)."""
     if cluster.role != ROOT or not cluster.enrolled:
         raise refuse_and_log(cluster, trace, RefusedError(
             f"{cluster.name} is not an enrolled root certification cluster", spec_id="E-9"),
             kind=kind, requester=requester, subject=subject, channel="online")
+    try:
+        require_slc_in_force(cluster, trace, _WHAT[kind])
+    except RefusedError as exc:
+        raise refuse_and_log(cluster, trace, exc, kind=kind, requester=requester,
+                             subject=subject, channel="online") from None
+
+
+_WHAT = {"machine-activation": "a machine certificate",
+         "account-certification": "a rights account certificate",
+         "client-enrollment": "a client licensor certificate"}
 
 
 def _issued_here(cluster: Cluster, text: str, kind: str, what: str, trace: Trace, *,

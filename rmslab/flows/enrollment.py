@@ -14,7 +14,8 @@ from rmslab.actors.enrollment_service import SLC_LIFETIME, EnrollmentEndpoint
 from rmslab.actors.people import Computer, User
 from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import InputError, NotConnectedError, RefusedError, VerificationError
-from rmslab.flows._common import RequestFile, log_request, refuse_and_log, require_trusted_site
+from rmslab.flows._common import (RequestFile, log_request, refuse_and_log,
+                                  require_slc_in_force, require_trusted_site)
 from rmslab.trace import DocumentRef, Trace
 from rmslab.trust import validate_chain
 from rmslab.xrml.certificates import ENROLLMENT_REQUEST, certificate_body, enrollment_request_body
@@ -169,6 +170,7 @@ def sub_enroll(root: Cluster, cluster: Cluster, *, by: User) -> Trace:
     try:
         if not root.enrolled:
             raise RefusedError(f"{root.name} is not enrolled itself", spec_id="E-2")
+        require_slc_in_force(root, trace, "an SLC for a licensing-only cluster")
         from rmslab.actors.enrollment_service import EnrollmentRequest
         document = parse(request)[0]
         from rmslab.xrml.verify import verify_document

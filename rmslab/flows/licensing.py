@@ -1,21 +1,50 @@
-"""Licensing (SPEC L-1, P-7) and trusted publishing domains.
+"""Licensing (SPEC L-1, P-7; MS-RMPR 3.4.4.1), trusted publishing domains and trusted user
+domains.
 
-A user with a RAC sends the publishing license to a licensing server. The server grants
-a use license only if it can open the content key: it must be the server the license
-names (the one that issued the CLC, or that signed it online) or hold that server's key
-through a trusted publishing domain (P-7). It grants only the rights the license gives
-that user (L-1), seals the content key to the user's account key, and signs.
+A user with a RAC sends the publishing license to a licensing server, which decides as
+MS-RMPR 3.4.4.1 AcquireLicense says, in its order:
+
+1. the server's SLC lets it issue now (3.1.6.2);
+2. the RAC verifies up to the root (else InvalidPersonaCertSignatureException), is valid
+   now — its issuers are checked at the time they issued (InvalidPersonaCertTimeException)
+   —, was issued by a trusted user domain: its issuer's key is among the cluster's
+   trustedRacIssuers (UntrustedPersonaCertException), and its key is not in the
+   racExclusionPolicy (DrmacIsExcludedException);
+3. the publishing license verifies (InvalidRightsLabelSignatureException), with validity
+   read at issuance: each certificate of its chain was valid when it issued the document
+   below it — content stays licensable after the SLC that published it is renewed and
+   expires, and offline content after the author's CLC expires — while the publishing
+   license's own VALIDITYTIME, if any, must hold now
+   (IssuanceLicenseIsNotWithinValidTimeRangeException);
+4. the server opens the content key: it must be the server the license names or hold that
+   server's key through a trusted publishing domain (P-7;
+   RightsLabelNoMatchingIssuedPrincipalException);
+5. rights: a member of the super-user group (when enabled) and the owner the license names
+   get OWNER whatever the rights list; everyone else gets the rights granted to them, to
+   ANYONE, or to a group they belong to — the directory answers as MS-RMPRS 3.5.4.1
+   IsPrincipalMemberOf does (L-1; NoRightsForRequestedPrincipalException).
+
+The owner counts only when the rights data — encrypted with the content key, so written by
+someone who held it — names the same owner as the signed license: a license re-signed by
+someone else around copied encrypted parts cannot make its signer the owner.
+
+The use license seals the content key to the RAC's key, grants what was decided, carries the
+cluster's application exclusions as a POLICYLIST (3.4.4.1, 2.2.9.9.7), and is signed with
+the cluster key. Every refusal is a :class:`~rmslab.errors.LicenseRefusedError` whose
+``exception_name`` is the fault MS-RMPR names.
 
 Trusted publishing domains are exported with a password (PBKDF2-HMAC-SHA256 and
-AES-256-GCM) and imported by another cluster; a wrong password imports nothing.
+AES-256-GCM) and imported by another cluster; a wrong password imports nothing. Trusted
+user domains are another cluster's SLC chain, imported by an administrator.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
-from typing import Protocol
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -23,31 +52,57 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from rmslab.actors.client import Client
-from rmslab.actors.cluster import Cluster
+from rmslab.actors.cluster import ApplicationExclusion, Cluster
 from rmslab.actors.people import User
 from rmslab.crypto.content import ContentCipher
 from rmslab.crypto.rsa import PrivateKey, PublicKey
 from rmslab.crypto.seal import SealError, seal, unseal
-from rmslab.errors import InputError, NotConnectedError, RefusedError, VerificationError
-from rmslab.flows._common import InProcessService
-from rmslab.rights import RightsPolicy
+from rmslab.errors import (BadSignatureError, DigestMismatchError, DrmacExcludedError,
+                           ExpiredError, InputError, InvalidPersonaCertSignatureError,
+                           InvalidPersonaCertTimeError, InvalidRightsLabelSignatureError,
+                           IssuanceLicenseTimeError, LicenseRefusedError,
+                           NoMatchingIssuedPrincipalError, NoRightsForPrincipalError,
+                           NotConnectedError, NotYetValidError, RefusedError,
+                           UnexpectedPersonaCertError, UnsignedDocumentError,
+                           UntrustedPersonaCertError, VerificationError)
+from rmslab.flows._common import InProcessService, require_slc_in_force
+from rmslab.rights import Grant, RightsPolicy
 from rmslab.trace import DocumentRef, Trace
 from rmslab.trust import validate_chain
 from rmslab.xrml.document import XrmlDocument
 from rmslab.xrml.licenses import content_license_body
-from rmslab.xrml.reader import parse
+from rmslab.xrml.model import Principal
+from rmslab.xrml.reader import Chain, parse
 from rmslab.xrml.writer import sign
 
 __all__ = ["acquire_use_license", "issue_use_license", "LicensingEndpoint", "LocalLicensing",
-           "read_rights", "export_trusted_publishing_domain",
-           "import_trusted_publishing_domain", "WrongPasswordError", "USE_LICENSE_LIFETIME"]
+           "read_rights", "read_rights_data", "OpenedRights",
+           "export_trusted_publishing_domain", "import_trusted_publishing_domain",
+           "trust_user_domain", "distrust_user_domain", "set_super_user_group",
+           "exclude_account", "exclude_application", "WrongPasswordError",
+           "USE_LICENSE_LIFETIME", "LICENSING_RULE"]
 
 USE_LICENSE_LIFETIME = timedelta(days=30)
+#: The rules of AcquireLicense that SPEC.md does not state (it has L-1 and P-7).
+LICENSING_RULE = "MS-RMPR 3.4.4.1"
 _PBKDF2_ROUNDS = 200_000
+_SIGNATURE_ERRORS = (DigestMismatchError, BadSignatureError, UnsignedDocumentError)
+_TIME_ERRORS = (ExpiredError, NotYetValidError)
 
 
 class WrongPasswordError(InputError):
     """The password does not open the trusted publishing domain file."""
+
+
+@dataclass(frozen=True)
+class OpenedRights:
+    """What a server reads out of a publishing license it can open: the content key, the
+    rights, which key opened it, and the owner the rights data names (MS-RMPR 2.2.9.8.5.1)."""
+
+    content_key: bytes
+    policy: RightsPolicy
+    source: str
+    owner: str | None
 
 
 def _server_keys(cluster: Cluster) -> list[tuple[PrivateKey, str]]:
@@ -57,10 +112,10 @@ def _server_keys(cluster: Cluster) -> list[tuple[PrivateKey, str]]:
     return keys
 
 
-def read_rights(cluster: Cluster, publishing_license: XrmlDocument) -> tuple[bytes, RightsPolicy, str]:
-    """Open a publishing license with the cluster's key (or a trusted domain's): the
-    content key, the rights, and which key opened it. :class:`RefusedError` (P-7) when
-    none of them can."""
+def read_rights_data(cluster: Cluster, publishing_license: XrmlDocument) -> OpenedRights:
+    """Open a publishing license with the cluster's key (or a trusted publishing
+    domain's). :class:`~rmslab.errors.NoMatchingIssuedPrincipalError` (P-7) when none of
+    them can."""
     for key, source in _server_keys(cluster):
         sealed = publishing_license.sealed_key_for(key.public)
         if sealed is None:
@@ -76,11 +131,20 @@ def read_rights(cluster: Cluster, publishing_license: XrmlDocument) -> tuple[byt
         rights_doc = parse(rights_text.decode("utf-8"), source="rights data")[0]
         rights_list = rights_doc.element.find("BODY/WORK/RIGHTSGROUP/RIGHTSLIST")
         if rights_list is None:
-            raise RefusedError("the rights data lists no rights", spec_id="L-1")
-        return content_key, RightsPolicy.from_rights_list(rights_list, "rights data"), source
-    raise RefusedError(f"{cluster.name} did not issue this publishing license's CLC and does "
-                       "not trust its publishing domain: it cannot open the content key",
-                       spec_id="P-7")
+            raise LicenseRefusedError("the rights data lists no rights", spec_id="L-1")
+        return OpenedRights(content_key, RightsPolicy.from_rights_list(rights_list, "rights data"),
+                            source, rights_doc.owner)
+    raise NoMatchingIssuedPrincipalError(
+        f"{cluster.name} did not issue this publishing license's CLC and does not trust its "
+        "publishing domain: it cannot open the content key", spec_id="P-7")
+
+
+def read_rights(cluster: Cluster, publishing_license: XrmlDocument) -> tuple[bytes, RightsPolicy, str]:
+    """Open a publishing license with the cluster's key (or a trusted domain's): the
+    content key, the rights, and which key opened it. :class:`RefusedError` (P-7) when
+    none of them can."""
+    opened = read_rights_data(cluster, publishing_license)
+    return opened.content_key, opened.policy, opened.source
 
 
 class LicensingEndpoint(Protocol):
@@ -108,66 +172,209 @@ class LocalLicensing(InProcessService):
                                  trace=trace, to=to)
 
 
+# --- the server's side: AcquireLicense (MS-RMPR 3.4.4.1) ------------------------------------
+
+
+def _check_account(cluster: Cluster, rac_chain: Chain, anchor: PublicKey, now: datetime,
+                   trace: Trace) -> Principal:
+    """Step 2: the RAC verifies, is valid now, was issued by a trusted user domain and is
+    not excluded. Returns its principal."""
+    rac = rac_chain[0]
+    what = "the rights account certificate"
+    try:
+        validate_chain(rac_chain, anchor, at=now)
+    except _SIGNATURE_ERRORS as exc:
+        trace.check("L-1", f"{what} verifies up to the root", False, str(exc))
+        raise InvalidPersonaCertSignatureError(f"{what} does not verify: {exc}",
+                                               spec_id="L-1") from None
+    except _TIME_ERRORS as exc:
+        trace.check("L-1", f"{what} is valid now", False, str(exc))
+        raise InvalidPersonaCertTimeError(f"{what} is not valid now: {exc}",
+                                          spec_id="L-1") from None
+    except VerificationError as exc:
+        trace.check("L-1", f"{what} verifies up to the root", False, str(exc))
+        raise UnexpectedPersonaCertError(f"{what} does not verify: {exc}",
+                                         spec_id="L-1") from None
+    subject = rac.principals[0] if rac.principals else None
+    if rac.kind != "Group-Identity-Credential" or subject is None or not subject.name \
+            or subject.public_key is None:
+        trace.check("L-1", "the requester presents a rights account certificate", False,
+                    f"got a {rac.kind_name}")
+        raise UnexpectedPersonaCertError("the request carries no rights account certificate",
+                                         spec_id="L-1")
+    until = rac.validity.not_after if rac.validity else None
+    trace.check("L-1", f"{what} of {subject.name} verifies up to the root and is valid now",
+                True, (f"valid until {until:%Y-%m-%d %H:%M} UTC; " if until else "")
+                + "each issuer could issue when it did")
+    trusted = {t.key: t.source for t in cluster.trusted_rac_issuers}
+    issuer_key = rac.issuer_key
+    source = trusted.get(issuer_key) if issuer_key is not None else None
+    issuer_name = rac.issuer.label if rac.issuer else "?"
+    trace.check(LICENSING_RULE, f"the RAC's issuer is a trusted user domain of {cluster.name}",
+                source is not None,
+                f"issued by {source}" if source else
+                f"issued by {issuer_name} (key "
+                f"{issuer_key.short_fingerprint if issuer_key else '?'}), which is not among "
+                f"its trustedRacIssuers")
+    if source is None:
+        raise UntrustedPersonaCertError(
+            f"{cluster.name} does not trust the user domain that issued the rights account "
+            f"certificate of {subject.name} ({issuer_name}): import it as a trusted user "
+            "domain first", spec_id=LICENSING_RULE)
+    if cluster.rac_exclusions:
+        excluded = subject.public_key in cluster.rac_exclusions
+        trace.check(LICENSING_RULE, "the RAC's key is not excluded", not excluded,
+                    f"key {subject.public_key.short_fingerprint} is "
+                    f"{'in' if excluded else 'not in'} the racExclusionPolicy")
+        if excluded:
+            raise DrmacExcludedError(f"{cluster.name} excludes the rights account certificate "
+                                     f"of {subject.name} (key "
+                                     f"{subject.public_key.short_fingerprint})",
+                                     spec_id=LICENSING_RULE)
+    return subject
+
+
+def _check_publishing_license(chain: Chain, anchor: PublicKey, now: datetime,
+                              trace: Trace) -> XrmlDocument:
+    """Step 3: the publishing license verifies, its issuers could issue it when they did,
+    and its own VALIDITYTIME holds now."""
+    pl = chain[0]
+    if pl.kind != "Microsoft Rights Label":
+        trace.check("L-1", "the request carries a publishing license", False,
+                    f"got a {pl.kind_name}")
+        raise LicenseRefusedError(f"the request carries no publishing license but a "
+                                  f"{pl.kind_name}", spec_id="L-1")
+    validity = pl.validity
+    try:
+        validate_chain(chain, anchor, at=now)
+    except _TIME_ERRORS as exc:
+        own = exc.index == pl.index and validity is not None and not validity.contains(now)
+        trace.check(LICENSING_RULE, "the publishing license is within its VALIDITYTIME now"
+                    if own else "each issuer of the publishing license could issue when it "
+                                "did", False, str(exc))
+        raise IssuanceLicenseTimeError(
+            f"the publishing license is not within its valid time range: {exc}",
+            spec_id=LICENSING_RULE) from None
+    except VerificationError as exc:
+        trace.check("L-1", "the publishing license verifies up to the root", False, str(exc))
+        raise InvalidRightsLabelSignatureError(f"the publishing license does not verify: {exc}",
+                                               spec_id="L-1") from None
+    issued = f"{pl.issued:%Y-%m-%d %H:%M} UTC" if pl.issued else "?"
+    trace.check("L-1", "the publishing license verifies up to the root", True,
+                f"issued {issued}; each issuer's ISSUE right covered the time it issued "
+                "(MS-RMPR 3.1.6.2)")
+    if validity is not None:
+        trace.check(LICENSING_RULE, "the publishing license is within its VALIDITYTIME now",
+                    True, f"until {validity.not_after:%Y-%m-%d %H:%M} UTC"
+                    if validity.not_after else "no end")
+    return pl
+
+
+def _confirmed_owner(pl: XrmlDocument, opened: OpenedRights) -> str | None:
+    """The owner the publishing license names, if its rights data names the same one."""
+    if pl.owner and opened.owner and pl.owner.strip().lower() == opened.owner.strip().lower():
+        return pl.owner.strip()
+    return None
+
+
+def _member_of(cluster: Cluster, email: str) -> Callable[[str], bool] | None:
+    """How the cluster asks whether ``email`` belongs to a group (MS-RMPRS 3.5.4.1)."""
+    directory = cluster.directory
+    if directory is None:
+        return None
+    return lambda group: directory.is_principal_member_of(email, [group])
+
+
+def _decide_rights(cluster: Cluster, pl: XrmlDocument, opened: OpenedRights, email: str,
+                   trace: Trace) -> tuple[Grant, ...]:
+    """Step 5: OWNER for a super-user or the owner; else the grants for the user, ANYONE
+    or the user's groups — rewritten for the user, whom every right of a use license is
+    for (MS-RMPR 2.2.9.9.3)."""
+    member_of = _member_of(cluster, email)
+    group = cluster.super_user_group
+    if cluster.super_user_enabled and group:
+        is_super = member_of is not None and member_of(group)
+        trace.check(LICENSING_RULE, f"{email} is a super-user of {cluster.name}", is_super,
+                    f"{'a' if is_super else 'not a'} member of the super-user group {group}")
+        if is_super:
+            return (Grant(email, ("OWNER",)),)
+    owner = _confirmed_owner(pl, opened)
+    if pl.owner and pl.owner.strip().lower() == email.lower():
+        trace.check(LICENSING_RULE, f"{email} is the owner the publishing license names",
+                    owner is not None,
+                    "OWNER, whatever the rights list" if owner else
+                    f"the rights data names {opened.owner or 'no owner'}: the claim is not "
+                    "honoured")
+        if owner is not None:
+            return (Grant(email, ("OWNER",)),)
+    granted: list[Grant] = []
+    for grant in opened.policy.grants:
+        if grant.applies_to(email):
+            granted.append(grant)
+        elif member_of is not None and grant.applies_to(email, member_of):
+            trace.check(LICENSING_RULE, f"{email} is a member of the group {grant.user}", True,
+                        "the directory says so (IsPrincipalMemberOf, MS-RMPRS 3.5.4.1)")
+            granted.append(Grant(email, grant.rights, grant.not_before, grant.not_after))
+    return tuple(granted)
+
+
 def issue_use_license(cluster: Cluster, protected_chain: str, rac_text: str, *,
                       anchor: PublicKey, trace: Trace, to: str) -> str:
-    """The server's side of licensing (L-1, P-7): check the RAC and the publishing license,
-    open the content key (this cluster's key or a trusted domain's), grant the rights the
-    license gives the RAC's user, seal the content key to the RAC's key, sign. Returns the
-    use license followed by the cluster's SLC chain; ``to`` names the requester in the
-    Trace."""
+    """The server's side of licensing, AcquireLicense (L-1, P-7; MS-RMPR 3.4.4.1): every
+    check of the module docstring in its order, then a use license granting what was
+    decided, the content key sealed to the RAC's key, signed with the cluster key. Returns
+    the use license followed by the cluster's SLC chain; ``to`` names the requester in the
+    Trace. A refusal raises a :class:`~rmslab.errors.LicenseRefusedError` (or
+    :class:`~rmslab.errors.SlcExpiredError`) carrying the Trace."""
     lab = cluster.lab
+    now = lab.now()
     chain = parse(protected_chain, source="publishing license")
-    pl = chain[0]
     rac_chain = parse(rac_text, source="rights account certificate")
-    rac = rac_chain[0]
     try:
-        try:
-            validate_chain(rac_chain, anchor, at=lab.now())
-            validate_chain(chain, anchor, at=lab.now())
-        except VerificationError as exc:
-            trace.check("L-1", "the RAC and the publishing license verify", False, str(exc))
-            raise RefusedError(f"a certificate does not verify: {exc}", spec_id="L-1") from None
-        trace.check("L-1", "the RAC and the publishing license verify up to the root", True)
-        subject = rac.principals[0] if rac.principals else None
-        if rac.kind != "Group-Identity-Credential" or subject is None or not subject.name \
-                or subject.public_key is None:
-            trace.check("L-1", "the requester presents a rights account certificate", False,
-                        f"got a {rac.kind_name}")
-            raise RefusedError("the request carries no rights account certificate",
-                               spec_id="L-1")
+        require_slc_in_force(cluster, trace, "a use license")
+        subject = _check_account(cluster, rac_chain, anchor, now, trace)
         email = subject.name
+        assert email is not None and subject.public_key is not None
+        pl = _check_publishing_license(chain, anchor, now, trace)
         try:
-            content_key, policy, source = read_rights(cluster, pl)
+            opened = read_rights_data(cluster, pl)
         except RefusedError:
             trace.check("P-7", f"{cluster.name} may license this content", False,
                         "it did not issue the CLC and does not trust the publishing domain")
             raise
         trace.check("P-7", f"{cluster.name} may license this content", True,
-                    f"the content key opens with the key of {source}")
-        rights = policy.rights_of(email)
+                    f"the content key opens with the key of {opened.source}")
+        granted = _decide_rights(cluster, pl, opened, email, trace)
+        policy = opened.policy
+        rights = RightsPolicy(granted).rights_of(email)
         trace.check("L-1", f"the publishing license gives {email} rights", bool(rights),
                     ", ".join(rights) if rights else "it names no right for this user")
         if not rights:
-            raise RefusedError(f"the publishing license gives {email} no rights",
-                               spec_id="L-1")
+            raise NoRightsForPrincipalError(f"the publishing license gives {email} no rights",
+                                            spec_id="L-1")
     except RefusedError as exc:
         exc.trace = trace
         raise
     user_principal = subject.identity(with_levels=False)
-    granted = RightsPolicy(policy.for_user(email), policy.not_after, policy.caching_days,
-                           policy.revocation)
-    now = lab.now()
+    granted_policy = RightsPolicy(granted, policy.not_after, policy.caching_days,
+                                  policy.revocation)
     until = now + USE_LICENSE_LIFETIME
     if policy.caching_days is not None:
         until = now + timedelta(days=policy.caching_days)
+    exclusions = tuple((e.filename, e.minimum_version, e.maximum_version)
+                       for e in cluster.application_exclusions)
+    if exclusions:
+        trace.check(LICENSING_RULE, "the use license carries the application exclusions", True,
+                    "; ".join(str(e) for e in cluster.application_exclusions))
     body = content_license_body(
         id=lab.guid("license"), issued=now, issuer=cluster.principal, user=user_principal,
-        sealed_key=seal(content_key, subject.public_key, lab.random_bytes),
-        content_id=pl.content_id or "", owner=pl.owner, policy=granted,
-        validity=(now, until), publishing_license_id=pl.id or "")
+        sealed_key=seal(opened.content_key, subject.public_key, lab.random_bytes),
+        content_id=pl.content_id or "", owner=pl.owner, policy=granted_policy,
+        validity=(now, until), publishing_license_id=pl.id or "", exclusions=exclusions)
     use_license = sign(body, cluster.key, lab.digest_algorithm)
     assert cluster.slc_text is not None
-    trace.step(cluster.first_server.name, f"issues a use license granting {', '.join(rights)}",
+    described = ", ".join(granted_policy.rights_of(email))
+    trace.step(cluster.first_server.name, f"issues a use license granting {described}",
                to, documents=[DocumentRef("use license", use_license, "Content-License")],
                keys=[f"content key sealed to {email}'s account key "
                      f"{subject.public_key.short_fingerprint}",
@@ -242,3 +449,109 @@ def import_trusted_publishing_domain(cluster: Cluster, exported: bytes, password
     cluster.trusted_domains[inner["name"]] = key
     return str(inner["name"])
 
+
+
+# --- trusted user domains and the other licensing policies (MS-RMPR 3.1.1.1.1) -------------
+
+
+def _own_anchor(cluster: Cluster) -> PublicKey:
+    """The root key the cluster's own SLC chain ends at."""
+    chain = cluster.slc_chain
+    key = chain[len(chain) - 1].issuer_key
+    assert key is not None
+    return key
+
+
+def trust_user_domain(cluster: Cluster, slc_chain: str, *, name: str | None = None,
+                      anchor: PublicKey | None = None) -> Trace:
+    """An administrator imports another cluster's SLC chain as a trusted user domain: the
+    RACs that cluster issues are then licensed here (trustedRacIssuers, MS-RMPR 3.1.1.1.1
+    and 3.4.4.1). The chain must verify up to ``anchor`` (by default the root the
+    cluster's own SLC chain ends at) with validity at issuance. ``name`` defaults to the
+    SLC's server name. Returns the Trace; a chain that is not an SLC, does not verify or
+    is the cluster's own is refused and nothing changes."""
+    trace = Trace(f"{cluster.name} imports a trusted user domain")
+    chain = parse(slc_chain, source="trusted user domain")
+    slc = chain[0]
+    subject = slc.principals[0] if slc.principals else None
+    domain = (name or (subject.name if subject else None) or "").strip()
+    trace.step(cluster.first_server.name, "imports an SLC chain as a trusted user domain",
+               documents=[DocumentRef("server licensor certificate", slc.text, slc.kind)])
+    try:
+        if slc.kind != "Server-Licensor-Certificate" or subject is None \
+                or subject.public_key is None:
+            raise RefusedError(f"a trusted user domain is imported from a server licensor "
+                               f"certificate, not a {slc.kind_name}", spec_id=LICENSING_RULE)
+        if not domain:
+            raise RefusedError("the SLC names no server: give the trusted user domain a name",
+                               spec_id=LICENSING_RULE)
+        if subject.public_key == cluster.key.public:
+            raise RefusedError(f"this is {cluster.name}'s own SLC: its RACs are trusted "
+                               "already", spec_id=LICENSING_RULE)
+        try:
+            validate_chain(chain, anchor or _own_anchor(cluster), at=cluster.lab.now())
+        except VerificationError as exc:
+            raise RefusedError(f"the SLC chain of {domain} does not verify: {exc}",
+                               spec_id=LICENSING_RULE) from None
+    except RefusedError as exc:
+        trace.check(LICENSING_RULE, "the SLC chain can be trusted as a user domain", False,
+                    exc.reason)
+        exc.trace = trace
+        raise
+    cluster.trusted_user_domains[domain] = slc_chain
+    trace.check(LICENSING_RULE, f"{domain} is a trusted user domain of {cluster.name}", True,
+                f"RACs issued with key {subject.public_key.short_fingerprint} are licensed "
+                "(trustedRacIssuers)")
+    return trace
+
+
+def distrust_user_domain(cluster: Cluster, name: str) -> Trace:
+    """An administrator removes a trusted user domain: its RACs are refused from now on
+    (UntrustedPersonaCertException)."""
+    trace = Trace(f"{cluster.name} removes the trusted user domain {name}")
+    removed = cluster.trusted_user_domains.pop(name, None)
+    trace.step(cluster.first_server.name, f"removes the trusted user domain {name}")
+    trace.check(LICENSING_RULE, f"{name} was a trusted user domain of {cluster.name}",
+                removed is not None,
+                "its RACs are no longer licensed" if removed is not None else
+                f"its trusted user domains are {', '.join(sorted(cluster.trusted_user_domains)) or 'none'}")
+    if removed is None:
+        raise RefusedError(f"{cluster.name} has no trusted user domain {name!r}",
+                           spec_id=LICENSING_RULE, trace=trace)
+    return trace
+
+
+def set_super_user_group(cluster: Cluster, group: str | None) -> Trace:
+    """Enable the super-user group (the e-mail address of a directory group whose members
+    get OWNER on every use license the cluster issues, MS-RMPR 3.4.4.1), or disable it with
+    None."""
+    trace = Trace(f"{cluster.name} {'sets its super-user group' if group else 'disables super-users'}")
+    if group is not None and "@" not in group:
+        raise InputError(f"the super-user group is named by its e-mail address, not {group!r}")
+    cluster.super_user_enabled = group is not None
+    cluster.super_user_group = group
+    trace.step(cluster.first_server.name,
+               f"superUserEnabled={cluster.super_user_enabled}, superUserGroup={group or '-'}")
+    return trace
+
+
+def exclude_account(cluster: Cluster, account_key: PublicKey) -> Trace:
+    """Add a RAC key to the racExclusionPolicy: the cluster licenses it no more
+    (DrmacIsExcludedException, MS-RMPR 3.4.4.1)."""
+    trace = Trace(f"{cluster.name} excludes a rights account certificate")
+    if account_key not in cluster.rac_exclusions:
+        cluster.rac_exclusions.append(account_key)
+    trace.step(cluster.first_server.name, "adds a key to the racExclusionPolicy",
+               keys=[f"excluded RAC key {account_key.short_fingerprint}"])
+    return trace
+
+
+def exclude_application(cluster: Cluster, exclusion: ApplicationExclusion) -> Trace:
+    """Add an entry to the applicationExclusionPolicy: every use license the cluster issues
+    from now on carries it as a POLICY of a POLICYLIST of type "exclusion" (MS-RMPR
+    3.4.4.1, 2.2.9.9.8)."""
+    trace = Trace(f"{cluster.name} excludes {exclusion}")
+    if exclusion not in cluster.application_exclusions:
+        cluster.application_exclusions.append(exclusion)
+    trace.step(cluster.first_server.name, f"adds {exclusion} to the applicationExclusionPolicy")
+    return trace

@@ -9,6 +9,12 @@ it makes an owner license by unsealing the content key with the CLC private key 
 sealing it again for the author's account key (P-5); and the content is encrypted with
 the content key and the license attached to the file (P-6). Online, the server signs the
 publishing license and returns the owner license; the file format is the same (P-8).
+
+The rights data names the owner as well (MS-RMPR 2.2.9.8.5.1): written under the content
+key, it is what lets a licensing server trust the owner the publishing license names.
+A server issues publishing licenses and templates only while its SLC lets it (MS-RMPR
+3.1.6.2). Clients keep their template archive in step with the server: templates the
+server no longer publishes are deleted at the next download (MS-RMPR 1.3.3).
 """
 
 from __future__ import annotations
@@ -25,19 +31,25 @@ from rmslab.lab import Lab
 from rmslab.crypto.content import ContentCipher
 from rmslab.crypto.seal import seal, unseal
 from rmslab.crypto.rsa import PrivateKey, PublicKey
-from rmslab.errors import NotConnectedError, NotEnrolledError, VerificationError
+from rmslab.errors import NotConnectedError, NotEnrolledError, RefusedError, VerificationError
+from rmslab.flows._common import require_slc_in_force
 from rmslab.rights import Grant, RightsPolicy
 from rmslab.trace import DocumentRef, Trace
 from rmslab.xrml.licenses import (content_license_body, publishing_license_body,
                                   rights_data_text, template_body)
 from rmslab.xrml.model import Principal
 from rmslab.xrml.pfile import container_header
+from rmslab.xrml.document import XrmlDocument
 from rmslab.xrml.reader import parse
 from rmslab.trust import validate_chain
 from rmslab.xrml.writer import sign
 
 __all__ = ["Protected", "publish_offline", "publish_online", "issue_template",
-           "policy_from_template", "download_templates", "OWNER_LICENSE_LIFETIME"]
+           "archive_template", "policy_from_template", "download_templates",
+           "OWNER_LICENSE_LIFETIME", "TEMPLATE_REMOVAL_RULE"]
+
+#: Templates removed on the server are removed from clients (no SPEC ID covers it).
+TEMPLATE_REMOVAL_RULE = "MS-RMPR 1.3.3"
 
 OWNER_LICENSE_LIFETIME = timedelta(days=365)
 
@@ -59,10 +71,13 @@ def _account_principal(client: Client, user: User) -> Principal:
     return client.account(user.name).rac.principals[0].identity(with_levels=False)
 
 
-def _encrypted_rights(cipher: ContentCipher, content_id: str, policy: RightsPolicy) -> bytes:
+def _encrypted_rights(cipher: ContentCipher, content_id: str, policy: RightsPolicy,
+                      owner: str) -> bytes:
     """The rights data, encrypted with the content key: only who can open the content key
-    reads them (XRML.md "Encrypted-Rights-Data")."""
-    return cipher.encrypt(rights_data_text(content_id=content_id, policy=policy).encode("utf-8"))
+    reads them (XRML.md "Encrypted-Rights-Data"); they name the owner too (MS-RMPR
+    2.2.9.8.5.1)."""
+    return cipher.encrypt(rights_data_text(content_id=content_id, policy=policy,
+                                           owner=owner).encode("utf-8"))
 
 
 def _owner_license(lab: Lab, *, issuer: Principal, signer: PrivateKey, owner: Principal,
@@ -123,7 +138,7 @@ def publish_offline(client: Client, user: User, policy: RightsPolicy,
                      f"server key {server.public_key.short_fingerprint} (CLC issuer)",
                      f"CLC key {clc_key.public.short_fingerprint}"])
     cipher = ContentCipher(content_key, lab.mode)
-    encrypted_rights = _encrypted_rights(cipher, content_id, policy)
+    encrypted_rights = _encrypted_rights(cipher, content_id, policy, user.email)
     author = clc.principals[0].identity()
     body = publishing_license_body(
         id=lab.guid("license"), issued=lab.now(), issuer=author,
@@ -183,12 +198,13 @@ def publish_online(cluster: Cluster, client: Client, user: User, policy: RightsP
     if not reachable:
         raise NotConnectedError(f"{client.name} cannot reach {cluster.name}: publish offline "
                                 "with a CLC", spec_id="P-8", trace=trace)
+    require_slc_in_force(cluster, trace, "a publishing license")
     content_key = lab.random_bytes(16, "content-key")
     content_id = lab.guid("content")
     server = cluster.principal
     assert server.public_key is not None and cluster.slc_text is not None
     cipher = ContentCipher(content_key, lab.mode)
-    encrypted_rights = _encrypted_rights(cipher, content_id, policy)
+    encrypted_rights = _encrypted_rights(cipher, content_id, policy, user.email)
     body = publishing_license_body(
         id=lab.guid("license"), issued=lab.now(), issuer=server,
         license_point_id=lab.guid("point"), license_url=f"{cluster.url}/licensing",
@@ -218,14 +234,40 @@ def publish_online(cluster: Cluster, client: Client, user: User, policy: RightsP
 
 def issue_template(cluster: Cluster, name: str, description: str,
                    policy: RightsPolicy) -> str:
-    """A rights policy template signed by the cluster, with its SLC chain."""
+    """A rights policy template signed by the cluster, with its SLC chain, published for
+    distribution (publishedTemplates). Refused with
+    :class:`~rmslab.errors.SlcExpiredError` when the SLC no longer lets the cluster issue
+    (MS-RMPR 3.1.6.2)."""
     lab = cluster.lab
+    require_slc_in_force(cluster, Trace(f"{cluster.name} issues the template {name}"),
+                         "a rights policy template")
     body = template_body(id=lab.guid("template"), issued=lab.now(), issuer=cluster.principal,
                          name=name, description=description, policy=policy)
     assert cluster.slc_text is not None
     text = sign(body, cluster.key, lab.digest_algorithm) + cluster.slc_text
     cluster.templates[name] = text
+    cluster.archived_templates.pop(name, None)
     return text
+
+
+def archive_template(cluster: Cluster, name: str) -> Trace:
+    """The administrator removes a template from distribution: it moves from the published
+    templates to the archived ones, which the server still uses to evaluate publishing
+    licenses but no longer sends to clients (MS-RMPR 3.1.1.1.1 publishedTemplates and
+    archivedTemplates). Clients delete it at their next download (MS-RMPR 1.3.3)."""
+    trace = Trace(f"{cluster.name} stops distributing the template {name}")
+    text = cluster.templates.pop(name, None)
+    if text is None:
+        trace.check(TEMPLATE_REMOVAL_RULE, f"{cluster.name} publishes a template {name}", False,
+                    f"it publishes {', '.join(sorted(cluster.templates)) or 'none'}")
+        raise RefusedError(f"{cluster.name} publishes no template {name!r}",
+                           spec_id=TEMPLATE_REMOVAL_RULE, trace=trace)
+    cluster.archived_templates[name] = text
+    trace.step(cluster.first_server.name, f"archives the template {name}: no longer "
+                                          "distributed, still used for licensing",
+               documents=[DocumentRef(f"template {name}", parse(text)[0].text,
+                                      "Microsoft Official Rights Template")])
+    return trace
 
 
 def policy_from_template(template_text: str) -> RightsPolicy:
@@ -240,9 +282,13 @@ def policy_from_template(template_text: str) -> RightsPolicy:
 
 def download_templates(cluster: Cluster, client: Client, user: User, *,
                        anchor: PublicKey) -> Trace:
-    """The client downloads the cluster's rights policy templates into the user's template
-    archive; each must verify up to the root — templates are issued by an RMS server
-    (D-5)."""
+    """The client brings the user's template archive in step with the cluster (MS-RMPR
+    1.3.3): it asks which templates the cluster publishes — their GUIDs and hashes,
+    AcquireTemplateInformation (3.4.4.2) — deletes the ones of this cluster it holds that
+    are no longer published, and fetches the missing and changed ones, AcquireTemplates
+    (3.4.4.3). Each fetched template must verify up to the root — templates are issued by
+    an RMS server (D-5) — with validity at issuance, so a template stays good after the SLC
+    it was issued under is renewed and expires."""
     trace = Trace(f"{client.name} downloads templates from {cluster.name} for {user.email}")
     trace.step(client.name, "asks for the rights policy templates", cluster.first_server.name)
     reachable = client.connected and any(s.connected for s in cluster.servers)
@@ -251,13 +297,32 @@ def download_templates(cluster: Cluster, client: Client, user: User, *,
         raise NotConnectedError(f"{client.name} cannot reach {cluster.name}", spec_id="D-4",
                                 trace=trace)
     account = client.account(user.name)
-    for name, text in sorted(cluster.templates.items()):
+    now = client.lab.now()
+    published = {name: parse(text, source=f"template {name}")
+                 for name, text in sorted(cluster.templates.items())}
+    offered = {(chain[0].id, _template_hash(chain[0])) for chain in published.values()}
+    server_key = cluster.key.public
+    for name, text in sorted(account.templates.items()):
+        held = parse(text, source=f"template {name}")[0]
+        if (held.issuer_key != server_key or name in published
+                or held.id in {guid for guid, _ in offered}):
+            continue  # another server's, replaced below, or still published
+        del account.templates[name]
+        trace.check(TEMPLATE_REMOVAL_RULE, f"the template {name} is no longer published by "
+                                           f"{cluster.name}: deleted from the archive", True,
+                    f"its GUID {held.id} is not among the {len(offered)} the server lists")
+    for name, chain in published.items():
+        held_text = account.templates.get(name)
+        if held_text is not None:
+            held = parse(held_text, source=f"template {name}")[0]
+            if (held.id, _template_hash(held)) == (chain[0].id, _template_hash(chain[0])):
+                continue  # the same template, unchanged
         try:
-            validate_chain(parse(text, source=f"template {name}"), anchor, at=client.lab.now())
+            validate_chain(chain, anchor, at=now)
         except VerificationError as exc:
             trace.check("D-5", f"the template {name} is issued by an RMS server", False, str(exc))
             continue
-        account.templates[name] = text
+        account.templates[name] = cluster.templates[name]
         trace.check("D-5", f"the template {name} is issued by an RMS server", True,
                     "it verifies up to the root")
     trace.step(cluster.first_server.name, f"sends {len(account.templates)} template(s)",
@@ -265,3 +330,10 @@ def download_templates(cluster: Cluster, client: Client, user: User, *,
                                                    "Microsoft Official Rights Template")
                                        for n, t in sorted(account.templates.items())])
     return trace
+
+
+def _template_hash(template: XrmlDocument) -> str:
+    """What AcquireTemplateInformation lists beside a template's GUID: the VALUE of the
+    DIGEST of its SIGNATURE (MS-RMPR 3.4.4.2.3.2)."""
+    digest = template.signature.digest_value if template.signature else None
+    return digest.hex() if digest else ""

@@ -7,17 +7,20 @@ its signer named in the license as a principal that may revoke? (4) If all hold,
 entity involved in the request revoked? A list registered in the session stays
 registered until the application closes (R-5), and applies to every later binding whose
 chain of trust holds a certificate issued by the list's signer — even when that license
-does not require revocation (R-8).
+does not require revocation (R-8) — or whose chain holds a certificate that names the
+list's signer as a revoker: the third-party revocation authority an SLC names in its
+REVOKE right (E-4), whose lists apply to whatever that SLC's cluster issued.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import InputError, NotConnectedError, VerificationError
-from rmslab.revocation import RevocationIndex
+from rmslab.revocation import RevocationIndex, revocation_authorities
 from rmslab.rights import RevocationRequirement
 from rmslab.trace import DocumentRef, Trace
 from rmslab.xrml.reader import Chain, parse
@@ -126,17 +129,17 @@ def revocation_checks(session: "AppSession", *, use_license_chain: Chain,
     now = client.lab.now()
     trace.step(client.name, "checks revocation before releasing the content key (R-3)")
     trace.check("R-3", "step 1: does the use license require a revocation list?", True,
-                f"yes: {requirement.url}, refreshed every {requirement.interval_days} days"
+                f"yes: {requirement.url}, refreshed every {requirement.interval_text}"
                 if requirement else "no")
     applicable: list[tuple[str, RevocationIndex]] = []
     if requirement is not None:
         index = _obtain(session, requirement, trace)
         if index is None:
             return False
-        fresh = index.fresh(now, requirement.interval_days)
+        fresh = index.fresh(now, requirement.interval)
         issued = f"{index.issued:%Y-%m-%d %H:%M}" if index.issued else "?"
         trace.check("R-7", "step 2: the list is registered and fresh", fresh,
-                    f"issued {issued}, may be {requirement.interval_days} days old at most "
+                    f"issued {issued}, may be {requirement.interval_text} old at most "
                     f"(now {now:%Y-%m-%d %H:%M})")
         if not fresh:
             return False
@@ -153,14 +156,23 @@ def revocation_checks(session: "AppSession", *, use_license_chain: Chain,
         if not named:
             return False
         applicable.append((requirement.url, index))
-    issuers = {d.issuer_key for chain in (use_license_chain, license_chain) for d in chain
-               if d.issuer_key is not None}
+    chains = (use_license_chain, license_chain)
+    issuers = {d.issuer_key for chain in chains for d in chain if d.issuer_key is not None}
+    authorities = {key: document for chain in chains for document in chain
+                   for key in revocation_authorities(document)}
     for url, index in session.registered_lists.items():
         if any(index is chosen for _, chosen in applicable):
             continue
         if index.signer_key in issuers:
             trace.check("R-8", f"the list registered from {url} applies: its signer issued a "
                                "certificate in this binding's chain of trust", True)
+            applicable.append((url, index))
+        elif index.signer_key is not None and index.signer_key in authorities:
+            named_by = authorities[index.signer_key]
+            trace.check("R-8", f"the list registered from {url} applies: its signer is the "
+                               f"revocation authority the {named_by.kind_name} {named_by.id} "
+                               "in this binding's chain of trust names (its REVOKE right)",
+                        True)
             applicable.append((url, index))
     user = session.user
     for url, index in applicable:
@@ -202,9 +214,14 @@ def issue_authority_list(lab: "Lab", *, name: str, key: "PrivateKey", url: str,
 
 
 def requirement_for(url: str, revoker: PublicKey, *, interval_days: int = 7,
-                    list_id: str = "", name: str | None = None) -> RevocationRequirement:
-    """What a license (or a template, R-6) writes to require the list at ``url``."""
-    return RevocationRequirement(url, list_id, revoker, interval_days, name)
+                    interval: timedelta | None = None, list_id: str = "",
+                    name: str | None = None) -> RevocationRequirement:
+    """What a license (or a template, R-6) writes to require the list at ``url``, no
+    older than ``interval`` (any days, hours, minutes and seconds, MS-RMPR 2.2.9.9.10) or,
+    without it, ``interval_days``."""
+    return RevocationRequirement(url, list_id, revoker,
+                                 interval if interval is not None
+                                 else timedelta(days=interval_days), name)
 
 
 def revoke(cluster: "Cluster", entries: "list[Revoke]", *, web: "Web | None" = None) -> Trace:

@@ -117,7 +117,7 @@ def binding_picture(session: AppSession, license_chain: str, *, anchor: PublicKe
     if required is not None:
         key = required.public_key.short_fingerprint if required.public_key else "?"
         caption.append(f"it requires the revocation list at {required.address}, signed by key "
-                       f"{key}, at most {interval or '?'} days old")
+                       f"{key}, at most {interval or '?'} old")
     else:
         caption.append("it requires no revocation list")
     if binding is not None:

@@ -17,7 +17,8 @@ from lxml import etree
 from rmslab.crypto.rsa import DigestAlgorithm, PublicKey, surface_digest
 from rmslab.errors import KeyFormatError, StructureError
 from rmslab.xrml.model import (DistributionPoint, Principal, Right, SignatureBlock,
-                               Validity, first_child, parse_time, read_public_key)
+                               Validity, describe_interval, first_child, parse_interval,
+                               parse_time, read_public_key)
 from rmslab.xrml.source import DocumentSpan
 
 __all__ = [
@@ -431,7 +432,7 @@ def _right(element: etree._Element, where: str) -> Right:
                 revocation = _distribution_point(point, where)
             interval = refresh_el.find("INTERVALTIME")
             if interval is not None:
-                refresh = interval.get("days") or _text(interval) or None
+                refresh = describe_interval(parse_interval(interval, where))
     return Right(name=(name or "").strip(), principals=tuple(principals), validity=validity,
                  refresh_interval=refresh, revocation_list=revocation)
 

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from typing import Sequence
 
 from rmslab.rights import RightsPolicy
 from rmslab.xrml.model import Principal, format_time
 from rmslab.xrml.writer import (Markup, distribution_point_xml, element, object_xml,
                                 principal_xml)
 
-__all__ = ["publishing_license_body", "content_license_body", "rights_data_text",
+__all__ = ["publishing_license_body", "content_license_body", "exclusion_policy_xml",
+           "rights_data_text",
            "template_body"]
 
 
@@ -60,12 +62,27 @@ def publishing_license_body(*, id: str, issued: datetime, issuer: Principal,
                 base64.b64encode(encrypted_rights).decode("ascii")))
 
 
+def exclusion_policy_xml(exclusions: Sequence[tuple[str, str, str]]) -> Markup | None:
+    """``POLICYLIST type="exclusion"`` with one POLICY per (file name, minimum version,
+    maximum version) — the application exclusions a server writes into every use license
+    (MS-RMPR 2.2.9.9.7, 2.2.9.9.8, 3.4.4.1); None when there are none."""
+    if not exclusions:
+        return None
+    return element("POLICYLIST", {"type": "exclusion"}, *(
+        element("POLICY", (), element(
+            "OBJECT", (), element("ID", {"type": "filename"}, filename),
+            element("VERSIONSPAN", (("min", minimum), ("max", maximum)))))
+        for filename, minimum, maximum in exclusions))
+
+
 def content_license_body(*, id: str, issued: datetime, issuer: Principal, user: Principal,
                          sealed_key: bytes, content_id: str, owner: str | None,
                          policy: RightsPolicy, validity: tuple[datetime, datetime],
-                         publishing_license_id: str) -> str:
+                         publishing_license_id: str,
+                         exclusions: Sequence[tuple[str, str, str]] = ()) -> str:
     """A use license or owner license (L-1, P-5): ``user`` holds the content key sealed
-    to their account key and the rights ``policy`` grants them."""
+    to their account key and the rights ``policy`` grants them; ``exclusions`` are the
+    server's application exclusions (file name, minimum and maximum version)."""
     return element(
         "BODY", (("type", "LICENSE"), ("version", "3.0")),
         element("ISSUEDTIME", (), format_time(issued)),
@@ -76,14 +93,16 @@ def content_license_body(*, id: str, issued: datetime, issuer: Principal, user: 
         element("ISSUEDPRINCIPALS", (), principal_xml(user, internal_id="1",
                                                        enabling_bits=sealed_key)),
         distribution_point_xml("Publishing-License", publishing_license_id),
-        _work(content_id, owner, policy.to_rights_list()))
+        _work(content_id, owner, policy.to_rights_list()),
+        exclusion_policy_xml(exclusions))
 
 
-def rights_data_text(*, content_id: str, policy: RightsPolicy) -> str:
-    """The rights data a publishing license carries encrypted (unsigned)."""
+def rights_data_text(*, content_id: str, policy: RightsPolicy, owner: str | None = None) -> str:
+    """The rights data a publishing license carries encrypted (unsigned), naming the owner
+    in WORK/METADATA when given (MS-RMPR 2.2.9.8.5.1)."""
     return element("XrML", (("xmlns", ""), ("version", "1.2")),
                    element("BODY", (("type", "Microsoft Rights Template"), ("version", "3.0")),
-                           _work(content_id, None, policy.to_rights_list())))
+                           _work(content_id, owner, policy.to_rights_list())))
 
 
 def template_body(*, id: str, issued: datetime, issuer: Principal, name: str,

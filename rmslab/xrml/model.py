@@ -5,7 +5,7 @@ from __future__ import annotations
 import binascii
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
 from lxml import etree
@@ -15,7 +15,8 @@ from rmslab.errors import KeyFormatError, StructureError
 
 __all__ = [
     "Principal", "Validity", "DistributionPoint", "Right", "SignatureBlock",
-    "parse_time", "format_time",
+    "parse_time", "format_time", "INTERVAL_UNITS", "parse_interval", "interval_attributes",
+    "describe_interval",
 ]
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -45,6 +46,55 @@ def format_time(moment: datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc)
     return moment.strftime(TIME_FORMAT)
+
+
+#: The attributes of an INTERVALTIME, largest unit first (MS-RMPR 2.2.9.7.9, 2.2.9.9.10).
+INTERVAL_UNITS = ("days", "hours", "minutes", "seconds")
+_UNIT_SECONDS = {"days": 86_400, "hours": 3_600, "minutes": 60, "seconds": 1}
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}", re.ASCII)
+
+
+def parse_interval(element: etree._Element, where: str) -> timedelta:
+    """An ``INTERVALTIME``: its ``days``, ``hours``, ``minutes`` and ``seconds`` attributes
+    added up (MS-RMPR 2.2.9.7.9 and 2.2.9.9.10 — each a whole number, each omitted when
+    zero, so an INTERVALTIME with none of them is an interval of zero)."""
+    total = 0
+    for unit in INTERVAL_UNITS:
+        raw = element.get(unit)
+        if raw is None:
+            continue
+        if not _WHOLE_NUMBER.fullmatch(raw.strip()):
+            raise StructureError(f"{where}: INTERVALTIME {unit}={raw!r} is not a whole number "
+                                 "(at most nine digits)")
+        total += int(raw.strip()) * _UNIT_SECONDS[unit]
+    try:
+        return timedelta(seconds=total)
+    except OverflowError:
+        raise StructureError(f"{where}: the INTERVALTIME is too long") from None
+
+
+def _split_interval(interval: timedelta) -> list[tuple[str, int]]:
+    if interval < timedelta(0) or interval.microseconds:
+        raise ValueError(f"an interval is a whole, non-negative number of seconds: {interval}")
+    rest = interval.days * 86_400 + interval.seconds
+    parts = []
+    for unit in INTERVAL_UNITS:
+        count, rest = divmod(rest, _UNIT_SECONDS[unit])
+        parts.append((unit, count))
+    return parts
+
+
+def interval_attributes(interval: timedelta) -> dict[str, str]:
+    """The attributes of the ``INTERVALTIME`` that writes ``interval``: days, hours,
+    minutes and seconds, each omitted when zero (MS-RMPR 2.2.9.7.9)."""
+    return {unit: str(count) for unit, count in _split_interval(interval) if count}
+
+
+def describe_interval(interval: timedelta) -> str:
+    """``7 days``, ``1 day 12 hours``, ``90 seconds`` → ``1 minute 30 seconds``."""
+    words = [f"{count} {unit if count != 1 else unit[:-1]}"
+             for unit, count in _split_interval(interval) if count]
+    return " ".join(words) if words else "0 seconds"
 
 
 def _text(element: etree._Element | None) -> str | None:

@@ -20,6 +20,10 @@ mirrors the deployment (SPEC E-8, D-3).
                                                               …/Templates/NAME.xml
     DIR/clusters/NAME/templates/TEMPLATE.xml, trusted-publishing-domains/NAME.pem
     DIR/clusters/NAME/revocation-list.xml  the cluster's current revocation list
+    DIR/clusters/NAME/archived-templates/N.xml   templates no longer distributed
+    DIR/clusters/NAME/trusted-user-domains/N.xml SLC chains of trusted user domains
+                                        (deployment.json names them and holds the other
+                                        licensing policies: super-user group, exclusions)
     DIR/clients/MACHINE/revocation-lists/N.xml   lists an administrator placed (R-4)
     DIR/clients/MACHINE/sessions/NAME.json  application sessions kept open (R-5)
     DIR/web/N.xml                       documents published at URLs (deployment.json maps them)
@@ -40,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from rmslab.actors.client import Account, Client
-from rmslab.actors.cluster import Cluster
+from rmslab.actors.cluster import ApplicationExclusion, Cluster
 from rmslab.actors.enrollment_service import EnrollmentService
 from rmslab.actors.people import Computer
 from rmslab.crypto.rsa import PrivateKey, PublicKey
@@ -131,6 +135,14 @@ def _save_into(deployment: Deployment, root: Path) -> dict[str, Any]:
             _write(base / "templates" / f"{template_name}.xml", text)
         if cluster.revocation_list:
             _write(base / "revocation-list.xml", cluster.revocation_list)
+        archived = []
+        for number, (template_name, text) in enumerate(sorted(cluster.archived_templates.items()), 1):
+            _write(base / "archived-templates" / f"{number}.xml", text)
+            archived.append({"name": template_name, "file": f"{number}.xml"})
+        user_domains = []
+        for number, (domain, text) in enumerate(sorted(cluster.trusted_user_domains.items()), 1):
+            _write(base / "trusted-user-domains" / f"{number}.xml", text)
+            user_domains.append({"name": domain, "file": f"{number}.xml"})
         clusters.append({
             "name": cluster.name, "url": cluster.url, "role": cluster.role,
             "revocation": ({"authority": cluster.revocation.authority_name,
@@ -142,6 +154,13 @@ def _save_into(deployment: Deployment, root: Path) -> dict[str, Any]:
                              "key": ({"modulus": r.key.modulus_base64, "exponent": r.key.exponent}
                                      if r.key else None)} for r in cluster.revocations],
             "templates": sorted(cluster.templates),
+            "archived_templates": archived,
+            "trusted_user_domains": user_domains,
+            "super_user_group": cluster.super_user_group if cluster.super_user_enabled else None,
+            "rac_exclusions": [{"modulus": k.modulus_base64, "exponent": k.exponent}
+                               for k in cluster.rac_exclusions],
+            "application_exclusions": [[e.filename, e.minimum_version, e.maximum_version]
+                                       for e in cluster.application_exclusions],
             "servers": [{"name": s.name, "administrators": sorted(s.administrators),
                          "connected": s.connected} for s in cluster.servers],
         })
@@ -187,6 +206,8 @@ def _save_into(deployment: Deployment, root: Path) -> dict[str, Any]:
         "domain": deployment.directory.domain,
         "users": [{"name": u.name, "groups": sorted(u.groups)}
                   for u in deployment.directory.users.values()],
+        "groups": [{"name": g.name, "email": g.email, "members": sorted(g.members)}
+                   for g in deployment.directory.groups.values()],
         "enrollment_service": {
             "url": service.url, "tls_root": service.tls_root,
             "enrolled": [{"modulus": k.modulus_base64, "exponent": k.exponent, "url": url}
@@ -207,6 +228,15 @@ def _save_web(deployment: Deployment, root: Path) -> list[dict[str, str]]:
         _write(root / "web" / f"{number}.xml", text)
         published.append({"url": url, "file": f"{number}.xml"})
     return published
+
+
+def _numbered(name: str) -> str:
+    """A file name the manifest gives for a numbered file (``N.xml``), checked: a name from
+    a file never becomes a path unchecked."""
+    stem, _, suffix = name.partition(".")
+    if not stem.isdigit() or suffix != "xml" or not stem.isascii():
+        raise InputError(f"not a numbered file name: {name!r}")
+    return name
 
 
 def _read(path: Path) -> str:
@@ -248,6 +278,9 @@ def _load(root: Path) -> Deployment:
     deployment = Deployment(lab, domain=manifest["domain"], enrollment_service=service)
     for user in manifest["users"]:
         deployment.directory.add_user(user["name"], groups=tuple(user["groups"]))
+    for group in manifest.get("groups", []):
+        deployment.directory.add_group(group["name"], email=group["email"],
+                                       members=group["members"])
     for entry in manifest["clusters"]:
         base = root / "clusters" / entry["name"]
         revocation = None
@@ -255,7 +288,7 @@ def _load(root: Path) -> Deployment:
             revocation = Revocation(entry["revocation"]["authority"],
                                     PublicKey.from_pem(entry["revocation"]["key"].encode()))
         cluster = Cluster(lab, entry["name"], entry["url"], role=entry["role"],
-                          revocation=revocation)
+                          revocation=revocation, directory=deployment.directory)
         cluster._key = PrivateKey.from_pem((base / "cluster-key.pem").read_bytes())
         for number in range(1, entry["previous_slcs"] + 1):
             cluster.install_slc(_read(base / f"previous-slc-{number}.xml"))
@@ -273,6 +306,19 @@ def _load(root: Path) -> Deployment:
             for r in entry.get("revocations", [])]
         if (base / "revocation-list.xml").exists():
             cluster.revocation_list = _read(base / "revocation-list.xml")
+        for archived in entry.get("archived_templates", []):
+            cluster.archived_templates[archived["name"]] = _read(
+                base / "archived-templates" / _numbered(archived["file"]))
+        for domain in entry.get("trusted_user_domains", []):
+            cluster.trusted_user_domains[domain["name"]] = _read(
+                base / "trusted-user-domains" / _numbered(domain["file"]))
+        if entry.get("super_user_group"):
+            cluster.super_user_enabled = True
+            cluster.super_user_group = str(entry["super_user_group"])
+        cluster.rac_exclusions = [PublicKey.from_xrml(k["modulus"], k["exponent"])
+                                  for k in entry.get("rac_exclusions", [])]
+        cluster.application_exclusions = [ApplicationExclusion(*e)
+                                          for e in entry.get("application_exclusions", [])]
         for server in entry["servers"]:
             added = cluster.add_server(server["name"], administrators=set(server["administrators"]))
             added.connected = server["connected"]

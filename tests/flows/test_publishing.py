@@ -1,6 +1,6 @@
 """Offline and online publishing, following seed 000 step by step.
 
-covers: P-1, P-2, P-3, P-4, P-5, P-6, P-8, D-5
+covers: P-1, P-2, P-3, P-4, P-5, P-6, P-8, D-5, MS-RMPR 1.3.3
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from rmslab.crypto.content import ContentCipher
 from rmslab.crypto.seal import unseal
 from rmslab.deployment import Deployment
-from rmslab.errors import NotConnectedError, NotEnrolledError
+from rmslab.errors import NotConnectedError, NotEnrolledError, RefusedError
 from rmslab.flows.publishing import (issue_template, policy_from_template, publish_offline,
                                      publish_online)
 from rmslab.rights import Grant, RightsPolicy
@@ -165,3 +165,54 @@ def test_templates_are_distributed_to_clients(deployment: Deployment) -> None:
     with pytest.raises(NotConnectedError):
         download_templates(root, deployment.clients["BOB-PC"], deployment.user("bob"),
                            anchor=deployment.enrollment_service.anchor)
+
+
+def test_templates_removed_on_the_server_are_removed_from_clients(
+        deployment: Deployment) -> None:
+    # MS-RMPR 1.3.3: the next download deletes what the server no longer publishes
+    from rmslab.flows.publishing import TEMPLATE_REMOVAL_RULE, download_templates
+    root, anchor = deployment.root_cluster, deployment.enrollment_service.anchor
+    bob_pc, bob = deployment.clients["BOB-PC"], deployment.user("bob")
+    assert "Contoso-ViewOnly" in bob_pc.account("bob").templates
+    del root.templates["Contoso-ViewOnly"]
+    trace = download_templates(root, bob_pc, bob, anchor=anchor)
+    assert sorted(bob_pc.account("bob").templates) == ["Contoso-Confidential"]
+    removal = [c for c in trace.checks if c.spec_id == TEMPLATE_REMOVAL_RULE]
+    assert len(removal) == 1 and removal[0].passed
+    assert "Contoso-ViewOnly" in removal[0].description
+
+
+def test_archived_templates_leave_clients_but_other_servers_templates_stay(
+        deployment: Deployment) -> None:
+    # MS-RMPR 1.3.3, 3.1.1.1.1 archivedTemplates
+    from rmslab.flows.publishing import archive_template, download_templates
+    root, anchor = deployment.root_cluster, deployment.enrollment_service.anchor
+    licensing = deployment.clusters["contoso-licensing"]
+    bob_pc, bob = deployment.clients["BOB-PC"], deployment.user("bob")
+    issue_template(licensing, "Licensing-Only", "from the other cluster", RightsPolicy(
+        (Grant("ANYONE", ("VIEW",)),)))
+    download_templates(licensing, bob_pc, bob, anchor=anchor)
+    archived = archive_template(root, "Contoso-Confidential")
+    assert archived.steps[-1].documents
+    assert "Contoso-Confidential" in root.archived_templates
+    assert root.configuration().archived_templates == ("Contoso-Confidential",)
+    trace = download_templates(root, bob_pc, bob, anchor=anchor)
+    assert sorted(bob_pc.account("bob").templates) == ["Contoso-ViewOnly", "Licensing-Only"]
+    assert not [c for c in trace.checks if c.spec_id == "D-5"]  # nothing fetched again
+    with pytest.raises(RefusedError):
+        archive_template(root, "Contoso-Confidential")
+
+
+def test_a_template_changed_on_the_server_is_fetched_again(deployment: Deployment) -> None:
+    # MS-RMPR 3.4.4.2: GUID and hash tell the client what is outdated
+    from rmslab.flows.publishing import download_templates
+    root, anchor = deployment.root_cluster, deployment.enrollment_service.anchor
+    bob_pc, bob = deployment.clients["BOB-PC"], deployment.user("bob")
+    before = bob_pc.account("bob").templates["Contoso-ViewOnly"]
+    issue_template(root, "Contoso-ViewOnly", "Employees may view, for a month",
+                   RightsPolicy((Grant("ANYONE", ("VIEW",)),), caching_days=30))
+    trace = download_templates(root, bob_pc, bob, anchor=anchor)
+    after = bob_pc.account("bob").templates["Contoso-ViewOnly"]
+    assert after != before and after == root.templates["Contoso-ViewOnly"]
+    assert [c.description for c in trace.checks if c.spec_id == "D-5"] == [
+        "the template Contoso-ViewOnly is issued by an RMS server"]

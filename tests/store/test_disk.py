@@ -73,3 +73,37 @@ def test_an_incomplete_lab_is_named(deployment: Deployment, tmp_path: Path) -> N
     (target / "clusters/contoso-root/cluster-key.pem").unlink()
     with pytest.raises(InputError, match="cannot be read"):
         load_deployment(target)
+
+
+def test_licensing_policies_are_kept(deployment: Deployment, tmp_path: Path) -> None:
+    # MS-RMPR 3.1.1.1.1: the cluster's policies survive save and load
+    import json
+
+    from rmslab.actors.cluster import ApplicationExclusion
+    from rmslab.flows.licensing import (exclude_account, exclude_application,
+                                        set_super_user_group, trust_user_domain)
+    from rmslab.flows.publishing import archive_template
+    root = deployment.root_cluster
+    licensing = deployment.clusters["contoso-licensing"]
+    deployment.directory.add_group("rms-superusers", members={"carol"})
+    set_super_user_group(root, "rms-superusers@contoso.example")
+    exclude_account(root, deployment.clients["BOB-PC"].account_key("bob").public)
+    exclude_application(root, ApplicationExclusion("old.exe", "1.0", "2.0"))
+    archive_template(root, "Contoso-ViewOnly")
+    assert licensing.slc_text is not None
+    trust_user_domain(root, licensing.slc_text, name="../../escape")
+    save_deployment(deployment, tmp_path / "lab")
+    assert not (tmp_path / "escape").exists()
+    loaded = load_deployment(tmp_path / "lab").root_cluster
+    assert str(loaded.configuration()) == str(root.configuration())
+    assert loaded.trusted_user_domains == root.trusted_user_domains
+    assert loaded.archived_templates == root.archived_templates
+    assert loaded.directory is not None and loaded.directory.is_principal_member_of(
+        "carol@contoso.example", ["rms-superusers@contoso.example"])
+    # a manifest that names another file for a numbered one is refused
+    manifest = tmp_path / "lab" / "deployment.json"
+    data = json.loads(manifest.read_text())
+    data["clusters"][0]["trusted_user_domains"][0]["file"] = "../../deployment.json"
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(InputError, match="not a numbered file name"):
+        load_deployment(tmp_path / "lab")

@@ -24,7 +24,7 @@ from rmslab.rights import ANYONE, Grant, RightsPolicy
 from rmslab.trace import Trace
 from rmslab.xrml.certificates import Revocation
 
-__all__ = ["Deployment", "standard_deployment", "point_to_cluster"]
+__all__ = ["Deployment", "standard_deployment", "point_to_cluster", "partner_organisation"]
 
 
 class Deployment:
@@ -139,3 +139,25 @@ def standard_deployment(lab: Lab | None = None, *, offline_enrollment: bool = Fa
                                              directory.user(name),
                                              anchor=deployment.enrollment_service.anchor))
     return deployment
+
+
+def partner_organisation(deployment: Deployment, domain: str = "fabrikam.example", *,
+                         user: str = "dave") -> Deployment:
+    """Another organisation enrolled with the same enrollment service as ``deployment``
+    (so its chains end at the same root key): a root certification cluster of its own and
+    one user on an activated computer with a rights account certificate. What a licensing
+    server must not take for one of its own users (MS-RMPR 3.4.4.1, trusted user
+    domains)."""
+    other = Deployment(deployment.lab, domain=domain,
+                       enrollment_service=deployment.enrollment_service)
+    label = domain.split(".")[0]
+    admin = other.directory.add_user(f"{label}admin", groups=("Domain Users", DOMAIN_ADMINS))
+    person = other.directory.add_user(user)
+    root = other.add_cluster(f"{label}-root", f"https://rms.{domain}/_wmcs", role=ROOT,
+                             first_server=f"{label.upper()[:3]}01",
+                             administrators={admin.name})
+    other.record(enroll_root_cluster(other.enrollment_service, root, by=admin))
+    client = other.add_client(f"{user.upper()}-PC")
+    other.record(activate_machine(root, client))
+    other.record(certify_account(root, client, person, other.directory))
+    return other

@@ -318,6 +318,14 @@ def _decide_rights(cluster: Cluster, pl: XrmlDocument, opened: OpenedRights, ema
     return tuple(granted)
 
 
+def _as_written(grants: tuple[Grant, ...]) -> tuple[str, ...]:
+    """The rights the grants write, each once, in order (OWNER stays OWNER)."""
+    written: list[str] = []
+    for grant in grants:
+        written.extend(r for r in grant.rights if r not in written)
+    return tuple(written)
+
+
 def issue_use_license(cluster: Cluster, protected_chain: str, rac_text: str, *,
                       anchor: PublicKey, trace: Trace, to: str) -> str:
     """The server's side of licensing, AcquireLicense (L-1, P-7; MS-RMPR 3.4.4.1): every
@@ -346,7 +354,7 @@ def issue_use_license(cluster: Cluster, protected_chain: str, rac_text: str, *,
                     f"the content key opens with the key of {opened.source}")
         granted = _decide_rights(cluster, pl, opened, email, trace)
         policy = opened.policy
-        rights = RightsPolicy(granted).rights_of(email)
+        rights = _as_written(granted)
         trace.check("L-1", f"the publishing license gives {email} rights", bool(rights),
                     ", ".join(rights) if rights else "it names no right for this user")
         if not rights:
@@ -373,7 +381,7 @@ def issue_use_license(cluster: Cluster, protected_chain: str, rac_text: str, *,
         validity=(now, until), publishing_license_id=pl.id or "", exclusions=exclusions)
     use_license = sign(body, cluster.key, lab.digest_algorithm)
     assert cluster.slc_text is not None
-    described = ", ".join(granted_policy.rights_of(email))
+    described = ", ".join(rights)
     trace.step(cluster.first_server.name, f"issues a use license granting {described}",
                to, documents=[DocumentRef("use license", use_license, "Content-License")],
                keys=[f"content key sealed to {email}'s account key "

@@ -292,12 +292,11 @@ def _decide_rights(cluster: Cluster, pl: XrmlDocument, opened: OpenedRights, ema
     for (MS-RMPR 2.2.9.9.3)."""
     member_of = _member_of(cluster, email)
     group = cluster.super_user_group
-    if cluster.super_user_enabled and group:
-        is_super = member_of is not None and member_of(group)
-        trace.check(LICENSING_RULE, f"{email} is a super-user of {cluster.name}", is_super,
-                    f"{'a' if is_super else 'not a'} member of the super-user group {group}")
-        if is_super:
-            return (Grant(email, ("OWNER",)),)
+    if cluster.super_user_enabled and group and member_of is not None and member_of(group):
+        # recorded only when it grants: not being a super-user is no failure
+        trace.check(LICENSING_RULE, f"{email} is a super-user of {cluster.name}", True,
+                    f"a member of the super-user group {group}: OWNER, whatever the rights list")
+        return (Grant(email, ("OWNER",)),)
     owner = _confirmed_owner(pl, opened)
     if pl.owner and pl.owner.strip().lower() == email.lower():
         trace.check(LICENSING_RULE, f"{email} is the owner the publishing license names",

@@ -432,7 +432,10 @@ def _right(element: etree._Element, where: str) -> Right:
                 revocation = _distribution_point(point, where)
             interval = refresh_el.find("INTERVALTIME")
             if interval is not None:
-                refresh = describe_interval(parse_interval(interval, where))
+                try:
+                    refresh = describe_interval(parse_interval(interval, where))
+                except StructureError:  # shown as written; licensing refuses it
+                    refresh = " ".join(f'{k!s}="{v!s}"' for k, v in interval.attrib.items())
     return Right(name=(name or "").strip(), principals=tuple(principals), validity=validity,
                  refresh_interval=refresh, revocation_list=revocation)
 

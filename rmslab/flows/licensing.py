@@ -60,7 +60,7 @@ from rmslab.crypto.seal import SealError, seal, unseal
 from rmslab.errors import (BadSignatureError, DigestMismatchError, DrmacExcludedError,
                            ExpiredError, InputError, InvalidPersonaCertSignatureError,
                            InvalidPersonaCertTimeError, InvalidRightsLabelSignatureError,
-                           IssuanceLicenseTimeError, LicenseRefusedError,
+                           IssuanceLicenseTimeError, IssuedOutsideRangeError, LicenseRefusedError,
                            NoMatchingIssuedPrincipalError, NoRightsForPrincipalError,
                            NotConnectedError, NotYetValidError, RefusedError,
                            UnexpectedPersonaCertError, UnsignedDocumentError,
@@ -87,7 +87,7 @@ USE_LICENSE_LIFETIME = timedelta(days=30)
 LICENSING_RULE = "MS-RMPR 3.4.4.1"
 _PBKDF2_ROUNDS = 200_000
 _SIGNATURE_ERRORS = (DigestMismatchError, BadSignatureError, UnsignedDocumentError)
-_TIME_ERRORS = (ExpiredError, NotYetValidError)
+_TIME_ERRORS = (ExpiredError, NotYetValidError, IssuedOutsideRangeError)
 
 
 class WrongPasswordError(InputError):

@@ -118,7 +118,7 @@ def test_a_license_issued_after_its_issuer_expired_is_refused(deployment: Deploy
         acquire(deployment, "bob", chain)
     error = caught.value
     assert error.exception_name == EXCEPTIONS + "IssuanceLicenseIsNotWithinValidTimeRangeException"
-    assert "client licensor certificate" in error.reason and "could issue only until" in error.reason
+    assert "client licensor certificate" in error.reason and "could issue" in error.reason
     failed = error.trace.failed_checks  # type: ignore[union-attr]
     assert failed[0].description == "each issuer of the publishing license could issue when it did"
 
@@ -156,7 +156,7 @@ def test_the_publishing_licenses_own_validity_is_checked_now(deployment: Deploym
 def test_a_publishing_license_issued_in_the_future_is_refused(deployment: Deployment) -> None:
     # MS-RMPR 3.4.4.1: backdating is the issuer's word; a license from the future is not
     chain = _with_own_validity(deployment, issued=timedelta(days=2), until=timedelta(days=10))
-    with pytest.raises(IssuanceLicenseTimeError, match="after now"):
+    with pytest.raises(IssuanceLicenseTimeError, match="not valid before it was issued"):
         acquire(deployment, "bob", chain)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from rmslab.actors.client import Client
 from rmslab.actors.cluster import LICENSING_ONLY, ROOT, Cluster
 from rmslab.actors.enrollment_service import EnrollmentService
-from rmslab.actors.people import DOMAIN_ADMINS, Computer, Directory, User
+from rmslab.actors.people import DOMAIN_ADMINS, Computer, Directory, User, domain_sid
 from rmslab.actors.web import Web
 from rmslab.flows.certification import activate_machine, certify_account, enroll_client
 from rmslab.flows.enrollment import enroll_root_cluster, join_server, sub_enroll
@@ -33,7 +33,7 @@ class Deployment:
     def __init__(self, lab: Lab, *, domain: str = "contoso.example",
                  enrollment_service: EnrollmentService | None = None) -> None:
         self.lab = lab
-        self.directory = Directory(domain)
+        self.directory = Directory(domain, sid=domain_sid(lab.seed, domain))
         self.enrollment_service = enrollment_service or EnrollmentService(lab)
         self.clusters: dict[str, Cluster] = {}
         self.clients: dict[str, Client] = {}

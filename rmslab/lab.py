@@ -166,6 +166,11 @@ class Lab:
         """``n`` bytes from the lab's stream for ``purpose`` (content keys, pads, …)."""
         return self._stream(purpose).read(n)
 
+    def secret(self, label: str) -> bytes:
+        """A 32-byte secret that this lab's seed gives ``label`` (the key of the users'
+        passwords, …). Reading it moves no random stream, so documents do not change."""
+        return hashlib.sha256(f"rmslab secret\x00{self.seed}\x00{label}".encode()).digest()
+
     def guid(self, purpose: str = "guid") -> str:
         """The next GUID of the lab, written as XrML writes them: ``{8-4-4-4-12}``."""
         return "{" + str(uuid.UUID(bytes=self.random_bytes(16, f"guid:{purpose}"), version=4)) + "}"

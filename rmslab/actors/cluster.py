@@ -183,6 +183,10 @@ class Cluster:
         #: Templates withdrawn from distribution, still used to evaluate publishing
         #: licenses (archivedTemplates).
         self.archived_templates: dict[str, str] = {}
+        #: The machine each RAC it issued was sealed to, by RAC ID — what the server
+        #: keeps of the RACs it issues (MS-RMPR 3.3.4.1, persistRac), so that a
+        #: GetClientLicensorCert request, which carries only the RAC, finds it.
+        self.rac_machines: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"<Cluster {self.name!r} {self.role} {self.url}>"

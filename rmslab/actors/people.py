@@ -6,15 +6,20 @@ Groups with an e-mail address are what rights and the super-user group name (MS-
 is a member of one of some groups the way MS-RMPRS 3.5.4.1 IsPrincipalMemberOf answers:
 true when the user is a member of at least one of them — directly or through nested
 groups — and false when the user or none of the groups can be found.
+
+Each user is a domain account as MS-RMPR 3.1.1.1.5 describes it (``DomainAccount``: the
+name ``DOMAIN\\user`` and a SID): the domain has a SID ``S-1-5-21-a-b-c`` derived from the
+lab's seed (:func:`domain_sid`), and each user a relative ID (RID) in it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Iterable, Protocol
 
 __all__ = ["User", "Group", "Directory", "GroupExpansion", "Computer", "DOMAIN_ADMINS",
-           "LOCAL_ADMINISTRATORS", "MAX_GROUP_DEPTH"]
+           "LOCAL_ADMINISTRATORS", "MAX_GROUP_DEPTH", "domain_sid", "FIRST_RID"]
 
 #: How deep nested groups are followed: MS-RMPRS 3.5.4.1 bounds group expansion (Windows
 #: gives up after 10 cross-forest calls); the lab bounds nesting the same way.
@@ -31,6 +36,8 @@ class User:
     name: str
     domain: str
     groups: frozenset[str] = frozenset({"Domain Users"})
+    #: The account's security identifier (MS-DTYP 2.4.2.1): the domain SID and the RID.
+    sid: str = ""
 
     @property
     def email(self) -> str:
@@ -62,19 +69,42 @@ class GroupExpansion(Protocol):
     def is_principal_member_of(self, principal: str, groups: Iterable[str]) -> bool: ...
 
 
-class Directory:
-    """The Active Directory domain of a deployment: its users and their groups."""
+#: The RID of the first user a lab's directory creates (AD gives ordinary accounts RIDs
+#: from 1000 up; 500 and below are well-known accounts).
+FIRST_RID = 1101
 
-    def __init__(self, domain: str) -> None:
+
+def domain_sid(seed: int, domain: str) -> str:
+    """The SID of the lab's domain: ``S-1-5-21-a-b-c``, the three sub-authorities derived
+    from the lab's seed and the domain name (the same on every machine)."""
+    digest = hashlib.sha256(f"rmslab domain SID\x00{seed}\x00{domain}".encode()).digest()
+    a, b, c = (int.from_bytes(digest[i:i + 4], "big") for i in (0, 4, 8))
+    return f"S-1-5-21-{a}-{b}-{c}"
+
+
+class Directory:
+    """The Active Directory domain of a deployment: its users and their groups. ``sid``
+    is the domain's SID; each user added gets the next RID in it."""
+
+    def __init__(self, domain: str, *, sid: str | None = None) -> None:
         self.domain = domain
+        self.sid = sid or domain_sid(0, domain)
         self.users: dict[str, User] = {}
         #: Groups with e-mail addresses, by e-mail address (lower case).
         self.groups: dict[str, Group] = {}
 
-    def add_user(self, name: str, *, groups: tuple[str, ...] = ("Domain Users",)) -> User:
-        user = User(name, self.domain, frozenset(groups))
+    def add_user(self, name: str, *, groups: tuple[str, ...] = ("Domain Users",),
+                 sid: str | None = None) -> User:
+        if sid is None:
+            taken = {int(u.sid.rsplit("-", 1)[1]) for u in self.users.values()
+                     if u.sid.startswith(self.sid + "-")}
+            sid = f"{self.sid}-{max(taken, default=FIRST_RID - 1) + 1}"
+        user = User(name, self.domain, frozenset(groups), sid)
         self.users[name] = user
         return user
+
+    def by_sid(self, sid: str) -> User | None:
+        return next((u for u in self.users.values() if u.sid == sid), None)
 
     def user(self, name: str) -> User:
         try:

@@ -181,6 +181,12 @@ class PublicKey:
         return self._key().public_bytes(serialization.Encoding.PEM,
                                         serialization.PublicFormat.SubjectPublicKeyInfo)
 
+    def to_pkcs1_der(self) -> bytes:
+        """The RSA PKCS#1 DER encoding (RFC 8017) — what MS-RMPR's enrollment and
+        template information carry, base64-encoded (3.4.4.2.3.1, 3.6.4.2.4.1)."""
+        return self._key().public_bytes(serialization.Encoding.DER,
+                                        serialization.PublicFormat.PKCS1)
+
     def _key(self) -> rsa.RSAPublicKey:
         key = self._cached.get("key")
         if key is None:

@@ -205,8 +205,10 @@ def issue_account_certificate(cluster: Cluster, directory: Directory, user: User
                                       "Group-Identity-Credential")],
                keys=[f"account key {account_key.public.short_fingerprint}, sealed to the "
                      f"machine key {machine_key.short_fingerprint}"])
+    rac_id = parse(rac)[0].id or ""
+    cluster.rac_machines[rac_id] = machine.principals[0].name or ""
     log_request(cluster, trace, kind=kind, requester=str(user), subject=user.email,
-                channel="online", accepted=True, request_id=parse(rac)[0].id)
+                channel="online", accepted=True, request_id=rac_id)
     return rac + cluster.slc_text
 
 

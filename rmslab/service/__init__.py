@@ -1,17 +1,18 @@
-"""The loopback HTTP service for the online paths (DESIGN.md ``service/``).
+"""The lab's servers on the wire (DESIGN.md ``service/``): MS-RMPR's SOAP 1.1 services.
 
-:class:`LoopbackService` serves what a deployment publishes at URLs — revocation lists
-(R-4) — the enrollment service's enrollment and renewal (E-3, S-2), clusters' licensing
-(L-1, P-7) and the root cluster's certification of clients (E-7, E-9), over real HTTP on
-127.0.0.1; :class:`HttpTransport`, :class:`RemoteEnrollmentService`,
-:class:`RemoteLicensingService` and :class:`RemoteCertificationService` are how clients
-and servers reach it.
-The lab's made-up host names are carried in the request path (``/HOST/PATH``), so
-nothing needs name resolution.
+:class:`LoopbackService` runs the lab's clusters, enrollment service and published
+documents as one WSGI application (:mod:`rmslab.service.app`) under waitress on
+127.0.0.1; :class:`RemoteLicensingService`, :class:`RemoteCertificationService`,
+:class:`RemoteEnrollmentService` and :class:`HttpTransport` are the clients the flows use
+to reach it. Envelopes are written and read in :mod:`rmslab.service.soap`, users
+authenticated in :mod:`rmslab.service.auth`, refusals named in
+:mod:`rmslab.service.faults`. The lab's made-up host names travel in the ``Host``
+header (or a ``/HOST/`` path prefix), so nothing needs name resolution.
 """
 
+from rmslab.service.auth import password_for
 from rmslab.service.http import (HttpTransport, LoopbackService, RemoteCertificationService,
                                  RemoteEnrollmentService, RemoteLicensingService)
 
 __all__ = ["HttpTransport", "LoopbackService", "RemoteCertificationService",
-           "RemoteEnrollmentService", "RemoteLicensingService"]
+           "RemoteEnrollmentService", "RemoteLicensingService", "password_for"]

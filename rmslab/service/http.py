@@ -1,146 +1,117 @@
-"""A real HTTP server on loopback, and the client side of it (SPEC E-3, S-2, R-4).
+"""The lab's servers on a production WSGI server (waitress) on loopback, and the clients
+that speak MS-RMPR's SOAP to them (SPEC E-3, E-7, E-9, L-1, P-7, R-4, S-2).
 
-* ``GET /HOST/PATH`` — a document published at ``https://HOST/PATH`` (revocation lists).
-* ``POST /HOST/_wmcs/licensing`` — a use license request to the cluster at ``HOST``:
-  JSON ``{"publishing_license", "rac", "to"}``; answer ``{"use_license", "trace"}`` or
-  403 with the refusal (L-1, P-7).
-* ``POST /HOST/_wmcs/certification/activate``, ``…/account`` and ``…/client`` — machine
-  activation, account certification and client enrollment by the root cluster at
-  ``HOST`` (E-7, E-9): JSON ``{"machine", "machine_key"}`` (PEM), ``{"user",
-  "machine_certificate", "temporary"}`` or ``{"user", "machine", "rac"}``; answer
-  ``{"certificate", "trace"}`` (the certificate followed by the cluster's SLC) or 403.
-* ``POST /enroll`` and ``POST /renew`` — an enrollment or renewal request (the XML text);
-  the answer is JSON: ``{"response": XML, "trace": …}``, or, when the service refuses,
-  status 403 and ``{"refused": {"error", "reason", "spec_id"}, "trace": …}``. The trace
-  carries the steps the service recorded, so the caller's Trace stays whole.
+:class:`LoopbackService` runs :class:`rmslab.service.app.RmsApplication` under waitress
+on ``127.0.0.1`` (a free port): a thread pool, a request body limit, an idle-channel
+timeout and a bounded number of connections, so a hostile or slow client gets a 4xx or
+is dropped, and the server keeps serving.
+
+The clients — :class:`RemoteLicensingService`, :class:`RemoteCertificationService`,
+:class:`RemoteEnrollmentService` and :class:`HttpTransport` — have the interfaces the
+flows use in process, so the flows run over the wire unchanged. They name the lab's
+made-up hosts in the ``Host`` header. A SOAP answer carries no trace: the client
+records the round trip in the caller's Trace as two steps — the request it sent and
+the answer (or fault) it received, each message attached as a document.
 """
 
 from __future__ import annotations
 
+import base64
 import http.client
-import json
+import logging
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from urllib.parse import quote, urlsplit
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, TypeVar
+from urllib.parse import urlsplit
 
-from typing import TYPE_CHECKING, Any, Iterable, TypeVar
-
-from rmslab import errors
-from rmslab.actors.web import Web
-from rmslab.crypto.rsa import PublicKey
-from rmslab.errors import InputError, NotConnectedError, RefusedError
-from rmslab.trace import Trace
+from rmslab.errors import InputError, NotConnectedError, RmslabError
+from rmslab.service import faults
+from rmslab.service.app import MAX_REQUEST_BYTES, RmsApplication, Served, in_memory, Provider
+from rmslab.service.auth import basic_authorization
+from rmslab.service.soap import (OPERATIONS, VERSION_1_0, EnvelopeError, Node,
+                                 certificates_xml, el, read_envelope, read_fault,
+                                 write_envelope)
+from rmslab.trace import DocumentRef, Trace
 
 if TYPE_CHECKING:
     from rmslab.actors.cluster import Cluster
     from rmslab.actors.enrollment_service import EnrollmentService
     from rmslab.actors.people import Directory, User
+    from rmslab.actors.web import Web
+    from rmslab.crypto.rsa import PublicKey
+    from rmslab.deployment import Deployment
+    from rmslab.service.soap import Envelope
 
 __all__ = ["LoopbackService", "HttpTransport", "RemoteCertificationService",
-           "RemoteEnrollmentService", "RemoteLicensingService"]
-
-_MAX_REQUEST = 1024 * 1024
+           "RemoteEnrollmentService", "RemoteLicensingService", "SoapClient",
+           "enroll_request"]
 
 _MAX_RESPONSE = 32 * 1024 * 1024
 
-
-def _path_for(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"{url!r} is not an http(s) URL")
-    return "/" + quote(parts.hostname) + (parts.path or "/")
+logging.getLogger("waitress").addHandler(logging.NullHandler())
 
 
 class LoopbackService:
-    """Serves a :class:`~rmslab.actors.web.Web` — and, when given, an enrollment service —
-    on ``127.0.0.1`` (a free port) until closed. Use as a context manager."""
+    """Serves a deployment's published documents, clusters and enrollment service on
+    ``127.0.0.1`` under waitress until closed. Use as a context manager.
+
+    ``channel_timeout`` closes a connection idle (or stalled mid-request) that long;
+    ``connection_limit`` bounds the connections held at once; requests larger than
+    ``max_request`` bytes are refused (413)."""
 
     def __init__(self, web: Web, *, enrollment: EnrollmentService | None = None,
                  clusters: Iterable[Cluster] = (), anchor: PublicKey | None = None,
-                 directory: Directory | None = None) -> None:
-        self.web = web
-        published = web
-        service = enrollment
+                 directory: Directory | None = None, provider: Provider | None = None,
+                 threads: int = 4, channel_timeout: float = 30.0,
+                 connection_limit: int = 1000, max_request: int = MAX_REQUEST_BYTES) -> None:
+        from waitress.server import create_server
         clusters = tuple(clusters)
-        licensing = {f"/{urlsplit(c.url).hostname}/_wmcs/licensing": c for c in clusters}
-        certification = {f"/{urlsplit(c.url).hostname}/_wmcs/certification/{request}": (c, request)
-                         for c in clusters for request in ("activate", "account", "client")}
-        trust = anchor or (enrollment.anchor if enrollment is not None else None)
-
-        class Handler(BaseHTTPRequestHandler):
-            server_version = "rmslab"
-
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
-                documents = {_path_for(url): text for url, text in published.published().items()}
-                text = documents.get(self.path)
-                if text is None:
-                    self.send_error(404, "nothing is published here")
-                    return
-                body = text.encode("utf-8")
-                self.send_response(200)
-                self.send_header("Content-Type", "text/xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
-                cluster = licensing.get(self.path)
-                certifying = certification.get(self.path)
-                enrolling = service is not None and self.path in ("/enroll", "/renew")
-                if cluster is None and certifying is None and not enrolling:
-                    self.send_error(404, "no such endpoint")
-                    return
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > _MAX_REQUEST:
-                    self.send_error(413, "request too large")
-                    return
-                request = self.rfile.read(length).decode("utf-8", errors="replace")
-                trace = Trace("service")
-                answer: dict[str, Any]
-                try:
-                    if cluster is not None:
-                        answer = {"use_license": _license(cluster, request, trust, trace)}
-                    elif certifying is not None:
-                        answer = {"certificate": _certify(*certifying, request, directory,
-                                                          trace)}
-                    else:
-                        assert service is not None
-                        handler = service.enroll if self.path == "/enroll" else service.renew
-                        answer = {"response": handler(request, trace=trace, channel="online")}
-                    status = 200
-                except RefusedError as exc:
-                    answer = {"refused": {"error": type(exc).__name__, "reason": exc.reason,
-                                          "spec_id": exc.spec_id}}
-                    status = 403
-                except InputError as exc:
-                    answer = {"refused": {"error": "InputError", "reason": str(exc),
-                                          "spec_id": None}}
-                    status = 400
-                answer["trace"] = trace.to_wire()
-                body = json.dumps(answer).encode("utf-8")
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                return  # quiet: tests and notebooks read traces, not server logs
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="rmslab-loopback")
+        lab = (enrollment.lab if enrollment is not None else
+               clusters[0].lab if clusters else None)
+        if provider is None:
+            if lab is None:
+                from rmslab.lab import Lab
+                lab = Lab()
+            served = Served(lab, web, clusters, enrollment, directory,
+                            anchor or (enrollment.anchor if enrollment is not None else None))
+            provider = in_memory(served)
+        self.web = web
+        self.application = RmsApplication(provider, max_request=max_request)
+        self._server = create_server(
+            self.application, host="127.0.0.1", port=0, threads=threads, ident="rmslab",
+            max_request_body_size=max_request, channel_timeout=int(max(1, channel_timeout)),
+            cleanup_interval=int(max(1, min(30, channel_timeout / 2))),
+            connection_limit=connection_limit, asyncore_loop_timeout=0.25,
+            clear_untrusted_proxy_headers=True)
+        self._thread = threading.Thread(target=self._server.run, daemon=True,
+                                        name="rmslab-waitress")
         self._thread.start()
+
+    @classmethod
+    def of(cls, deployment: Deployment, **options: object) -> "LoopbackService":
+        """Serve everything of ``deployment``."""
+        return cls(deployment.web, enrollment=deployment.enrollment_service,
+                   clusters=deployment.clusters.values(),
+                   anchor=deployment.enrollment_service.anchor,
+                   directory=deployment.directory, **options)  # type: ignore[arg-type]
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return int(self._server.effective_port)  # type: ignore[union-attr]
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        server: Any = self._server
+
+        def close_all() -> None:  # runs in the server's loop thread, between polls
+            for channel in list(server._map.values()):
+                try:
+                    channel.close()
+                except OSError:
+                    pass
+        if self._thread.is_alive():
+            server.trigger.pull_trigger(close_all)
+            self._thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
 
     def __enter__(self) -> "LoopbackService":
         return self
@@ -150,131 +121,116 @@ class LoopbackService:
         self.close()
 
 
-def _license(cluster: Cluster, request: str, anchor: PublicKey | None, trace: Trace) -> str:
-    from rmslab.flows.licensing import issue_use_license
-    try:
-        data = json.loads(request)
-        publishing_license, rac, to = (str(data["publishing_license"]), str(data["rac"]),
-                                       str(data["to"]))
-    except (ValueError, KeyError, TypeError):
-        raise InputError("a licensing request is JSON with publishing_license, rac and to") \
-            from None
-    if anchor is None:
-        raise InputError("this service has no trust anchor to check requests against")
-    trace.step(cluster.first_server.name, "receives a use license request over HTTP")
-    return issue_use_license(cluster, publishing_license, rac, anchor=anchor, trace=trace, to=to)
+# --- the client side -----------------------------------------------------------------------
 
 
-_CERTIFICATION_FIELDS = {
-    "activate": '"machine" and "machine_key" (a PEM public key)',
-    "account": '"user", "machine_certificate" (text or null) and "temporary" (a boolean, '
-               'optional)',
-    "client": '"user", "machine" and "rac" (text or null)',
-}
+def _endpoint(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"{url!r} is not an http(s) URL")
+    return parts.hostname, parts.path or "/"
 
 
-def _certify(cluster: Cluster, request_kind: str, request: str, directory: Directory | None,
-             trace: Trace) -> str:
-    """The server's side of one certification request (E-7, E-9): read its JSON, then
-    let the root cluster issue or refuse."""
-    from rmslab.flows.certification import (issue_account_certificate,
-                                            issue_client_licensor_certificate,
-                                            issue_machine_certificate)
-    try:
-        data = json.loads(request)
-        if not isinstance(data, dict):
-            raise TypeError
-        if request_kind == "activate":
-            machine, pem = _string(data["machine"]), _string(data["machine_key"])
-        else:
-            user_name = _string(data["user"])
-            attached = data["machine_certificate" if request_kind == "account" else "rac"]
-            if attached is not None:
-                attached = _string(attached)
-            temporary = data.get("temporary", False) if request_kind == "account" else False
-            if not isinstance(temporary, bool):
-                raise TypeError
-            machine = _string(data["machine"]) if request_kind == "client" else ""
-    except (ValueError, KeyError, TypeError):
-        raise InputError(f"a certification request ({request_kind}) is a JSON object with "
-                         f"{_CERTIFICATION_FIELDS[request_kind]}") from None
-    if request_kind == "activate":
-        trace.step(cluster.first_server.name, f"receives an activation request from {machine} "
-                                               "over HTTP")
-        return issue_machine_certificate(cluster, machine, PublicKey.from_pem(pem.encode()),
-                                         trace=trace)
-    if directory is None:
-        raise InputError("this service has no directory to authenticate users with")
-    user = _user(directory, user_name)
-    trace.step(cluster.first_server.name, f"receives a certification request from {user} "
-                                           "over HTTP")
-    if request_kind == "account":
-        return issue_account_certificate(cluster, directory, user, attached,
-                                         temporary=temporary, trace=trace)
-    return issue_client_licensor_certificate(cluster, user, machine, attached, trace=trace)
+class SoapClient:
+    """Sends one SOAP 1.1 request to a lab host over loopback and reads the answer: the
+    response envelope, or the fault raised as the typed rmslab error
+    (:func:`rmslab.service.faults.error_for`)."""
+
+    def __init__(self, port: int, *, timeout: float = 30.0) -> None:
+        self.port = port
+        self.timeout = timeout
+
+    def post(self, url: str, body: bytes, *, action: str, authorization: str | None = None
+             ) -> tuple[int, bytes]:
+        host, path = _endpoint(url)
+        headers = {"Host": host, "Content-Type": "text/xml; charset=utf-8",
+                   "SOAPAction": f'"{action}"'}
+        if authorization:
+            headers["Authorization"] = authorization
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read(_MAX_RESPONSE + 1)
+        except OSError as exc:
+            raise NotConnectedError(f"the service at {url} does not answer ({exc})") from None
+        finally:
+            connection.close()
+        return response.status, data
+
+    def call(self, url: str, operation: str, request: Node, *, trace: Trace, sender: str,
+             server: str, spec_id: str, authorization: str | None = None,
+             versions: tuple[str, str] = (VERSION_1_0, VERSION_1_0)) -> Envelope:
+        """Send ``request`` (the body element of ``operation``) to ``url``; record the
+        round trip in ``trace``; return the answer's envelope."""
+        definition = OPERATIONS[operation]
+        body = write_envelope(definition.service.namespace, request, versions=versions)
+        trace.step(sender, f"sends {operation} to {url} (SOAP 1.1{', authenticated' if authorization else ''})",
+                   server, documents=[DocumentRef(f"{operation} request", body.decode("utf-8"),
+                                                  "SOAP request")])
+        try:
+            status, data = self.post(url, body, action=definition.action,
+                                     authorization=authorization)
+        except NotConnectedError as exc:
+            trace.check(spec_id, f"{server} answers", False, str(exc))
+            raise NotConnectedError(exc.reason, spec_id=spec_id, trace=trace) from None
+        if len(data) > _MAX_RESPONSE:
+            raise InputError(f"the answer from {url} is larger than {_MAX_RESPONSE} bytes")
+        try:
+            envelope = read_envelope(data)
+        except EnvelopeError:
+            trace.check(spec_id, f"{server} answers {operation}", False, f"HTTP {status}")
+            raise InputError(f"the service at {url} answered {status}: "
+                             f"{data[:200].decode('utf-8', 'replace').strip()}") from None
+        text = data.decode("utf-8")
+        fault = read_fault(envelope)
+        if fault is not None:
+            trace.step(server, f"answers {operation} with a SOAP fault: "
+                               f"{fault.exception}", sender,
+                       documents=[DocumentRef(f"{operation} fault", text, "SOAP fault")])
+            trace.check(fault.spec_id or spec_id, f"{server} answers {operation}", False,
+                        fault.string)
+            error = faults.error_for(fault, trace=trace)
+            if not getattr(error, "spec_id", None) and hasattr(error, "spec_id"):
+                error.spec_id = spec_id  # type: ignore[attr-defined]
+            raise error
+        if status != 200:
+            raise InputError(f"the service at {url} answered {status}")
+        trace.step(server, f"answers {operation}", sender,
+                   documents=[DocumentRef(f"{operation} response", text, "SOAP response")])
+        return envelope
 
 
-def _string(value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise TypeError
-    return value
-
-
-def _user(directory: Directory, name: str) -> User:
-    """The user the request is authenticated as (an unknown name stays unknown: the
-    server refuses it, E-9)."""
-    from rmslab.actors.people import User
-    return directory.users.get(name) or User(name, directory.domain)
-
-
-def _post_json(port: int, path: str, body: bytes, content_type: str, trace: Trace,
-               timeout: float, spec_id: str) -> dict[str, Any]:
-    """POST, read the JSON answer, merge its trace, and raise its refusal typed."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        connection.request("POST", path, body=body, headers={"Content-Type": content_type})
-        response = connection.getresponse()
-        raw = response.read(_MAX_RESPONSE + 1)
-    except OSError as exc:
-        raise NotConnectedError(f"the service at {path} does not answer ({exc})",
-                                spec_id=spec_id, trace=trace) from None
-    finally:
-        connection.close()
-    try:
-        answer = json.loads(raw)
-        trace.extend(Trace.from_wire(answer["trace"]))
-    except (ValueError, KeyError, TypeError):
-        raise InputError(f"the service at {path} answered {response.status} with something "
-                         "that is not its JSON") from None
-    if response.status in (400, 403):
-        refused = answer["refused"]
-        if response.status == 400:
-            raise InputError(str(refused["reason"]))
-        kind = getattr(errors, str(refused["error"]), RefusedError)
-        if not (isinstance(kind, type) and issubclass(kind, RefusedError)):
-            kind = RefusedError
-        raise kind(refused["reason"], spec_id=refused["spec_id"], trace=trace)
-    if response.status != 200:
-        raise InputError(f"the service at {path} answered {response.status}")
-    return dict(answer)
+def _certificate_chain(envelope: Envelope, *path: str) -> str:
+    """The chain in the ArrayOfXmlNode at ``path`` under the body (each document exactly
+    as the server wrote it)."""
+    node = envelope.find(envelope.body, *path)
+    chain = envelope.chain(node)
+    if chain is None:
+        raise InputError(f"the answer holds no {'/'.join(path)}")
+    return chain
 
 
 class _RemoteClusterService:
-    """A cluster's service reached over HTTP on loopback: its name and first server as
-    the cluster publishes them, and one JSON request per call."""
+    """A cluster's services reached over loopback at the cluster's base URL: its name and
+    first server as the cluster publishes them. ``passwords`` are the logins the client
+    holds (user name → password): a request for a user is authenticated as that user."""
 
     def __init__(self, port: int, *, url: str, name: str, server_name: str,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, passwords: Mapping[str, str] | None = None) -> None:
         self.port = port
-        self.url = url
+        self.url = url.rstrip("/")
         self.name = name
         self._server_name = server_name
         self.timeout = timeout
+        self.passwords = dict(passwords or {})
+        self._client = SoapClient(port, timeout=timeout)
 
     @classmethod
-    def of(cls: type[_Service], cluster: Cluster, port: int) -> _Service:
+    def of(cls: type[_Service], cluster: Cluster, port: int, *,
+           passwords: Mapping[str, str] | None = None) -> _Service:
         return cls(port, url=cluster.url, name=cluster.name,
-                   server_name=cluster.first_server.name)
+                   server_name=cluster.first_server.name, passwords=passwords)
 
     @property
     def server_name(self) -> str:
@@ -284,62 +240,93 @@ class _RemoteClusterService:
     def reachable(self) -> bool:
         return True  # the network decides: an unreachable service fails the request
 
-    def _post(self, endpoint: str, fields: dict[str, Any], answer_key: str, trace: Trace,
-              spec_id: str) -> str:
-        path = f"/{urlsplit(self.url).hostname}/_wmcs/{endpoint}"
-        answer = _post_json(self.port, path, json.dumps(fields).encode("utf-8"),
-                            "application/json", trace, self.timeout, spec_id)
-        return str(answer[answer_key])
+    def _authorization(self, user: User | None) -> str | None:
+        if user is None or user.name not in self.passwords:
+            return None
+        return basic_authorization(user.account, self.passwords[user.name])
+
+    def _call(self, path: str, operation: str, request: Node, *, trace: Trace, sender: str,
+              spec_id: str, user: User | None = None) -> Envelope:
+        return self._client.call(f"{self.url}/{path}", operation, request, trace=trace,
+                                 sender=sender, server=self.server_name, spec_id=spec_id,
+                                 authorization=self._authorization(user))
 
 
 _Service = TypeVar("_Service", bound=_RemoteClusterService)
 
 
 class RemoteLicensingService(_RemoteClusterService):
-    """A cluster's licensing service reached over HTTP on loopback (L-1, P-7): the
-    interface of :class:`rmslab.flows.licensing.LicensingEndpoint`."""
+    """A cluster's licensing service over SOAP (``licensing/license.asmx``,
+    AcquireLicense, MS-RMPR 3.4.4.1): the interface of
+    :class:`rmslab.flows.licensing.LicensingEndpoint` (L-1, P-7)."""
 
     def license(self, protected_chain: str, rac_text: str, *, anchor: PublicKey,
                 trace: Trace, to: str) -> str:
-        return self._post("licensing", {"publishing_license": protected_chain,
-                                        "rac": rac_text, "to": to},
-                          "use_license", trace, "L-1")
+        params = el("AcquireLicenseParams", certificates_xml("LicenseeCerts", rac_text),
+                    certificates_xml("IssuanceLicense", protected_chain))
+        answer = self._call("licensing/license.asmx", "AcquireLicense",
+                            el("AcquireLicense", el("RequestParams", params)),
+                            trace=trace, sender=to, spec_id="L-1")
+        return _certificate_chain(answer, "AcquireLicenseResult", "AcquireLicenseResponse",
+                                  "CertificateChain")
 
 
 class RemoteCertificationService(_RemoteClusterService):
-    """The root cluster's certification service reached over HTTP on loopback (E-7, E-9):
-    the interface of :class:`rmslab.flows.certification.CertificationEndpoint`."""
+    """The root cluster's certification over SOAP (E-7, E-9): machine activation
+    (``certification/Activation.asmx``, MS-RMPR 3.2), account certification
+    (``certification/certification.asmx``, Certify, 3.3 — authenticated as the user
+    with the password the client holds for them) and client enrollment
+    (``licensing/publish.asmx``, GetClientLicensorCert, 3.5.4.2). The interface of
+    :class:`rmslab.flows.certification.CertificationEndpoint`."""
 
     def activate(self, machine: str, machine_key: PublicKey, *, trace: Trace) -> str:
-        return self._post("certification/activate",
-                          {"machine": machine,
-                           "machine_key": machine_key.to_pem().decode("ascii")},
-                          "certificate", trace, "E-9")
+        from rmslab.xrml.writer import public_key_xml
+        hid = Node(f"<MACHINE><NAME>{_xml_text(machine)}</NAME>"
+                   f"{public_key_xml(machine_key)}</MACHINE>")
+        answer = self._call("certification/Activation.asmx", "Activate",
+                            el("Activate", el("requestParams", el("ActivateParams",
+                                                                  el("HidXml", hid)))),
+                            trace=trace, sender=machine, spec_id="E-9")
+        return _certificate_chain(answer, "ActivateResult", "ActivateResponse",
+                                  "MachineCertificateChain")
 
     def certify_account(self, user: User, machine_certificate: str | None, *,
                         temporary: bool, trace: Trace) -> str:
-        return self._post("certification/account",
-                          {"user": user.name, "machine_certificate": machine_certificate,
-                           "temporary": temporary}, "certificate", trace, "E-9")
+        params = el("requestParams",
+                    certificates_xml("MachineCertificateChain", machine_certificate),
+                    el("Persistent", "false" if temporary else "true"))
+        answer = self._call("certification/certification.asmx", "Certify",
+                            el("Certify", params), trace=trace, sender=str(user),
+                            spec_id="E-9", user=user)
+        return _certificate_chain(answer, "CertifyResult", "CertificateChain")
 
     def enroll_client(self, user: User, machine: str, rac: str | None, *,
                       trace: Trace) -> str:
-        return self._post("certification/client",
-                          {"user": user.name, "machine": machine, "rac": rac},
-                          "certificate", trace, "E-7")
+        params = el("GetClientLicensorCertParams", certificates_xml("PersonaCerts", rac))
+        answer = self._call("licensing/publish.asmx", "GetClientLicensorCert",
+                            el("GetClientLicensorCert", el("RequestParams", params)),
+                            trace=trace, sender=machine, spec_id="E-7", user=user)
+        return _certificate_chain(answer, "GetClientLicensorCertResult",
+                                  "GetClientLicensorCertResponse", "CertificateChain")
+
+
+def _xml_text(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class HttpTransport:
-    """Fetches published documents from a :class:`LoopbackService` over HTTP."""
+    """Fetches published documents (revocation lists, R-4) from a :class:`LoopbackService`
+    over HTTP, naming the document's host in the ``Host`` header."""
 
     def __init__(self, port: int, *, timeout: float = 10.0) -> None:
         self.port = port
         self.timeout = timeout
 
     def get(self, url: str) -> str:
+        host, path = _endpoint(url)
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         try:
-            connection.request("GET", _path_for(url))
+            connection.request("GET", path, headers={"Host": host})
             response = connection.getresponse()
             body = response.read(_MAX_RESPONSE + 1)
         except OSError as exc:
@@ -358,10 +345,12 @@ class HttpTransport:
 
 
 class RemoteEnrollmentService:
-    """The enrollment service reached over HTTP on loopback: the same interface as the
-    service itself, so the enrollment and renewal flows run unchanged over the network.
-    ``anchor``, ``url``, ``tls_root`` and ``name`` are what the server side publishes
-    out of band (the root key ships with the server software)."""
+    """The enrollment service over SOAP (Enroll, MS-RMPR 3.6): the interface of the
+    service itself, so enrollment and renewal run unchanged over the wire. Online
+    requests go to ``/enrollment/enrollservice.asmx``; a request file submitted from a
+    connected computer to ``/offlineenroll/Enrollment.aspx`` (3.6.4.2). ``anchor``,
+    ``url``, ``tls_root`` and ``name`` are what the service publishes out of band (the
+    root key ships with the server software)."""
 
     def __init__(self, port: int, *, anchor: PublicKey, url: str, tls_root: str,
                  name: str = "rmslab Enrollment Service", timeout: float = 30.0) -> None:
@@ -371,6 +360,7 @@ class RemoteEnrollmentService:
         self.tls_root = tls_root
         self.name = name
         self.timeout = timeout
+        self._client = SoapClient(port, timeout=timeout)
 
     @classmethod
     def of(cls, service: EnrollmentService, port: int) -> "RemoteEnrollmentService":
@@ -386,12 +376,64 @@ class RemoteEnrollmentService:
         return urlsplit(self.url).hostname or self.url
 
     def enroll(self, request_text: str, *, trace: Trace, channel: str) -> str:
-        return self._post("/enroll", request_text, trace)
+        return self._enroll(request_text, trace, channel)
 
     def renew(self, request_text: str, *, trace: Trace, channel: str) -> str:
-        return self._post("/renew", request_text, trace)
+        return self._enroll(request_text, trace, channel)
 
-    def _post(self, path: str, request_text: str, trace: Trace) -> str:
-        answer = _post_json(self.port, path, request_text.encode("utf-8"),
-                            "text/xml; charset=utf-8", trace, self.timeout, "E-3")
-        return str(answer["response"])
+    def _enroll(self, request_text: str, trace: Trace, channel: str) -> str:
+        path = ("enrollment/enrollservice.asmx" if channel == "online"
+                else "offlineenroll/Enrollment.aspx")
+        answer = self._client.call(f"https://{self.host}/{path}", "Enroll",
+                                   enroll_request(request_text), trace=trace,
+                                   sender=channel == "online" and "the server" or "the "
+                                   "connected computer", server=self.name, spec_id="E-3")
+        strings = answer.findall(answer.find(answer.body, "EnrollResult",
+                                             "LicensorCertificateChain"), "string")
+        if not strings:
+            raise InputError("the enrollment service answered no certificate chain")
+        return "".join(s.text or "" for s in strings)
+
+
+def enroll_request(request_text: str) -> Node:
+    """The Enroll element (MS-RMPR 3.6.4.1.3.1) for rmslab's signed enrollment or
+    renewal request: its fields read from the request, the request itself, base64, as
+    the proof of possession in ``SignedDataBase64Encoded``."""
+    from rmslab.xrml.reader import parse
+    key: str | None = None
+    guid = "00000000-0000-0000-0000-000000000000"
+    sku = version = url = name = None
+    revocation, authority = "StandardRevocation", None
+    try:
+        document = parse(request_text, source="request")[0]
+    except RmslabError:
+        document = None
+    if document is not None and document.issuer is not None:
+        issuer = document.issuer
+        levels = dict(issuer.security_levels)
+        if issuer.public_key is not None:
+            key = base64.b64encode(issuer.public_key.to_pkcs1_der()).decode("ascii")
+        sku, version, url, name = (levels.get("Server-SKU"), levels.get("Server-Version"),
+                                   issuer.url, urlsplit(issuer.url or "").hostname)
+        guid = (document.id or guid).strip("{}")
+        third = document.element.find("BODY/REVOCATION[@type='third-party']")
+        if third is not None:
+            from rmslab.xrml.model import read_public_key
+            revocation = "CustomRevocation"
+            found = read_public_key(third.find("PRINCIPAL/PUBLICKEY"), "REVOCATION")
+            if found is not None:
+                authority = base64.b64encode(found.to_pkcs1_der()).decode("ascii")
+    authorities = (el("aRevocationAuthorities", el("RevocationAuthorityInformation", el(
+        "aRevocationAuthorityPublicKey", authority))) if authority else None)
+    signed = base64.b64encode(request_text.encode("utf-8")).decode("ascii")
+    return el("Enroll", el("oInput",
+                           el("AuthorizationInformation", el("SignedDataBase64Encoded", signed)),
+                           el("RevocationInformation", el("RevocationType", revocation),
+                              authorities),
+                           el("CertificatePublicKey",
+                              el("aPublicKeyBytes", key) if key else None, el("Guid", guid)),
+                           el("EnrolleeInformation", el("SKU", sku) if sku else None,
+                              el("Version", version) if version else None,
+                              el("Name", name) if name else None,
+                              el("URL", url) if url else None)))
+

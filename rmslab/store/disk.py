@@ -161,6 +161,7 @@ def _save_into(deployment: Deployment, root: Path) -> dict[str, Any]:
                                for k in cluster.rac_exclusions],
             "application_exclusions": [[e.filename, e.minimum_version, e.maximum_version]
                                        for e in cluster.application_exclusions],
+            "rac_machines": dict(sorted(cluster.rac_machines.items())),
             "servers": [{"name": s.name, "administrators": sorted(s.administrators),
                          "connected": s.connected} for s in cluster.servers],
         })
@@ -204,7 +205,8 @@ def _save_into(deployment: Deployment, root: Path) -> dict[str, Any]:
         "format": FORMAT,
         "lab": deployment.lab.state(),
         "domain": deployment.directory.domain,
-        "users": [{"name": u.name, "groups": sorted(u.groups)}
+        "domain_sid": deployment.directory.sid,
+        "users": [{"name": u.name, "groups": sorted(u.groups), "sid": u.sid}
                   for u in deployment.directory.users.values()],
         "groups": [{"name": g.name, "email": g.email, "members": sorted(g.members)}
                    for g in deployment.directory.groups.values()],
@@ -276,8 +278,11 @@ def _load(root: Path) -> Deployment:
         service.remember(PublicKey.from_xrml(entry["modulus"], entry["exponent"]), entry["url"])
     service.log = LoggingDatabase(root / "enrollment-service" / "log.sqlite")
     deployment = Deployment(lab, domain=manifest["domain"], enrollment_service=service)
+    if manifest.get("domain_sid"):
+        deployment.directory.sid = str(manifest["domain_sid"])
     for user in manifest["users"]:
-        deployment.directory.add_user(user["name"], groups=tuple(user["groups"]))
+        deployment.directory.add_user(user["name"], groups=tuple(user["groups"]),
+                                      sid=user.get("sid") or None)
     for group in manifest.get("groups", []):
         deployment.directory.add_group(group["name"], email=group["email"],
                                        members=group["members"])
@@ -304,6 +309,8 @@ def _load(root: Path) -> Deployment:
             Revoke(r["category"], r["type"], r["value"],
                    PublicKey.from_xrml(r["key"]["modulus"], r["key"]["exponent"]) if r["key"] else None)
             for r in entry.get("revocations", [])]
+        cluster.rac_machines = {str(k): str(v)
+                                for k, v in entry.get("rac_machines", {}).items()}
         if (base / "revocation-list.xml").exists():
             cluster.revocation_list = _read(base / "revocation-list.xml")
         for archived in entry.get("archived_templates", []):

@@ -1,14 +1,15 @@
-"""Certifying clients over real HTTP on loopback: machine activation, account
-certification and client enrollment give the same documents as in process, and the
-same typed refusals, logged by the root cluster.
+"""Certifying clients over SOAP on loopback: machine activation (Activate), account
+certification (Certify, authenticated) and client enrollment (GetClientLicensorCert)
+give the same documents as in process, and the same typed refusals, logged by the root
+cluster.
 
 covers: E-7, E-8, E-9
 """
 
 from __future__ import annotations
 
+import base64
 import http.client
-import json
 
 import pytest
 
@@ -17,7 +18,7 @@ from rmslab.deployment import Deployment, standard_deployment
 from rmslab.errors import NotConnectedError, NotEnrolledError, RefusedError
 from rmslab.flows import activate_machine, certify_account, enroll_client
 from rmslab.lab import Lab
-from rmslab.service import LoopbackService, RemoteCertificationService
+from rmslab.service import LoopbackService, RemoteCertificationService, password_for
 from rmslab.trust import validate_chain
 from rmslab.xrml import parse
 
@@ -41,9 +42,13 @@ def test_the_same_certificates_over_http_as_in_process() -> None:
 
     remote = standard_deployment(Lab())
     root = remote.root_cluster
+    bob = remote.user("bob")
     with LoopbackService(remote.web, clusters=remote.clusters.values(),
-                         directory=remote.directory) as http:
-        over_http = certify_bob_again(remote, RemoteCertificationService.of(root, http.port))
+                         directory=remote.directory,
+                         anchor=remote.enrollment_service.anchor) as http:
+        endpoint = RemoteCertificationService.of(
+            root, http.port, passwords={"bob": password_for(remote.lab, bob)})
+        over_http = certify_bob_again(remote, endpoint)
     assert over_http == in_process
     anchor = remote.enrollment_service.anchor
     for text in over_http:
@@ -58,51 +63,65 @@ def test_the_same_certificates_over_http_as_in_process() -> None:
 
 def test_refusals_come_back_typed_with_their_rule(deployment: Deployment) -> None:
     root = deployment.root_cluster
+    carol = deployment.user("carol")
     with LoopbackService(deployment.web, clusters=deployment.clusters.values(),
-                         directory=deployment.directory) as http:
-        remote = RemoteCertificationService.of(root, http.port)
+                         directory=deployment.directory,
+                         anchor=deployment.enrollment_service.anchor) as http:
+        remote = RemoteCertificationService.of(
+            root, http.port, passwords={"carol": password_for(deployment.lab, carol),
+                                        "mallory": "guessed-password"})
         client = deployment.clients["CAROL-PC"]
         stranger = User("mallory", "contoso.example")  # a name the domain does not know
-        with pytest.raises(RefusedError, match="not a user of contoso.example") as caught:
+        with pytest.raises(RefusedError, match="UnauthorizedAccessException") as caught:
             certify_account(remote, client, stranger)
         assert caught.value.spec_id == "E-9"
         assert caught.value.trace is not None and not caught.value.trace.passed  # type: ignore[attr-defined]
 
         client.machine_certificate_text = None
         with pytest.raises(NotEnrolledError, match="not activated"):
-            certify_account(remote, client, deployment.user("carol"))
+            certify_account(remote, client, carol)
         licensing = RemoteCertificationService.of(deployment.clusters["contoso-licensing"],
                                                   http.port)
         with pytest.raises(RefusedError, match="not an enrolled root certification cluster"):
             activate_machine(licensing, client)
     refused = [e.kind for e in root.log.entries() if e.outcome == "refused"]
-    assert refused[-2:] == ["account-certification", "account-certification"]
+    assert refused[-1:] == ["account-certification"]
     with pytest.raises(NotConnectedError):  # the service is gone
         activate_machine(remote, client)
 
 
-def test_a_malformed_request_is_answered_400(deployment: Deployment) -> None:
+def test_a_malformed_request_is_answered_with_a_fault(deployment: Deployment) -> None:
+    """A Certify or Activate whose parts are missing or wrong: a SOAP fault naming what,
+    never a certificate."""
+    from rmslab.service.soap import el, write_envelope
     host = "/rms.contoso.example/_wmcs/certification"
-    with LoopbackService(deployment.web, clusters=deployment.clusters.values(),
-                         directory=deployment.directory) as service:
+    certification = "http://microsoft.com/DRM/CertificationService"
+    activation = "http://microsoft.com/DRM/ActivationService"
+    bob = deployment.user("bob")
+    login = base64.b64encode(f"bob:{password_for(deployment.lab, bob)}".encode()).decode()
+    with LoopbackService.of(deployment) as service:
         for path, body, words in (
-                (f"{host}/client", b"not json", "is a JSON object with"),
-                (f"{host}/client", b"[]", "is a JSON object with"),
-                (f"{host}/client", json.dumps({"user": "bob", "rac": 3}).encode(),
-                 "is a JSON object with"),
-                (f"{host}/account", json.dumps({"user": "bob", "machine_certificate": None,
-                                                "temporary": "false"}).encode(),
-                 "is a JSON object with"),
-                (f"{host}/client", json.dumps({"user": "bob", "rac": None}).encode(),
-                 "is a JSON object with"),
-                (f"{host}/activate", json.dumps({"machine": "X", "machine_key": "no"}).encode(),
-                 "neither a PEM nor a DER")):
+                (f"{host}/certification.asmx",
+                 write_envelope(certification, el("Certify")), "ArgumentNullException"),
+                (f"{host}/certification.asmx",
+                 write_envelope(certification, el("Certify", el("requestParams",
+                                                                el("Persistent", "maybe")))),
+                 "is not a boolean"),
+                (f"{host}/certification.asmx",
+                 write_envelope(certification, el("Certify", el("requestParams",
+                                                                el("Persistent", "true")))),
+                 "ArgumentNullException: the computer is not activated"),
+                (f"{host}/Activation.asmx",
+                 write_envelope(activation, el("Activate", el("requestParams", el(
+                     "ActivateParams", el("HidXml", "no machine here"))))),
+                 "ArgumentNullException")):
             connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=10)
             connection.request("POST", path, body=body,
-                               headers={"Content-Type": "application/json"})
+                               headers={"Content-Type": "text/xml; charset=utf-8",
+                                        "Authorization": f"Basic {login}"})
             response = connection.getresponse()
-            answer = json.loads(response.read())
+            answer = response.read().decode()
             connection.close()
-            assert response.status == 400, body
-            assert answer["refused"]["error"] == "InputError"
-            assert words in answer["refused"]["reason"]
+            assert response.status == 500, answer
+            assert "<faultcode>soap:Server</faultcode>" in answer
+            assert words in answer, answer

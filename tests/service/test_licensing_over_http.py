@@ -1,4 +1,5 @@
-"""Licensing over real HTTP on loopback: the same use license, the same refusals.
+"""Licensing over SOAP (AcquireLicense, MS-RMPR 3.4.4.1) on loopback: the same use
+license, the same refusals.
 
 covers: L-1, P-7
 """
@@ -35,7 +36,10 @@ def test_a_use_license_over_http(deployment: Deployment) -> None:
         use_license, trace = acquire_use_license(remote, deployment.clients["BOB-PC"],
                                                  deployment.user("bob"), chain, anchor=anchor)
         assert trace.passed
-        assert [s.actor for s in trace] == ["BOB-PC", "RMS01", "RMS01"]
+        assert [s.actor for s in trace] == ["BOB-PC", "BOB-PC", "RMS01"]
+        request, response = trace.steps[1].documents[0], trace.steps[2].documents[0]
+        assert "<m:AcquireLicense " in request.text and "AcquireLicenseResponse" in response.text
+        assert use_license.split("</XrML>")[0] in response.text  # exactly as the server wrote it
         assert parse(use_license)[0].issuer_key == root.key.public
         session = AppSession(deployment.clients["BOB-PC"], deployment.user("bob"))
         assert bind(session, chain, "VIEW", anchor=anchor).allowed

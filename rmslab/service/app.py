@@ -1,0 +1,733 @@
+"""The lab's servers as one WSGI application: the SOAP services of MS-RMPR under each
+cluster's base URL, the enrollment service, and the documents the deployment publishes
+(SPEC E-3, E-7, E-9, L-1, P-7, P-8, R-4; MS-RMPR 3.1.4.2–3.1.4.6, 3.2–3.7).
+
+A request reaches a host by its ``Host`` header, or by a ``/HOST/`` prefix on the path
+for clients that cannot set one (every lab host name is made up). Under a cluster's
+base URL (``https://rms.contoso.example/_wmcs``) the application answers at the URLs of
+MS-RMPR 3.1.4.2 — ``certification/Activation.asmx``, ``certification.asmx``,
+``server.asmx``, ``ServiceLocator.asmx``, ``licensing/license.asmx``, ``publish.asmx``,
+``templateDistribution.asmx``, ``server.asmx``, ``ServiceLocator.asmx`` (case does not
+matter, as on IIS) — and at the enrollment service's host, ``/enrollment/enrollservice.asmx``
+(online) and ``/offlineenroll/Enrollment.aspx`` (a request file submitted from a
+connected computer, 3.6.4.2).
+
+The application does not hold a deployment: it asks its ``provider`` for one per
+request (for reading, or for writing when the request issues something), so a
+long-running server can read it from a store. :func:`in_memory` serves one held in
+memory, one writer at a time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterable, Iterator
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from rmslab.errors import InputError, RefusedError, RmslabError, VerificationError
+from rmslab.service import faults
+from rmslab.service.auth import RequestContext, authenticate
+from rmslab.service.soap import (ENROLLMENT, SERVICES, VERSION_1_0, VERSION_1_1, Envelope,
+                                 EnvelopeError, Node, Operation, OPERATIONS, Service,
+                                 SoapFault, certificates_xml, el, read_envelope,
+                                 version_tuple, write_envelope, write_fault)
+from rmslab.trace import Trace
+
+if TYPE_CHECKING:
+    from rmslab.actors.cluster import Cluster
+    from rmslab.actors.enrollment_service import EnrollmentService
+    from rmslab.actors.people import Directory
+    from rmslab.actors.web import Web
+    from rmslab.crypto.rsa import PublicKey
+    from rmslab.deployment import Deployment
+    from rmslab.lab import Lab
+
+__all__ = ["Served", "Provider", "in_memory", "RmsApplication", "MAX_REQUEST_BYTES",
+           "ENROLLMENT_PATHS"]
+
+#: The largest request body answered (larger: 413). AcquireLicense carries a publishing
+#: license chain and a RAC chain: tens of kilobytes.
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
+
+ENROLLMENT_PATHS = {"/enrollment/enrollservice.asmx": "online",
+                    "/offlineenroll/enrollment.aspx": "offline"}
+
+
+@dataclass
+class Served:
+    """What the servers of a lab need: the lab (clock, keys, secrets), its clusters, the
+    enrollment service, the directory that authenticates users, the root key requests
+    are checked against, and the published documents."""
+
+    lab: Lab
+    web: Web
+    clusters: tuple[Cluster, ...] = ()
+    enrollment: EnrollmentService | None = None
+    directory: Directory | None = None
+    anchor: PublicKey | None = None
+
+    @classmethod
+    def of(cls, deployment: Deployment) -> "Served":
+        return cls(deployment.lab, deployment.web, tuple(deployment.clusters.values()),
+                   deployment.enrollment_service, deployment.directory,
+                   deployment.enrollment_service.anchor)
+
+    def cluster_at(self, host: str, path: str) -> tuple[Cluster, str] | None:
+        """The cluster whose base URL is ``https://host/…`` with ``path`` under it, and
+        the rest of the path (lower case)."""
+        for cluster in self.clusters:
+            base = urlsplit(cluster.url)
+            prefix = (base.path or "").rstrip("/").lower() + "/"
+            if (base.hostname or "").lower() == host and path.lower().startswith(prefix):
+                return cluster, path.lower()[len(prefix):]
+        return None
+
+    def hosts(self) -> set[str]:
+        names = {(urlsplit(c.url).hostname or "").lower() for c in self.clusters}
+        if self.enrollment is not None:
+            names.add(self.enrollment.host.lower())
+        names.update((urlsplit(u).hostname or "").lower() for u in self.web.published())
+        return names
+
+
+#: ``provider(write)`` yields the deployment to serve one request from.
+Provider = Callable[[bool], ContextManager[Served]]
+
+
+def in_memory(served: Served) -> Provider:
+    """A provider of one deployment held in memory: readers share it, writers (requests
+    that issue certificates or licenses, which move the lab's random streams and logs)
+    take turns."""
+    lock = threading.RLock()
+
+    @contextlib.contextmanager
+    def provide(write: bool) -> Iterator[Served]:
+        with lock:
+            yield served
+    return provide
+
+
+Handler = Callable[["_Call"], Node]
+
+
+@dataclass
+class _Call:
+    operation: Operation
+    envelope: Envelope
+    context: RequestContext
+    served: Served
+    cluster: Cluster | None
+    channel: str
+    #: The MaximumVersion the client asked for.
+    version: tuple[int, ...]
+
+    @property
+    def body(self) -> etree._Element:
+        return self.envelope.body
+
+    def trace(self) -> Trace:
+        return Trace(f"{self.operation.name} at {self.cluster.name if self.cluster else 'the enrollment service'}")
+
+    def need_cluster(self) -> Cluster:
+        assert self.cluster is not None
+        return self.cluster
+
+    def anchor(self) -> PublicKey:
+        if self.served.anchor is None:
+            raise SoapFault(faults.UNSPECIFIED, "this server has no trust anchor to check "
+                            "certificates against")
+        return self.served.anchor
+
+
+class RmsApplication:
+    """The WSGI application (PEP 3333). Every answer is a document, a SOAP response, a
+    SOAP fault or a 4xx; nothing it is sent raises out of it."""
+
+    def __init__(self, provider: Provider, *, max_request: int = MAX_REQUEST_BYTES) -> None:
+        self.provider = provider
+        self.max_request = max_request
+        #: Unexpected errors met while answering (a bug, not an input): kept for tests.
+        self.internal_errors: list[BaseException] = []
+
+    # --- WSGI --------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            status, headers, body = self._answer(environ)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+            self.internal_errors.append(exc)
+            status, headers, body = _fault_answer(500, "Server", f"{faults.UNSPECIFIED}: "
+                                                  f"the server failed ({type(exc).__name__})")
+        start_response(status, headers + [("Content-Length", str(len(body)))])
+        return [body]
+
+    def _answer(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        with self.provider(False) as served:
+            host, path = _route(environ, served.hosts())
+            target = self._target(served, host, path)
+        if method == "GET" or method == "HEAD":
+            return self._get(host, path)
+        if method != "POST":
+            return _plain(405, "only GET and POST are answered")
+        if target is None:
+            return _plain(404, "no service answers at this URL")
+        service, channel, cluster_name = target
+        data = _read_body(environ, self.max_request)
+        if data is None:
+            return _plain(413, f"the request is larger than {self.max_request} bytes")
+        try:
+            envelope = read_envelope(data)
+        except EnvelopeError as exc:
+            return _fault_answer(500 if exc.code == "VersionMismatch" else 400, exc.code,
+                                 str(exc))
+        operation = OPERATIONS.get(envelope.operation)
+        if (operation is None or operation.service != service
+                or envelope.namespace != service.namespace):
+            return _fault_answer(400, "Client",
+                                 f"{{{envelope.namespace}}}{envelope.operation} is not an "
+                                 f"operation of the {service.name} service "
+                                 f"({service.namespace})")
+        action = (environ.get("HTTP_SOAPACTION") or "").strip().strip('"')
+        if action and action != operation.action:
+            return _fault_answer(400, "Client", f"SOAPAction {action!r} does not name "
+                                                f"{operation.action}")
+        try:
+            version = _check_version(envelope, operation)
+            with self.provider(True) as served:
+                cluster = next((c for c in served.clusters if c.name == cluster_name), None)
+                context = authenticate(environ.get("HTTP_AUTHORIZATION"), served.directory,
+                                       served.lab)
+                call = _Call(operation, envelope, context, served, cluster, channel, version)
+                response = HANDLERS[operation.name](call)
+        except SoapFault as fault:
+            return _fault_answer(500, "Server", fault.faultstring, operation)
+        except RefusedError as exc:
+            refusal = SoapFault(faults.exception_for(operation.name, exc), exc.reason,
+                                spec_id=exc.spec_id)
+            return _fault_answer(500, "Server", refusal.faultstring, operation)
+        except (InputError, VerificationError) as exc:
+            return _fault_answer(500, "Server", f"{faults.UNSPECIFIED}: {exc}", operation)
+        body = write_envelope(service.namespace, response, versions=operation.versions)
+        return "200 OK", [("Content-Type", "text/xml; charset=utf-8")], body
+
+    def _target(self, served: Served, host: str,
+                path: str) -> tuple[Service, str, str | None] | None:
+        if served.enrollment is not None and host == served.enrollment.host.lower():
+            channel = ENROLLMENT_PATHS.get(path.lower())
+            return (ENROLLMENT, channel, None) if channel else None
+        found = served.cluster_at(host, path)
+        if found is None:
+            return None
+        cluster, rest = found
+        for service in SERVICES:
+            if rest in service.paths:
+                return service, "online", cluster.name
+        return None
+
+    def _get(self, host: str, path: str) -> tuple[str, list[tuple[str, str]], bytes]:
+        with self.provider(False) as served:
+            documents = served.web.published()
+        for url, text in documents.items():
+            parts = urlsplit(url)
+            if (parts.hostname or "").lower() == host and (parts.path or "/") == path:
+                return ("200 OK", [("Content-Type", "text/xml; charset=utf-8")],
+                        text.encode("utf-8"))
+        return _plain(404, "nothing is published here")
+
+
+# --- plumbing -----------------------------------------------------------------------------
+
+
+def _route(environ: dict[str, Any], hosts: set[str]) -> tuple[str, str]:
+    """The host and path a request is for: a ``/HOST/`` prefix naming a lab host, or the
+    ``Host`` header."""
+    path = environ.get("PATH_INFO") or "/"
+    first, _, rest = path.lstrip("/").partition("/")
+    if first.lower() in hosts:
+        return first.lower(), "/" + rest
+    host = (environ.get("HTTP_HOST") or "").rsplit(":", 1)[0].strip("[]").lower()
+    return host, path
+
+
+def _read_body(environ: dict[str, Any], limit: int) -> bytes | None:
+    """The request body, or ``None`` when it is larger than ``limit`` (the server in
+    front has already refused bad lengths and bodies over its own limit)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = -1
+    if length < 0 or length > limit:
+        return None
+    stream = environ["wsgi.input"]
+    data: bytes = stream.read(length) if length else b""
+    return data
+
+
+def _plain(status: int, message: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    reasons = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+               413: "Request Entity Too Large", 415: "Unsupported Media Type"}
+    return (f"{status} {reasons.get(status, 'Error')}",
+            [("Content-Type", "text/plain; charset=utf-8")], (message + "\n").encode("utf-8"))
+
+
+def _fault_answer(status: int, code: str, string: str, operation: Operation | None = None
+                  ) -> tuple[str, list[tuple[str, str]], bytes]:
+    body = write_fault(code, string,
+                       namespace=operation.service.namespace if operation else None,
+                       versions=operation.versions if operation else (VERSION_1_0, VERSION_1_0))
+    return (f"{status} {'Internal Server Error' if status == 500 else 'Bad Request'}",
+            [("Content-Type", "text/xml; charset=utf-8")], body)
+
+
+def _check_version(envelope: Envelope, operation: Operation) -> tuple[int, ...]:
+    """MS-RMPR 2.2.4.2 and 3.1.4.6: the VersionData header must be there, its versions
+    ``a.b.c.d``, and the maximum one the operation supports."""
+    data = envelope.version_data
+    if data is None:
+        raise SoapFault(faults.ARGUMENT_NULL, "the request has no VersionData header "
+                        "(MS-RMPR 3.1.4)")
+    values = []
+    for name in ("MinimumVersion", "MaximumVersion"):
+        text = envelope.text_of(data, name)
+        if text is None:
+            raise SoapFault(faults.ARGUMENT_NULL, f"VersionData has no {name}")
+        parsed = version_tuple(text)
+        if parsed is None:
+            raise SoapFault(faults.MALFORMED_VERSION, f"{name} {text[:40]!r} is not a.b.c.d")
+        values.append(parsed)
+    if values[0] > values[1]:
+        raise SoapFault(faults.MALFORMED_VERSION, "MinimumVersion is above MaximumVersion")
+    highest = version_tuple(operation.versions[1])
+    assert highest is not None
+    if values[0] > highest:
+        raise SoapFault(faults.UNSUPPORTED_VERSION,
+                        f"{operation.name} supports versions up to {operation.versions[1]}")
+    return min(values[1], highest)
+
+
+def _required(call: _Call, element: etree._Element | None, what: str) -> etree._Element:
+    if element is None or element.get("{http://www.w3.org/2001/XMLSchema-instance}nil") == "true":
+        raise SoapFault(faults.ARGUMENT_NULL, f"the request has no {what}")
+    return element
+
+
+def _log_name(call: _Call) -> str:
+    return str(call.context)
+
+
+# --- the operations -------------------------------------------------------------------
+
+
+def _activate(call: _Call) -> Node:
+    """Activate (MS-RMPR 3.2.4.1), as the lab can: the lab has no Machine Activation cloud
+    service and no security processor binaries, so its root cluster certifies the
+    machine key the client generated (HidXml carries the machine's name and public
+    key) and answers the machine certificate chain, without a DIME attachment."""
+    from rmslab.flows.certification import issue_machine_certificate
+    from rmslab.xrml.model import read_public_key
+    from rmslab.xrml.source import parse_fragment
+    cluster = call.need_cluster()
+    array = _required(call, call.envelope.find(call.body, "requestParams"), "requestParams")
+    answers = []
+    for params in call.envelope.findall(array, "ActivateParams"):
+        fragment = call.envelope.fragment(call.envelope.find(params, "HidXml"))
+        if fragment is None:
+            raise SoapFault(faults.ARGUMENT_NULL, "ActivateParams has no HidXml")
+        hid = parse_fragment(fragment).find("MACHINE")
+        name = hid.findtext("NAME") if hid is not None else None
+        key = read_public_key(hid.find("PUBLICKEY") if hid is not None else None, "HidXml")
+        if not name or key is None:
+            raise SoapFault(faults.ARGUMENT_NULL, "HidXml names no machine and key "
+                            "(<MACHINE><NAME>…</NAME><PUBLICKEY>…</PUBLICKEY></MACHINE>)")
+        chain = issue_machine_certificate(cluster, name, key, trace=call.trace())
+        answers.append(el("ActivateResponse", certificates_xml("MachineCertificateChain", chain)))
+    if not answers:
+        raise SoapFault(faults.ARGUMENT_NULL, "requestParams holds no ActivateParams")
+    return el("ActivateResponse", el("ActivateResult", *answers))
+
+
+def _certify(call: _Call) -> Node:
+    """Certify (MS-RMPR 3.3.4.1): only for an authenticated caller, and a RAC for the
+    authenticated account only (the request names no user). ``Persistent`` true asks
+    for a standard (persistent) RAC, false for a temporary one — what the element's name
+    and the RAC's ``Group-Identity-Credential-Type`` say (the prose of 3.3.4.1.3.1 has
+    the two the other way round)."""
+    from rmslab.flows.certification import issue_account_certificate
+    cluster = call.need_cluster()
+    if not call.context.is_authenticated or call.context.user is None:
+        why = call.context.failure or "no credentials were sent"
+        raise SoapFault(faults.UNAUTHORIZED, f"Certify needs an authenticated user ({why})",
+                        spec_id="E-9")
+    params = _required(call, call.envelope.find(call.body, "requestParams"), "requestParams")
+    persistent = call.envelope.text_of(params, "Persistent")
+    if persistent is None:
+        raise SoapFault(faults.ARGUMENT_NULL, "CertifyParams has no Persistent flag")
+    if persistent.strip() not in ("true", "false", "1", "0"):
+        raise SoapFault(faults.UNSPECIFIED, f"Persistent {persistent[:20]!r} is not a boolean")
+    machine_chain = call.envelope.chain(call.envelope.find(params, "MachineCertificateChain"))
+    assert call.served.directory is not None
+    rac = issue_account_certificate(cluster, call.served.directory, call.context.user,
+                                    machine_chain,
+                                    temporary=persistent.strip() in ("false", "0"),
+                                    trace=call.trace())
+    quota = el("Quota", el("Verified", "true"), el("CurrentConsumption", "0"),
+               el("Maximum", "1"))
+    return el("CertifyResponse",
+              el("CertifyResult", certificates_xml("CertificateChain", rac), quota))
+
+
+def _licensor_certificate(call: _Call) -> Node:
+    """GetLicensorCertificate (MS-RMPR 3.7.4.1): the cluster's SLC chain (anonymous)."""
+    cluster = call.need_cluster()
+    if cluster.slc_text is None:
+        raise SoapFault(faults.UNSPECIFIED, f"{cluster.name} has no SLC yet", spec_id="E-1")
+    return el("GetLicensorCertificateResponse",
+              el("GetLicensorCertificateResult",
+                 certificates_xml("CertificateChain", cluster.slc_text)))
+
+
+#: FindServiceLocationsForUser's service types (MS-RMPR 3.7.4.2.4.1).
+SERVICE_TYPES = ("EnrollmentService", "LicensingService", "PublishingService",
+                 "CertificationService", "ActivationService", "PrecertificationService",
+                 "ServerService", "DrmRemoteDirectoryServices", "GroupExpansionService",
+                 "LicensingInternalService", "CertificationInternalService")
+
+
+def _service_url(call: _Call, kind: str) -> str | None:
+    from rmslab.actors.cluster import ROOT
+    cluster = call.need_cluster()
+    root = next((c for c in call.served.clusters if c.role == ROOT), None)
+    certifying = root.url if root is not None else None
+    return {
+        "CertificationService": f"{certifying}/certification" if certifying else None,
+        "CertificationInternalService": f"{certifying}/certification" if certifying else None,
+        "ActivationService": (f"{certifying}/certification/Activation.asmx"
+                              if certifying else None),
+        "LicensingService": f"{cluster.url}/licensing",
+        "LicensingInternalService": f"{cluster.url}/licensing",
+        "PublishingService": f"{cluster.url}/licensing",
+        "ServerService": f"{cluster.url}/licensing/server.asmx",
+        "EnrollmentService": call.served.enrollment.url if call.served.enrollment else None,
+    }.get(kind)
+
+
+def _find_service_locations(call: _Call) -> Node:
+    """FindServiceLocationsForUser (MS-RMPR 3.7.4.2): for an authenticated user only
+    (UnspecifiedErrorException otherwise); the lab's one directory holds every user, so
+    the answer is this deployment's URLs (null for a service it does not run)."""
+    if not call.context.is_authenticated:
+        raise SoapFault(faults.UNSPECIFIED, "FindServiceLocationsForUser needs an "
+                        "authenticated user", spec_id="D-7")
+    names = _required(call, call.envelope.find(call.body, "ServiceNames"), "ServiceNames")
+    answers = []
+    for request in call.envelope.findall(names, "ServiceLocationRequest"):
+        kind = (call.envelope.text_of(request, "Type") or "").strip()
+        if kind not in SERVICE_TYPES:
+            raise SoapFault(faults.INVALID_OPERATION, f"{kind[:40]!r} is not a ServiceType")
+        url = _service_url(call, kind)
+        answers.append(el("ServiceLocationResponse", el("URL", url) if url else None,
+                          el("Type", kind)))
+    return el("FindServiceLocationsForUserResponse",
+              el("FindServiceLocationsForUserResult", *answers))
+
+
+def _server_info(call: _Call) -> Node:
+    """GetServerInfo (MS-RMPR 3.7.4.3; the shape of the example in 4.6)."""
+    from rmslab.actors.cluster import VERSION
+    cluster = call.need_cluster()
+    requests = _required(call, call.envelope.find(call.body, "requests"), "requests")
+    results = []
+    for request in call.envelope.findall(requests, "ServerInfoRequest"):
+        kind = (call.envelope.text_of(request, "Type") or "").strip()
+        info = call.envelope.text_of(request, "AdditionalInfo") or ""
+        attrs = (("Type", kind), ("AdditionalInfo", info))
+        if kind == "VersionInfo":
+            inner = el("VersionInfo", attrs=(("Version", VERSION),), prefix="")
+        elif kind == "ServerFeatureInfo":
+            inner = el("ServerFeatureInfo", *(el("Feature", attrs=(("Name", n), ("Value", v)),
+                                                 prefix="")
+                                              for n, v in (("GroupExpansionWebService", "false"),
+                                                           ("ActiveDirectoryServicesRemoting",
+                                                            "false"),
+                                                           ("FederatedServicesEnabled", "0"))),
+                       prefix="")
+        elif kind == "ServerLicensorCertificate":
+            if cluster.slc_text is None:
+                raise SoapFault(faults.UNSPECIFIED, f"{cluster.name} has no SLC yet")
+            from rmslab.xrml.reader import parse
+            inner = el("ServerLicensorCertificateChain",
+                       *(Node(d.text) for d in parse(cluster.slc_text)), prefix="")
+        elif kind == "ServiceLocations":
+            inner = el("ServiceLocations", *(
+                el("ServiceLocation", attrs=(("Type", t), ("Url", _service_url(call, t) or "")),
+                   prefix="")
+                for t in ("LicensingService", "PublishingService", "CertificationService",
+                          "ServerService")), prefix="")
+        else:
+            raise SoapFault(faults.ARGUMENT_NULL, f"{kind[:40]!r} is not a ServerInfoType")
+        results.append(el("ServerInfoRequest", inner, attrs=attrs, prefix=""))
+    if not results:
+        raise SoapFault(faults.ARGUMENT_NULL, "requests holds no ServerInfoRequest")
+    return el("GetServerInfoResponse",
+              el("GetServerInfoResult", el("Results", *results, prefix="")))
+
+
+def _verified_rac(call: _Call, rac_text: str) -> None:
+    """MS-RMPR 3.4.4.1 and 3.5.4.2: the RAC chain verifies up to the lab's root, or the
+    fault names what is wrong with it."""
+    from rmslab.trust import validate_chain
+    from rmslab.xrml.reader import parse
+    try:
+        chain = parse(rac_text, source="rights account certificate")
+    except InputError as exc:
+        raise SoapFault(faults.UNEXPECTED_PERSONA, str(exc), spec_id="L-1") from None
+    try:
+        validate_chain(chain, call.anchor(), at=call.served.lab.now())
+    except VerificationError as exc:
+        raise SoapFault(faults.persona_exception(exc), f"the RAC chain does not verify: {exc}",
+                        spec_id="L-1") from None
+    if chain[0].kind != "Group-Identity-Credential":
+        raise SoapFault(faults.UNEXPECTED_PERSONA, f"the certificate presented is a "
+                        f"{chain[0].kind_name}, not a rights account certificate",
+                        spec_id="L-1")
+
+
+def _acquire_license(call: _Call) -> Node:
+    """AcquireLicense (MS-RMPR 3.4.4.1): anonymous — the RAC presented is the identity,
+    and the use license is sealed to the RAC's key, which only the machine holding the
+    RAC's sealed private key can open. Version 1.0.0.0: one request; 1.1.0.0: a batch,
+    a failed item answered as an AcquireLicenseException."""
+    from rmslab.flows.licensing import issue_use_license
+    from rmslab.trust import validate_chain
+    from rmslab.xrml.reader import parse
+    cluster = call.need_cluster()
+    array = _required(call, call.envelope.find(call.body, "RequestParams"), "RequestParams")
+    items = call.envelope.findall(array, "AcquireLicenseParams")
+    if not items:
+        raise SoapFault(faults.ARGUMENT_NULL, "RequestParams holds no AcquireLicenseParams")
+    batch = call.version >= (1, 1, 0, 0)
+    if len(items) > 1 and not batch:
+        raise SoapFault(faults.UNSPECIFIED, "version 1.0.0.0 asks for one license per request")
+    answers = []
+    label: str | None = None
+    for index, item in enumerate(items):
+        try:
+            rac = call.envelope.chain(call.envelope.find(item, "LicenseeCerts"))
+            label = call.envelope.chain(call.envelope.find(item, "IssuanceLicense")) or label
+            if rac is None:
+                raise SoapFault(faults.ARGUMENT_NULL, "no LicenseeCerts (the RAC chain)")
+            if label is None:
+                raise SoapFault(faults.ARGUMENT_NULL, "no IssuanceLicense (the publishing "
+                                "license chain)")
+            _verified_rac(call, rac)
+            try:
+                validate_chain(parse(label, source="publishing license"), call.anchor(),
+                               at=call.served.lab.now())
+            except VerificationError as exc:
+                raise SoapFault(faults.label_exception(exc), f"the publishing license does "
+                                f"not verify: {exc}", spec_id="L-1") from None
+            try:
+                answer = issue_use_license(cluster, label, rac, anchor=call.anchor(),
+                                           trace=call.trace(), to=str(call.context))
+            except RefusedError as exc:
+                raise SoapFault(faults.exception_for("AcquireLicense", exc), exc.reason,
+                                spec_id=exc.spec_id) from None
+            except (InputError, VerificationError, ValueError) as exc:
+                raise SoapFault(faults.UNSPECIFIED, f"the request cannot be read: {exc}",
+                                spec_id="L-1") from None
+            answers.append(el("AcquireLicenseResponse",
+                              certificates_xml("CertificateChain", answer)))
+        except SoapFault as fault:
+            if not batch:
+                raise
+            answers.append(el("AcquireLicenseResponse", el("CertificateChain", el(
+                "Certificate", el("AcquireLicenseException", el("ExceptionString",
+                                                                fault.faultstring, prefix=""),
+                                  el("batchindex", str(index), prefix=""), prefix="")))))
+    return el("AcquireLicenseResponse", el("AcquireLicenseResult", *answers))
+
+
+def _acquire_issuance_license(call: _Call) -> Node:
+    """AcquireIssuanceLicense (MS-RMPR 3.5.4.1), as far as the lab goes: the unsigned
+    publishing license must name this cluster as its issued principal (same ID and
+    modulus) and seal the content key so this cluster opens it; the cluster then signs
+    the BODY exactly as the client wrote it and returns it with its SLC chain. Not yet:
+    rewriting ISSUEDTIME and the License-Acquisition-URL, and regenerating the
+    ENABLINGBITS hash (the BODY would have to be rewritten, which rmslab never does to
+    a received document)."""
+    from rmslab.flows.licensing import read_rights
+    from rmslab.xrml.reader import parse
+    from rmslab.xrml.writer import sign
+    cluster = call.need_cluster()
+    array = _required(call, call.envelope.find(call.body, "RequestParams"), "RequestParams")
+    answers = []
+    for params in call.envelope.findall(array, "AcquireIssuanceLicenseParams"):
+        text = call.envelope.fragment(call.envelope.find(params, "UnsignedIssuanceLicense"))
+        if text is None:
+            raise SoapFault(faults.ARGUMENT_NULL, "no UnsignedIssuanceLicense")
+        try:
+            document = parse(text, source="unsigned issuance license")[0]
+        except InputError as exc:
+            raise SoapFault(faults.UNSPECIFIED, f"not an issuance license: {exc}") from None
+        if document.body_type != "Microsoft Rights Label":
+            raise SoapFault(faults.UNSPECIFIED, f"the document is a {document.kind_name}, not "
+                            "an issuance license")
+        ours = cluster.principal
+        named = [p for p in document.principals if p.id == ours.id
+                 and p.public_key == ours.public_key]
+        if not named:
+            raise SoapFault(faults.UNSIGNED_NO_MATCHING_PRINCIPAL, f"the issuance license "
+                            f"does not name {cluster.name} as its issued principal",
+                            spec_id="P-8")
+        try:
+            read_rights(cluster, document)
+        except (RefusedError, InputError, ValueError) as exc:
+            raise SoapFault(faults.ENABLING_BITS_HASH, f"the enabling bits do not open with "
+                            f"{cluster.name}'s key ({exc})", spec_id="P-8") from None
+        assert cluster.slc_text is not None
+        signed = sign(document.body_text, cluster.key, cluster.lab.digest_algorithm)
+        answers.append(el("AcquireIssuanceLicenseResponse",
+                          certificates_xml("CertificateChain", signed + cluster.slc_text)))
+    if not answers:
+        raise SoapFault(faults.ARGUMENT_NULL, "RequestParams holds no "
+                        "AcquireIssuanceLicenseParams")
+    return el("AcquireIssuanceLicenseResponse", el("AcquireIssuanceLicenseResult", *answers))
+
+
+def _client_licensor_cert(call: _Call) -> Node:
+    """GetClientLicensorCert (MS-RMPR 3.5.4.2): a CLC for the principal of the RAC
+    presented (the request names no one else), its key sealed to the RAC's key."""
+    from rmslab.actors.people import User
+    from rmslab.flows.certification import issue_client_licensor_certificate
+    from rmslab.xrml.reader import parse
+    cluster = call.need_cluster()
+    array = _required(call, call.envelope.find(call.body, "RequestParams"), "RequestParams")
+    answers = []
+    for params in call.envelope.findall(array, "GetClientLicensorCertParams"):
+        rac = call.envelope.chain(call.envelope.find(params, "PersonaCerts"))
+        if rac is None:
+            raise SoapFault(faults.ARGUMENT_NULL, "no PersonaCerts (the RAC chain)",
+                            spec_id="E-9")
+        _verified_rac(call, rac)
+        document = parse(rac)[0]
+        email = document.principals[0].name or ""
+        name, _, domain = email.partition("@")
+        directory = call.served.directory
+        user = (directory.users.get(name) if directory is not None
+                and domain == directory.domain else None) or User(name, domain)
+        machine = cluster.rac_machines.get(document.id or "", "")
+        clc = issue_client_licensor_certificate(cluster, user, machine, rac, trace=call.trace())
+        answers.append(el("GetClientLicensorCertResponse",
+                          certificates_xml("CertificateChain", clc)))
+    if not answers:
+        raise SoapFault(faults.ARGUMENT_NULL, "RequestParams holds no "
+                        "GetClientLicensorCertParams", spec_id="E-9")
+    return el("GetClientLicensorCertResponse", el("GetClientLicensorCertResult", *answers))
+
+
+def _templates(call: _Call) -> list[tuple[str, str, str]]:
+    """(GUID, hash, text) of the cluster's templates: the GUID is the template's ID, the
+    hash its signature's DIGEST VALUE (MS-RMPR 3.4.4.2.3.2)."""
+    from rmslab.xrml.reader import parse
+    found = []
+    for name, text in sorted(call.need_cluster().templates.items()):
+        document = parse(text, source=f"template {name}")[0]
+        digest = document.element.findtext("SIGNATURE/DIGEST/VALUE") or ""
+        found.append(((document.id or "").strip("{}"), digest, text))
+    return found
+
+
+def _template_information(call: _Call) -> Node:
+    """AcquireTemplateInformation (MS-RMPR 3.4.4.2): the server's key and a GUID and hash
+    per published template."""
+    key = call.need_cluster().key.public
+    templates = _templates(call)
+    return el("AcquireTemplateInformationResponse", el(
+        "AcquireTemplateInformationResult",
+        el("ServerPublicKey", base64.b64encode(key.to_pkcs1_der()).decode("ascii")),
+        el("GuidHashCount", str(len(templates))),
+        *(el("GuidHash", el("Guid", g), el("Hash", h)) for g, h, _ in templates)))
+
+
+def _acquire_templates(call: _Call) -> Node:
+    """AcquireTemplates (MS-RMPR 3.4.4.3): the templates asked for, by GUID; an unknown
+    GUID gets no Template."""
+    guids = _required(call, call.envelope.find(call.body, "guids"), "guids")
+    templates = {g.lower(): (g, h, t) for g, h, t in _templates(call)}
+    answers = []
+    for node in call.envelope.findall(guids, "string"):
+        asked = (node.text or "").strip().strip("{}").lower()
+        found = templates.get(asked)
+        answers.append(el("GuidTemplate", el("Guid", found[0] if found else asked),
+                          el("Hash", found[1]) if found else None,
+                          el("Template", found[2]) if found else None))
+    return el("AcquireTemplatesResponse", el("AcquireTemplatesResult", *answers))
+
+
+def _enroll(call: _Call) -> Node:
+    """Enroll (MS-RMPR 3.6.4.1): the enrollee's key, GUID, revocation and version in the
+    structured fields, and — in ``AuthorizationInformation/SignedDataBase64Encoded``,
+    which MS-RMPR leaves to the service — rmslab's enrollment or renewal request, signed
+    by the key it asks to have certified (proof of possession, E-4). The structured
+    fields must say what the signed request says. The answer is the SLC and the
+    enrollment service's chain, one string each."""
+    from rmslab.xrml.certificates import RENEWAL_REQUEST
+    from rmslab.xrml.reader import parse
+    service = call.served.enrollment
+    assert service is not None
+    parameters = _required(call, call.envelope.find(call.body, "oInput"), "oInput")
+    signed = call.envelope.text_of(call.envelope.find(parameters, "AuthorizationInformation"),
+                                   "SignedDataBase64Encoded")
+    if not signed:
+        raise SoapFault(faults.ARGUMENT_NULL, "no signed request in AuthorizationInformation",
+                        spec_id="E-4")
+    version = call.envelope.text_of(call.envelope.find(parameters, "EnrolleeInformation"),
+                                    "Version")
+    if not version:
+        raise SoapFault(faults.ARGUMENT_NULL, "EnrolleeInformation has no Version "
+                        "(MS-RMPR 3.6.4.1.4.6)", spec_id="E-4")
+    key = call.envelope.text_of(call.envelope.find(parameters, "CertificatePublicKey"),
+                                "aPublicKeyBytes")
+    try:
+        request_text = base64.b64decode(signed, validate=True).decode("utf-8")
+        key_bytes = base64.b64decode(key or "", validate=True)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise SoapFault(faults.UNSPECIFIED, "the request's base64 fields cannot be read",
+                        spec_id="E-4") from None
+    kind = ""
+    try:
+        request = parse(request_text, source="request")[0]
+    except InputError:
+        pass  # the service refuses it, and logs the refusal (E-8)
+    else:
+        kind = request.body_type
+        signer = request.issuer.public_key if request.issuer is not None else None
+        if signer is not None and signer.to_pkcs1_der() != key_bytes:
+            raise SoapFault(faults.UNSPECIFIED, "CertificatePublicKey is not the key that "
+                            "signed the request", spec_id="E-4")
+    handler = service.renew if kind == RENEWAL_REQUEST else service.enroll
+    response = handler(request_text, trace=call.trace(), channel=call.channel)
+    return el("EnrollResponse", el("EnrollResult", el(
+        "LicensorCertificateChain", *(el("string", d.text) for d in parse(response)))))
+
+
+HANDLERS: dict[str, Handler] = {
+    "Activate": _activate,
+    "Certify": _certify,
+    "GetLicensorCertificate": _licensor_certificate,
+    "FindServiceLocationsForUser": _find_service_locations,
+    "GetServerInfo": _server_info,
+    "AcquireLicense": _acquire_license,
+    "AcquireIssuanceLicense": _acquire_issuance_license,
+    "GetClientLicensorCert": _client_licensor_cert,
+    "AcquireTemplateInformation": _template_information,
+    "AcquireTemplates": _acquire_templates,
+    "Enroll": _enroll,
+}

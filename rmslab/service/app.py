@@ -154,6 +154,9 @@ class RmsApplication:
         self.max_request = max_request
         #: Unexpected errors met while answering (a bug, not an input): kept for tests.
         self.internal_errors: list[BaseException] = []
+        #: Called with each SOAP request body read and the answer's status and body
+        #: (what a wire capture would see); for tests and, later, the request log.
+        self.on_exchange: Callable[[bytes, str, bytes], None] | None = None
 
     # --- WSGI --------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any],
@@ -164,6 +167,9 @@ class RmsApplication:
             self.internal_errors.append(exc)
             status, headers, body = _fault_answer(500, "Server", f"{faults.UNSPECIFIED}: "
                                                   f"the server failed ({type(exc).__name__})")
+        request = environ.get("rmslab.request")
+        if self.on_exchange is not None and isinstance(request, bytes):
+            self.on_exchange(request, status, body)
         start_response(status, headers + [("Content-Length", str(len(body)))])
         return [body]
 
@@ -182,6 +188,7 @@ class RmsApplication:
         data = _read_body(environ, self.max_request)
         if data is None:
             return _plain(413, f"the request is larger than {self.max_request} bytes")
+        environ["rmslab.request"] = data
         try:
             envelope = read_envelope(data)
         except EnvelopeError as exc:
@@ -212,9 +219,10 @@ class RmsApplication:
             refusal = SoapFault(faults.exception_for(operation.name, exc), exc.reason,
                                 spec_id=exc.spec_id)
             return _fault_answer(500, "Server", refusal.faultstring, operation)
-        except (InputError, VerificationError) as exc:
+        except (RmslabError, ValueError) as exc:
             return _fault_answer(500, "Server", f"{faults.UNSPECIFIED}: {exc}", operation)
-        body = write_envelope(service.namespace, response, versions=operation.versions)
+        body = write_envelope(service.namespace, response,
+                              versions=operation.versions if operation.versioned else None)
         return "200 OK", [("Content-Type", "text/xml; charset=utf-8")], body
 
     def _target(self, served: Served, host: str,
@@ -290,6 +298,8 @@ def _check_version(envelope: Envelope, operation: Operation) -> tuple[int, ...]:
     """MS-RMPR 2.2.4.2 and 3.1.4.6: the VersionData header must be there, its versions
     ``a.b.c.d``, and the maximum one the operation supports."""
     data = envelope.version_data
+    if data is None and not operation.versioned:
+        return (1, 0, 0, 0)
     if data is None:
         raise SoapFault(faults.ARGUMENT_NULL, "the request has no VersionData header "
                         "(MS-RMPR 3.1.4)")
@@ -539,9 +549,9 @@ def _acquire_license(call: _Call) -> Node:
             except RefusedError as exc:
                 raise SoapFault(faults.exception_for("AcquireLicense", exc), exc.reason,
                                 spec_id=exc.spec_id) from None
-            except (InputError, VerificationError, ValueError) as exc:
-                raise SoapFault(faults.UNSPECIFIED, f"the request cannot be read: {exc}",
-                                spec_id="L-1") from None
+            except (RmslabError, ValueError) as exc:
+                raise SoapFault(faults.UNSPECIFIED, f"the publishing license cannot be "
+                                f"read: {exc}", spec_id="L-1") from None
             answers.append(el("AcquireLicenseResponse",
                               certificates_xml("CertificateChain", answer)))
         except SoapFault as fault:
@@ -586,13 +596,13 @@ def _acquire_issuance_license(call: _Call) -> Node:
             raise SoapFault(faults.UNSIGNED_NO_MATCHING_PRINCIPAL, f"the issuance license "
                             f"does not name {cluster.name} as its issued principal",
                             spec_id="P-8")
-        try:
-            read_rights(cluster, document)
-        except (RefusedError, InputError, ValueError) as exc:
-            raise SoapFault(faults.ENABLING_BITS_HASH, f"the enabling bits do not open with "
-                            f"{cluster.name}'s key ({exc})", spec_id="P-8") from None
         assert cluster.slc_text is not None
         signed = sign(document.body_text, cluster.key, cluster.lab.digest_algorithm)
+        try:  # signed, the license states its cryptographic mode; the rights must open
+            read_rights(cluster, parse(signed, source="issuance license")[0])
+        except (RmslabError, ValueError) as exc:
+            raise SoapFault(faults.ENABLING_BITS_HASH, f"the enabling bits do not open with "
+                            f"{cluster.name}'s key ({exc})", spec_id="P-8") from None
         answers.append(el("AcquireIssuanceLicenseResponse",
                           certificates_xml("CertificateChain", signed + cluster.slc_text)))
     if not answers:

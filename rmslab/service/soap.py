@@ -100,6 +100,12 @@ class Operation:
     def versions(self) -> tuple[str, str]:
         return SERVER_VERSION_RANGE.get(self.name, (VERSION_1_0, VERSION_1_0))
 
+    @property
+    def versioned(self) -> bool:
+        """Whether the WSDL binds a VersionData header to the operation (GetServerInfo's
+        binding has none, section 6.5)."""
+        return self.name != "GetServerInfo"
+
 
 OPERATIONS: dict[str, Operation] = {
     name: Operation(name, service) for service in (*SERVICES, ENROLLMENT)
@@ -206,14 +212,16 @@ def _version_header(namespace: str, versions: tuple[str, str]) -> Node:
 
 
 def write_envelope(namespace: str, element: Node, *,
-                   versions: tuple[str, str] = (VERSION_1_0, VERSION_1_0)) -> bytes:
-    """A SOAP 1.1 envelope: the VersionData header (MS-RMPR 2.2.3.3) and ``element``
-    (written with :func:`el`, prefix ``m``) as the body, UTF-8."""
+                   versions: tuple[str, str] | None = (VERSION_1_0, VERSION_1_0)) -> bytes:
+    """A SOAP 1.1 envelope: the VersionData header (MS-RMPR 2.2.3.3; none when
+    ``versions`` is None) and ``element`` (written with :func:`el`, prefix ``m``) as the
+    body, UTF-8."""
     head, _, rest = element.partition(">")
     body = f'{head} xmlns:m="{namespace}">{rest}'
+    header = (f"<soap:Header>{_version_header(namespace, versions)}</soap:Header>"
+              if versions else "")
     text = (f'<?xml version="1.0" encoding="utf-8"?>'
-            f'<soap:Envelope xmlns:soap="{SOAP_ENV}" xmlns:xsi="{XSI}">'
-            f"<soap:Header>{_version_header(namespace, versions)}</soap:Header>"
+            f'<soap:Envelope xmlns:soap="{SOAP_ENV}" xmlns:xsi="{XSI}">{header}'
             f"<soap:Body>{body}</soap:Body></soap:Envelope>")
     return text.encode("utf-8")
 

@@ -316,10 +316,10 @@ def _check_version(envelope: Envelope, operation: Operation) -> tuple[int, ...]:
         raise SoapFault(faults.MALFORMED_VERSION, "MinimumVersion is above MaximumVersion")
     highest = version_tuple(operation.versions[1])
     assert highest is not None
-    if values[0] > highest:
+    if values[1] > highest:
         raise SoapFault(faults.UNSUPPORTED_VERSION,
                         f"{operation.name} supports versions up to {operation.versions[1]}")
-    return min(values[1], highest)
+    return values[1]
 
 
 def _required(call: _Call, element: etree._Element | None, what: str) -> etree._Element:

@@ -51,6 +51,26 @@ def _command_lab_create(args: argparse.Namespace, out: TextIO) -> int:
 
 
 @in_lab(write=False, attr="directory")
+def _command_lab_users(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
+    """Each user of the lab's domain: the account (``DOMAIN\\user``), SID, e-mail, groups,
+    and the password the lab gives them to sign in to its servers (MS-RMPR 3.1.4.3)."""
+    from rmslab.service.auth import password_for
+    users = [{"user": u.name, "account": u.account, "sid": u.sid, "email": u.email,
+              "groups": sorted(u.groups), "password": password_for(deployment.lab, u)}
+             for u in deployment.directory.users.values()]
+    if args.json:
+        json.dump({"domain": deployment.directory.domain, "domain_sid": deployment.directory.sid,
+                   "users": users}, out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    out.write(f"domain {deployment.directory.domain} ({deployment.directory.sid})\n")
+    for user in users:
+        out.write(f"  {user['account']:<18} {user['password']}  {user['sid']}  "
+                  f"{', '.join(user['groups'])}\n")
+    return EXIT_OK
+
+
+@in_lab(write=False, attr="directory")
 def _command_log(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
     logs = [(c.name, c.log) for c in deployment.clusters.values()]
     logs.append(("enrollment-service", deployment.enrollment_service.log))
@@ -104,6 +124,11 @@ def add_lab_parsers(sub: Any) -> None:
                    help="enroll the root cluster offline (request and response as files)")
     p.add_argument("--verbose", action="store_true", help="also print the absolute path")
     p.set_defaults(run=_command_lab_create)
+    p = lab_sub.add_parser("users", help="the lab's users: account, SID, and the password the "
+                                         "lab gives each to sign in to its servers")
+    p.add_argument("directory")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_command_lab_users)
 
     p = sub.add_parser("audit", help="findings with IDs, severity and remediation over a lab "
                                      "deployment (A-2)")

@@ -83,9 +83,16 @@ class LoopbackService:
             cleanup_interval=int(max(1, min(30, channel_timeout / 2))),
             connection_limit=connection_limit, asyncore_loop_timeout=0.25,
             clear_untrusted_proxy_headers=True)
-        self._thread = threading.Thread(target=self._server.run, daemon=True,
-                                        name="rmslab-waitress")
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, daemon=True, name="rmslab-waitress")
         self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except (OSError, ValueError):
+            if not self._closing:
+                raise  # a real failure of the loop; at shutdown, closed sockets are expected
 
     @classmethod
     def of(cls, deployment: Deployment, **options: object) -> "LoopbackService":
@@ -108,8 +115,12 @@ class LoopbackService:
                     channel.close()
                 except OSError:
                     pass
+        self._closing = True
         if self._thread.is_alive():
-            server.trigger.pull_trigger(close_all)
+            try:
+                server.trigger.pull_trigger(close_all)
+            except OSError:  # the trigger is gone: close from here, the loop notices
+                close_all()
             self._thread.join(timeout=5)
         server.task_dispatcher.shutdown()
 

@@ -2,7 +2,8 @@
 
 The server answers every refusal as a SOAP fault whose faultstring starts with the name
 MS-RMPR gives for that operation (3.1.4.5, 3.1.4.6, and the "Exceptions Thrown" table of
-each operation in 3.3–3.7); :func:`exception_for` picks it. The client reads the name
+each operation in 3.3–3.7); :func:`exception_for` picks it — the name an error class
+carries itself (``exception_name``), else this module's table. The client reads the name
 back and raises the typed rmslab error :func:`error_for` gives, with rmslab's rule ID
 (carried in brackets at the end of the faultstring) and reason.
 """
@@ -47,7 +48,8 @@ LABEL_NO_MATCHING_PRINCIPAL = _LICENSING + "RightsLabelNoMatchingIssuedPrincipal
 # 3.5.4.1 (AcquireIssuanceLicense)
 UNSIGNED_NO_MATCHING_PRINCIPAL = (_LICENSING +
                                   "UnsignedIssuanceLicenseNoMatchingIssuedPrincipalException")
-ENABLING_BITS_HASH = "Microsoft.RightsManagementServices.EnablingBitsHashDoesNotMatchException"
+# 3.5.4.1 spells it two ways; rmslab.crypto.enabling_bits took the text's (one name)
+ENABLING_BITS_HASH = "Microsoft.DigitalRightsManagement.EnablingBitsHashDoesNotMatchException"
 # 3.7.4.2 (FindServiceLocationsForUser), and the generic failure of 3.5.4.1
 INVALID_OPERATION = "System.InvalidOperationException"
 UNSPECIFIED = "Microsoft.DigitalRightsManagement.Utilities.UnspecifiedErrorException"
@@ -94,7 +96,12 @@ _REFUSALS: tuple[tuple[str, type[RmslabError], str | None, str, str], ...] = (
 
 
 def exception_for(operation: str, exc: RmslabError) -> str:
-    """The exception name MS-RMPR gives ``operation`` for the refusal ``exc``."""
+    """The exception name MS-RMPR gives ``operation`` for the refusal ``exc``: the one
+    the error's class names (``exception_name``, as the enabling-bits errors do), else
+    the table's."""
+    own = getattr(exc, "exception_name", None)
+    if isinstance(own, str) and own:
+        return own
     spec_id = getattr(exc, "spec_id", None)
     reason = str(getattr(exc, "reason", exc))
     for name, kind, rule, words, exception in _REFUSALS:

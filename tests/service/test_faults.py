@@ -153,7 +153,7 @@ def test_publishing_faults(deployment: Deployment, served: LoopbackService) -> N
     value = unsigned.index("<VALUE", start)
     broken = unsigned[:value] + unsigned[value:].replace(">", ">AAAA", 1)
     assert_fault(issue(broken),
-                 "Microsoft.RightsManagementServices.EnablingBitsHashDoesNotMatchException")
+                 "Microsoft.DigitalRightsManagement.EnablingBitsHashDoesNotMatchException")
     assert_fault(soap(served.port, f"{ROOT}/licensing/publish.asmx", "PublishingService",
                       el("GetClientLicensorCert", el("RequestParams", el(
                           "GetClientLicensorCertParams")))),

@@ -90,8 +90,8 @@ _REFUSALS: tuple[tuple[str, type[RmslabError], str | None, str, str], ...] = (
     ("GetClientLicensorCert", NotEnrolledError, None, "", ARGUMENT_NULL),
     ("GetClientLicensorCert", RefusedError, "E-9", "", UNTRUSTED_PERSONA),
     ("AcquireLicense", RefusedError, "P-7", "", LABEL_NO_MATCHING_PRINCIPAL),
-    ("AcquireLicense", RefusedError, "L-1", "no rights", NO_RIGHTS),
     ("AcquireLicense", RefusedError, "L-1", "no rights account certificate", UNEXPECTED_PERSONA),
+    ("AcquireLicense", RefusedError, "L-1", "no rights", NO_RIGHTS),
 )
 
 

@@ -244,7 +244,6 @@ def write_fault(code: str, string: str, *, namespace: str | None = None,
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                           dtd_validation=False, huge_tree=False, remove_blank_text=False,
                           collect_ids=False)
-_TAG = re.compile(r"""<(/?)([^\s/>!?]+)(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*(/?)>""")
 _HIDDEN = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.DOTALL)
 _DECLARATIONS = re.compile(r"<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
 
@@ -257,6 +256,7 @@ class Envelope:
     text: str
     body: etree._Element
     version_data: etree._Element | None
+    #: The exact span of every XrML document in :attr:`text`.
     _spans: dict[etree._Element, tuple[int, int]] = field(default_factory=dict)
 
     @property
@@ -287,10 +287,19 @@ class Envelope:
             return None
         return node.text or ""
 
-    def inner_text(self, element: etree._Element) -> str:
-        """The exact characters between the start and end tags of ``element`` as sent."""
-        start, end = self._spans[element]
-        return self.text[start:end]
+    def documents(self, element: etree._Element) -> str:
+        """The XrML documents that are children of ``element``, each exactly as sent,
+        joined; any other child makes it :class:`EnvelopeError`."""
+        parts = []
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            if child not in self._spans:
+                raise EnvelopeError(f"<{etree.QName(child).localname}> stands where an XrML "
+                                    "document was expected")
+            start, end = self._spans[child]
+            parts.append(self.text[start:end])
+        return "".join(parts)
 
     def chain(self, array: etree._Element | None) -> str | None:
         """The documents of an ``ArrayOfXmlNode``, each exactly as sent, joined (``None``
@@ -302,7 +311,7 @@ class Envelope:
             if certificate.get(f"{{{XSI}}}nil") == "true":
                 continue
             if len(certificate):
-                parts.append(self.inner_text(certificate).strip())
+                parts.append(self.documents(certificate))
             elif (certificate.text or "").strip():
                 parts.append((certificate.text or "").strip())  # escaped (mixed content)
         return "".join(parts) or None
@@ -312,8 +321,12 @@ class Envelope:
         issuance license, HidXml): its exact text, or its text when escaped."""
         if element is None:
             return None
-        if len(element):
-            return self.inner_text(element).strip() or None
+        if len(element) and all(child in self._spans for child in element
+                                if isinstance(child.tag, str)):
+            return self.documents(element) or None
+        if len(element):  # not XrML (HidXml): its markup, which no signature covers
+            return "".join(etree.tostring(child, with_tail=False).decode("utf-8")
+                           for child in element if isinstance(child.tag, str))
         return (element.text or "").strip() or None
 
 
@@ -327,32 +340,34 @@ def _decode(data: bytes) -> str:
                             "SOAP 1.1 as UTF-8)") from None
 
 
-def _element_spans(text: str, elements: Sequence[etree._Element]) -> dict[etree._Element, tuple[int, int]]:
-    """Where the content of each element lies in ``text``: from after its start tag to
-    its end tag (the order of the tags is the order of ``elements``)."""
-    masked = _HIDDEN.sub(lambda m: " " * len(m.group()), text) if ("<!" in text or "<?" in text) else text
-    spans: dict[etree._Element, tuple[int, int]] = {}
-    stack: list[tuple[etree._Element, int]] = []
-    index = 0
-    for match in _TAG.finditer(masked):
-        closing, _name, empty = match.groups()
-        if closing:
-            if not stack:
-                raise EnvelopeError("an end tag closes no element")
-            element, start = stack.pop()
-            spans[element] = (start, match.start())
-            continue
-        if index >= len(elements):
-            raise EnvelopeError("the envelope's tags do not match its elements")
-        element = elements[index]
-        index += 1
-        if empty:
-            spans[element] = (match.end(), match.end())
+_XRML_START = re.compile(r"<XrML[\s/>]")
+_XRML_END = re.compile(r"</XrML\s*>")
+
+
+def _document_spans(text: str, count: int) -> list[tuple[int, int]]:
+    """Where each ``<XrML>`` element of the envelope lies in ``text``, in document order:
+    starts and ends found by plain searches (comments, CDATA and processing instructions
+    masked), paired like parentheses; ``count`` is how many the parsed tree holds."""
+    masked = (_HIDDEN.sub(lambda m: " " * len(m.group()), text)
+              if ("<!" in text or "<?" in text) else text)
+    events = sorted([(m.start(), 0) for m in _XRML_START.finditer(masked)] +
+                    [(m.end(), 1) for m in _XRML_END.finditer(masked)])
+    spans: list[list[int]] = []
+    open_: list[int] = []
+    for position, closing in events:
+        if not closing:
+            open_.append(len(spans))
+            spans.append([position, -1])
+        elif open_:
+            spans[open_.pop()][1] = position
         else:
-            stack.append((element, match.end()))
-    if index != len(elements) or stack:
-        raise EnvelopeError("the envelope's tags do not match its elements")
-    return spans
+            raise EnvelopeError("an </XrML> closes no document")
+    for span in spans:  # <XrML/>: an empty document closes its own start tag
+        if span[1] < 0:
+            span[1] = masked.index(">", span[0]) + 1
+    if len(spans) != count:
+        raise EnvelopeError("the envelope's XrML documents cannot be told apart")
+    return [(a, b) for a, b in spans]
 
 
 def read_envelope(data: bytes) -> Envelope:
@@ -383,8 +398,9 @@ def read_envelope(data: bytes) -> Envelope:
     namespace = etree.QName(children[0]).namespace
     if header is not None:
         version_data = header.find(f"{{{namespace}}}VersionData")
-    elements = [e for e in root.iter() if isinstance(e.tag, str)]
-    return Envelope(text, children[0], version_data, _element_spans(text, elements))
+    documents = list(root.iter("XrML"))
+    spans = _document_spans(text, len(documents)) if documents else []
+    return Envelope(text, children[0], version_data, dict(zip(documents, spans)))
 
 
 def read_fault(envelope: Envelope) -> Fault | None:

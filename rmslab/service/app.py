@@ -33,7 +33,7 @@ from lxml import etree
 from rmslab.errors import InputError, RefusedError, RmslabError, VerificationError
 from rmslab.service import faults
 from rmslab.service.auth import RequestContext, authenticate
-from rmslab.service.soap import (ENROLLMENT, SERVICES, VERSION_1_0, VERSION_1_1, Envelope,
+from rmslab.service.soap import (ENROLLMENT, SERVICES, VERSION_1_0, Envelope,
                                  EnvelopeError, Node, Operation, OPERATIONS, Service,
                                  SoapFault, certificates_xml, el, read_envelope,
                                  version_tuple, write_envelope, write_fault)
@@ -326,10 +326,6 @@ def _required(call: _Call, element: etree._Element | None, what: str) -> etree._
     if element is None or element.get("{http://www.w3.org/2001/XMLSchema-instance}nil") == "true":
         raise SoapFault(faults.ARGUMENT_NULL, f"the request has no {what}")
     return element
-
-
-def _log_name(call: _Call) -> str:
-    return str(call.context)
 
 
 # --- the operations -------------------------------------------------------------------

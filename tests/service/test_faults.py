@@ -15,6 +15,7 @@ import pytest
 from rmslab.deployment import Deployment, standard_deployment
 from rmslab.errors import NotEnrolledError, RefusedError
 from rmslab.flows.licensing import acquire_use_license
+from rmslab.flows.renewal import renew_slc_online
 from rmslab.flows.publishing import publish_offline
 from rmslab.lab import Lab
 from rmslab.rights import Grant, RightsPolicy
@@ -120,7 +121,10 @@ def test_acquire_license_faults(deployment: Deployment, served: LoopbackService)
     assert_fault(ask(rac, tampered_label), licensing + "InvalidRightsLabelSignatureException")
     assert_fault(ask(rac, chain, f"{LICENSING}/licensing/license.asmx"),
                  licensing + "RightsLabelNoMatchingIssuedPrincipalException", "[P-7]")
-    deployment.lab.advance(days=400)  # the RAC has expired
+    deployment.lab.advance(days=400)  # the RAC has expired, and so has the SLC:
+    root = deployment.root_cluster      # renewed, so that the RAC is what is refused
+    renew_slc_online(deployment.enrollment_service, root, root.first_server,
+                     by=deployment.user("rmsadmin"), directory=deployment.directory)
     assert_fault(ask(rac, chain), licensing + "InvalidPersonaCertTimeException")
 
 

@@ -15,7 +15,7 @@ import sys
 from typing import Sequence, TextIO
 
 from rmslab import __version__
-from rmslab.cli.common import EXIT_INPUT, EXIT_INVALID, EXIT_STATUS_HELP
+from rmslab.cli.common import EXIT_INPUT, EXIT_INVALID, EXIT_STATUS_HELP, examples
 from rmslab.cli.documents import add_document_parsers
 from rmslab.cli.content import add_content_parsers
 from rmslab.cli.lab import add_lab_parsers
@@ -30,9 +30,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rmslab", description="Inspect and verify RMS (XrML 1.2) documents and "
                                    "protected files; run a lab deployment.",
-        epilog=EXIT_STATUS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"rmslab {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+        **examples(("rmslab lab create lab", "build a ready deployment in the folder lab"),
+                   ("rmslab verify minutes.ptxt --anchor lab/anchor.pem",
+                    "check a protected file's license chain up to the lab's root key"),
+                   ("rmslab verify --help", "the options of one command, with its examples")))
+    parser.epilog = (f"{parser.epilog}\n\n{EXIT_STATUS_HELP}\n\n"
+                     "The command line, with a worked session: docs/cli.md")
+    parser.add_argument("--version", action="version", version=f"rmslab {__version__}",
+                        help="print rmslab's version and exit")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_document_parsers(sub)
     add_lab_parsers(sub)
     add_content_parsers(sub)

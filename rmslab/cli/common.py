@@ -12,7 +12,7 @@ from rmslab.report import Verdict
 
 __all__ = ["EXIT_OK", "EXIT_INVALID", "EXIT_INPUT", "EXIT_REFUSED", "EXIT_DISCOVERY",
            "EXIT_UNANCHORED", "EXIT_OUT_OF_TIME", "EXIT_STATUS_HELP", "verdict_status",
-           "parse_at", "wall_clock", "in_lab"]
+           "parse_at", "wall_clock", "in_lab", "examples", "ExamplesFormatter"]
 
 EXIT_OK, EXIT_INVALID, EXIT_INPUT, EXIT_REFUSED, EXIT_DISCOVERY = 0, 1, 2, 3, 4
 #: ``rmslab verify``: every check holds but no pinned root vouches for the chain
@@ -47,6 +47,26 @@ def wall_clock() -> datetime:
 
 LabCommand = Callable[[argparse.Namespace, TextIO, Any], int]
 Command = Callable[[argparse.Namespace, TextIO], int]
+
+
+class ExamplesFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help with the examples epilog printed as written, and descriptions filled to the
+    terminal's width as usual."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return super()._fill_text(text, width, indent)
+        return argparse.HelpFormatter._fill_text(self, text, width, indent)
+
+
+def examples(*pairs: tuple[str, str]) -> dict[str, Any]:
+    """The keyword arguments that give a command's parser its examples: an epilog of
+    ``(command line, what it does)`` pairs, printed as written after the options (every
+    command has at least one; tests/docs/test_cli_help.py parses each example)."""
+    lines = ["examples:"]
+    for command, meaning in pairs:
+        lines += [f"  {command}", f"      {meaning}"]
+    return {"epilog": "\n".join(lines), "formatter_class": ExamplesFormatter}
 
 
 def parse_at(value: str) -> datetime:

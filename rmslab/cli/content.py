@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from rmslab.cli.common import EXIT_OK, EXIT_REFUSED, in_lab, parse_at
+from rmslab.cli.common import EXIT_OK, EXIT_REFUSED, examples, in_lab, parse_at
 from rmslab.errors import InputError
 
 __all__ = ["add_content_parsers"]
@@ -204,17 +204,41 @@ def _command_session_close(args: argparse.Namespace, out: TextIO, deployment: An
 
 
 def add_content_parsers(sub: Any) -> None:
-    p = sub.add_parser("protect", help="protect a file as a user of a lab (P-1…P-8)")
-    p.add_argument("input")
-    p.add_argument("output")
-    p.add_argument("--lab", required=True, metavar="DIR")
-    p.add_argument("--as", dest="user", required=True, metavar="USER")
+    p = sub.add_parser(
+        "protect", help="protect a file as a user of a lab (P-1…P-8)",
+        description="Protect a file as a user of a lab: encrypt it with a new content key and "
+                    "attach a publishing license, signed by a server (online, the default) or "
+                    "with the user's client licensor certificate (--offline). The rights come "
+                    "from --grant or from a rights policy template (P-1…P-8).",
+        **examples(("rmslab protect minutes.txt minutes.ptxt --lab lab --as alice "
+                    "--grant bob:VIEW",
+                    "online: the server the client discovers signs; bob may view"),
+                   ("rmslab protect minutes.txt minutes-offline.ptxt --lab lab --as alice "
+                    "--offline --grant bob:VIEW,PRINT --until 2026-03-01T00:00",
+                    "offline, with alice's CLC; bob may view and print until March"),
+                   ("rmslab protect notice.txt notice.ptxt --lab lab --as alice "
+                    "--template Contoso-ViewOnly",
+                    "the rights of a template the server issued"),
+                   ("rmslab protect plan.txt plan.ptxt --lab lab --as alice --grant bob:VIEW "
+                    "--require-revocation --revocation-interval 1",
+                    "use licenses require the cluster's revocation list, at most a day "
+                    "old")))
+    p.add_argument("input", help="the file to protect")
+    p.add_argument("output", help="the protected file to write (e.g. minutes.ptxt)")
+    p.add_argument("--lab", required=True, metavar="DIR",
+                   help="the lab's folder (made by rmslab lab create)")
+    p.add_argument("--as", dest="user", required=True, metavar="USER",
+                   help="the author: a user of the lab (alice, or alice@contoso.example)")
     p.add_argument("--offline", action="store_true",
                    help="publish offline with the user's CLC (default: online, by the server)")
     p.add_argument("--grant", action="append", type=_parse_grant, default=[],
-                   metavar="USER:RIGHT[,RIGHT…]")
+                   metavar="USER:RIGHT[,RIGHT…]",
+                   help="give a user rights (VIEW, EDIT, PRINT, EXTRACT, EXPORT, OWNER, …); "
+                        "repeat for more users; ANYONE is every user")
     p.add_argument("--until", type=parse_at, metavar="TIME", help="the content expires then")
-    p.add_argument("--template", metavar="NAME", help="use a rights policy template's rights")
+    p.add_argument("--template", metavar="NAME",
+                   help="use a rights policy template's rights (by name, from the user's "
+                        "template archive) instead of --grant")
     p.add_argument("--cluster", metavar="NAME",
                    help="publish online through this cluster (default: the one service "
                         "discovery finds from the client's registry, D-7)")
@@ -224,12 +248,29 @@ def add_content_parsers(sub: Any) -> None:
                    help="how old the required list may be (default 7 days)")
     p.set_defaults(run=_command_protect)
 
-    p = sub.add_parser("open", help="open a protected file as a user of a lab (L-1, B-1, B-2)")
-    p.add_argument("input")
-    p.add_argument("--lab", required=True, metavar="DIR")
-    p.add_argument("--as", dest="user", required=True, metavar="USER")
-    p.add_argument("--right", default="VIEW")
-    p.add_argument("-o", "--output", metavar="OUT")
+    p = sub.add_parser(
+        "open", help="open a protected file as a user of a lab (L-1, B-1, B-2)",
+        description="Open a protected file as a user of a lab: acquire a use license from the "
+                    "server when the user's store has none (L-1), bind for one right (B-1, "
+                    "B-2) and print or write the content. A refusal names its rule; exit "
+                    "status 3.",
+        **examples(("rmslab open minutes.ptxt --lab lab --as bob", "bob views the content"),
+                   ("rmslab open minutes.ptxt --lab lab --as bob --right PRINT",
+                    "bob asks to print: refused, the license grants VIEW only"),
+                   ("rmslab open minutes.ptxt --lab lab --as bob -o minutes.txt",
+                    "write the content to a file"),
+                   ("rmslab open plan.ptxt --lab lab --as bob --session word",
+                    "keep the application session word (its revocation lists) across "
+                    "commands")))
+    p.add_argument("input", help="the protected file to open")
+    p.add_argument("--lab", required=True, metavar="DIR",
+                   help="the lab's folder (made by rmslab lab create)")
+    p.add_argument("--as", dest="user", required=True, metavar="USER",
+                   help="the reader: a user of the lab with a rights account certificate")
+    p.add_argument("--right", default="VIEW",
+                   help="the one right to bind for (default VIEW; e.g. EDIT, PRINT)")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="write the content to this file (default: print it)")
     p.add_argument("--session", metavar="NAME",
                    help="an application session kept across commands: revocation lists "
                         "registered in it stay registered until `rmslab session close` (R-5)")
@@ -237,11 +278,23 @@ def add_content_parsers(sub: Any) -> None:
                    help="the application's name (an entity revocation lists may name)")
     p.set_defaults(run=_command_open)
 
-    session = sub.add_parser("session", help="application sessions kept across commands")
-    session_sub = session.add_subparsers(dest="session_command", required=True)
-    p = session_sub.add_parser("close", help="close an application: its registrations are "
-                                             "cleared (R-5)")
-    p.add_argument("session", metavar="NAME")
-    p.add_argument("--lab", required=True, metavar="DIR")
-    p.add_argument("--as", dest="user", required=True, metavar="USER")
+    session = sub.add_parser(
+        "session", help="application sessions kept across commands",
+        description="Application sessions that rmslab open --session keeps across commands: "
+                    "revocation lists registered in one stay registered until it closes (R-5).",
+        **examples(("rmslab session close word --lab lab --as bob",
+                    "close bob's session word")))
+    session_sub = session.add_subparsers(dest="session_command", required=True,
+                                         metavar="COMMAND")
+    p = session_sub.add_parser(
+        "close", help="close an application: its registrations are cleared (R-5)",
+        description="Close an application session: the revocation lists registered in it "
+                    "are cleared (R-5).",
+        **examples(("rmslab session close word --lab lab --as bob",
+                    "close bob's session word on his computer")))
+    p.add_argument("session", metavar="NAME", help="the session named by open --session")
+    p.add_argument("--lab", required=True, metavar="DIR",
+                   help="the lab's folder (made by rmslab lab create)")
+    p.add_argument("--as", dest="user", required=True, metavar="USER",
+                   help="the user whose computer runs the session")
     p.set_defaults(run=_command_session_close)

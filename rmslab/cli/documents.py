@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from rmslab.cli.common import (EXIT_OK, EXIT_STATUS_HELP, parse_at, verdict_status,
-                               wall_clock)
+from rmslab.cli.common import (EXIT_OK, EXIT_STATUS_HELP, examples, parse_at,
+                               verdict_status, wall_clock)
 from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import InputError, KeyFormatError
 from rmslab.report import examine, inspect_json
@@ -139,6 +139,11 @@ def _command_chain(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _with_exit_statuses(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A command's examples followed by the exit statuses of ``verify``."""
+    return {**kwargs, "epilog": f"{kwargs['epilog']}\n\n{EXIT_STATUS_HELP}"}
+
+
 def _add_check_options(p: argparse.ArgumentParser) -> None:
     """The options ``verify`` and ``chain`` share: what is checked, and when."""
     p.add_argument("--anchor", metavar="KEYFILE",
@@ -155,10 +160,21 @@ def _add_check_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_document_parsers(sub: Any) -> None:
-    p = sub.add_parser("inspect", help="every document in a file: kind, IDs, issuer, "
-                                       "subjects, keys, validity, rights, distribution points")
-    p.add_argument("file")
-    p.add_argument("--json", action="store_true", help="machine-readable output (see README)")
+    p = sub.add_parser(
+        "inspect", help="every document in a file: kind, IDs, issuer, subjects, keys, "
+                        "validity, rights, distribution points",
+        description="Show every document an XrML file or a protected file holds: its kind, "
+                    "IDs, issuer, subjects and their keys, validity, rights and distribution "
+                    "points (A-1). Nothing is verified: see rmslab verify.",
+        **examples(("rmslab inspect minutes.ptxt", "the license chain a protected file carries"),
+                   ("rmslab inspect minutes.ptxt --lab lab",
+                    "also the rights its publishing license carries encrypted, opened with "
+                    "the lab's server key"),
+                   ("rmslab inspect slc.xml --json", "the same facts as JSON (docs/json.md)")))
+    p.add_argument("file", help="XrML text (UTF-8 or UTF-16; one document or a chain, leaf "
+                                "first) or a protected file (.pfile, .ptxt, …)")
+    p.add_argument("--json", action="store_true",
+                   help="machine-readable output (schema in docs/json.md)")
     p.add_argument("--lab", metavar="DIR",
                    help="a lab whose server keys may open the encrypted rights")
     p.set_defaults(run=_command_inspect)
@@ -172,14 +188,20 @@ def add_document_parsers(sub: Any) -> None:
                     "--at) and its cryptographic mode. The verdict is one of: valid and "
                     "anchored, consistent but not anchored (no --anchor, or the chain "
                     "does not end there), expired, not yet valid, or not valid.",
-        epilog=EXIT_STATUS_HELP + "\n\nexample:\n  rmslab verify file.ptxt --anchor "
-               "root.pem --at 2026-01-05T09:00 --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        **_with_exit_statuses(examples(
+            ("rmslab verify minutes.ptxt --anchor lab/anchor.pem",
+             "check a protected file's license chain up to the lab's root key, now"),
+            ("rmslab verify copy.xml --anchor root.pem --recover-whitespace",
+             "accept (and report) a copy pretty-printed after signing"),
+            ("rmslab verify chain.xml --anchor root.pem --at 2017-01-01T00:00 "
+             "--require-mode 2 --json",
+             "check validity at another time and the cryptographic mode; JSON "
+             "(docs/json.md)"))))
     p.add_argument("file", help="XrML text (one document or a chain, leaf first) or a "
                                 "protected file")
     _add_check_options(p)
     p.add_argument("--json", action="store_true",
-                   help="machine-readable output (schema 2, see README)")
+                   help="machine-readable output (schema 2, in docs/json.md)")
     p.set_defaults(run=_command_verify)
 
     p = sub.add_parser(
@@ -188,8 +210,10 @@ def add_document_parsers(sub: Any) -> None:
                     "certifies its issuer's key. Green: valid and anchored; amber, dashed: "
                     "consistent but not anchored; purple: expired or not yet valid at the "
                     "time checked; red: a check failed.",
-        epilog="example:\n  rmslab chain file.ptxt -o chain.png --anchor root.pem",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        **examples(("rmslab chain minutes.ptxt -o chain.svg --anchor lab/anchor.pem",
+                    "the license chain of a protected file, pinned to the lab's root key"),
+                   ("rmslab chain chain.xml -o chain.dot",
+                    "the graph as graphviz source, to lay out yourself")))
     p.add_argument("file", help="XrML text or a protected file")
     p.add_argument("-o", "--output", required=True, metavar="OUT.svg|png|dot",
                    help="the picture to write; its suffix chooses the format")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from rmslab.cli.common import EXIT_OK, in_lab, parse_at
+from rmslab.cli.common import EXIT_OK, examples, in_lab, parse_at
 from rmslab.errors import InputError
 
 __all__ = ["add_lab_parsers"]
@@ -111,13 +111,31 @@ def _command_audit(args: argparse.Namespace, out: TextIO, deployment: Any) -> in
 
 
 def add_lab_parsers(sub: Any) -> None:
-    lab = sub.add_parser("lab", help="a deployment on disk")
-    lab_sub = lab.add_subparsers(dest="lab_command", required=True)
-    p = lab_sub.add_parser("create", help="build a ready deployment: enrollment service, root "
-                                          "and licensing-only clusters, users alice, bob, carol "
-                                          "on activated machines with RACs")
-    p.add_argument("directory")
-    p.add_argument("--seed", type=int, default=0)
+    lab = sub.add_parser(
+        "lab", help="a deployment on disk",
+        description="A lab is a whole deployment in one folder: the enrollment service, the "
+                    "clusters with their keys, SLCs and logs, the clients with their license "
+                    "stores and registries.",
+        **examples(("rmslab lab create lab", "build the ready deployment in the folder lab")))
+    lab_sub = lab.add_subparsers(dest="lab_command", required=True, metavar="COMMAND")
+    p = lab_sub.add_parser(
+        "create", help="build a ready deployment: enrollment service, root and licensing-only "
+                       "clusters, users alice, bob, carol on activated machines with RACs",
+        description="Build a ready deployment in a new folder and say what it made: the "
+                    "enrollment service, the root certification cluster contoso-root "
+                    "(servers RMS01, RMS02), the licensing-only cluster contoso-licensing, "
+                    "the administrator rmsadmin, and alice, bob and carol on activated "
+                    "machines with rights account certificates (alice also with a client "
+                    "licensor certificate). The same seed gives the same lab, byte for byte.",
+        **examples(("rmslab lab create lab", "the default lab: seed 0, cryptographic mode 2"),
+                   ("rmslab lab create lab1 --mode 1 --offline-enrollment",
+                    "a mode-1 lab (RSA-1024/SHA-1) whose root cluster enrolled by file"),
+                   ("rmslab lab create lab7 --seed 7",
+                    "other keys and IDs, the same deployment")))
+    p.add_argument("directory", help="the folder to create (new, or empty)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="the lab's seed: every key, GUID and random byte derives from it "
+                        "(default 0)")
     p.add_argument("--mode", type=int, choices=(1, 2), default=2,
                    help="cryptographic mode: 1 = RSA-1024/SHA-1, 2 = RSA-2048/SHA-256")
     p.add_argument("--offline-enrollment", action="store_true",
@@ -130,19 +148,42 @@ def add_lab_parsers(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_command_lab_users)
 
-    p = sub.add_parser("audit", help="findings with IDs, severity and remediation over a lab "
-                                     "deployment (A-2)")
-    p.add_argument("lab", metavar="DIR")
-    p.add_argument("--at", type=parse_at, metavar="TIME", help="audit as of this UTC time")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser(
+        "audit", help="findings with IDs, severity and remediation over a lab deployment (A-2)",
+        description="Audit a lab: every certificate chain, SLC expiry, cryptographic mode, "
+                    "refused requests in the logs, temporary RACs, trusted publishing "
+                    "domains and revocation. Each finding has a stable ID (RMS-001…), a "
+                    "severity, a subject, a remediation and the rule it rests on. Exit status "
+                    "1 when a finding is high.",
+        **examples(("rmslab audit lab", "the findings as text"),
+                   ("rmslab audit lab --html audit.html",
+                    "also a self-contained HTML page with the deployment picture"),
+                   ("rmslab audit lab --at 2026-12-01T00:00 --json",
+                    "as of a later time (SLC expiry), as JSON (docs/json.md)")))
+    p.add_argument("lab", metavar="DIR", help="the lab's folder (made by rmslab lab create)")
+    p.add_argument("--at", type=parse_at, metavar="TIME",
+                   help="audit as of this UTC time (default: the lab's clock)")
+    p.add_argument("--json", action="store_true",
+                   help="machine-readable output (schema in docs/json.md)")
     p.add_argument("--html", metavar="OUT.html", help="also write an HTML report with the "
                                                      "deployment picture")
     p.set_defaults(run=_command_audit)
 
-    p = sub.add_parser("log", help="the enrollment logs of a lab on disk (E-8)")
-    p.add_argument("directory")
+    p = sub.add_parser(
+        "log", help="the enrollment logs of a lab on disk (E-8)",
+        description="Every enrollment, certification and renewal request the lab's clusters "
+                    "and its enrollment service received, accepted or refused (E-8).",
+        **examples(("rmslab log lab", "every log of the lab"),
+                   ("rmslab log lab --cluster contoso-root --outcome refused",
+                    "only the refusals of the root cluster"),
+                   ("rmslab log lab --kind account-certification --json",
+                    "one kind of request, as JSON")))
+    p.add_argument("directory", help="the lab's folder (made by rmslab lab create)")
     p.add_argument("--cluster", help="only this cluster's log (or enrollment-service)")
-    p.add_argument("--kind", help="only this kind of request (e.g. slc-renewal)")
-    p.add_argument("--outcome", choices=("accepted", "refused"))
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--kind", help="only this kind of request (e.g. account-certification, "
+                                  "slc-renewal)")
+    p.add_argument("--outcome", choices=("accepted", "refused"),
+                   help="only the accepted or only the refused requests")
+    p.add_argument("--json", action="store_true", help="machine-readable output: one object "
+                                                      "per request")
     p.set_defaults(run=_command_log)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from rmslab.cli.common import EXIT_OK, in_lab
+from rmslab.cli.common import EXIT_OK, examples, in_lab
 from rmslab.errors import InputError
 
 __all__ = ["add_revoke_parser"]
@@ -47,15 +47,34 @@ def _command_revoke(args: argparse.Namespace, out: TextIO, deployment: Any) -> i
 
 
 def add_revoke_parser(sub: Any) -> None:
-    p = sub.add_parser("revoke", help="a cluster revokes a user, content, license, issuer key "
-                                      "or application (R-1, R-2)")
-    p.add_argument("--lab", required=True, metavar="DIR")
-    p.add_argument("--by", required=True, metavar="CLUSTER")
-    p.add_argument("--user")
-    p.add_argument("--content", metavar="ID")
-    p.add_argument("--license", metavar="ID")
-    p.add_argument("--issuer-key", metavar="FILE")
-    p.add_argument("--app", metavar="NAME")
+    p = sub.add_parser(
+        "revoke", help="a cluster revokes a user, content, license, issuer key or "
+                       "application (R-1, R-2)",
+        description="A cluster of the lab signs a new revocation list: its earlier entries "
+                    "and the new ones (R-2). A list applies when a use license requires it, "
+                    "or once it is registered in an application session (R-3, R-8); content "
+                    "whose licenses require no list still opens for a revoked user.",
+        **examples(("rmslab revoke --lab lab --by contoso-root --user bob --publish",
+                    "revoke bob and publish the list at the cluster's revocation URL"),
+                   ("rmslab revoke --lab lab --by contoso-root --content "
+                    "{7cf2a8e6-1321-40f8-b98f-1e033c93a4fb}",
+                    "revoke one content ID (rmslab inspect shows it)"),
+                   ("rmslab revoke --lab lab --by contoso-root --issuer-key stolen.pem --publish",
+                    "revoke everything signed with a key")))
+    p.add_argument("--lab", required=True, metavar="DIR",
+                   help="the lab's folder (made by rmslab lab create)")
+    p.add_argument("--by", required=True, metavar="CLUSTER",
+                   help="the cluster that signs the list (e.g. contoso-root)")
+    p.add_argument("--user", help="revoke a user (bob, or bob@contoso.example)")
+    p.add_argument("--content", metavar="ID",
+                   help="revoke content by its content ID (a GUID in braces)")
+    p.add_argument("--license", metavar="ID",
+                   help="revoke one license or certificate by its document ID")
+    p.add_argument("--issuer-key", metavar="FILE",
+                   help="revoke everything signed with this key: PEM/DER public key, or "
+                        "XML holding a PUBLICKEY")
+    p.add_argument("--app", metavar="NAME",
+                   help="revoke an application by name (see open --application)")
     p.add_argument("--publish", action="store_true",
                    help="publish the list at the cluster's revocation URL (R-4)")
     p.set_defaults(run=_command_revoke)

@@ -65,19 +65,28 @@ def run_discover(args: argparse.Namespace, out: TextIO) -> int:
 
 def add_discover_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``discover`` on the ``rmslab`` command's subparsers."""
+    from rmslab.cli.common import examples
     p: argparse.ArgumentParser = subparsers.add_parser(
         "discover", help="which RMS servers a client uses (registry, SCP, license, cloud), "
                          "and the trace of why",
-        description="Service discovery as the RMS client runs it (D-7): the registry's "
-                    "service locations first, then the service connection point in Active "
-                    "Directory, then the cloud service; when consuming, the server named in "
-                    "the content's publishing license comes first.",
-        epilog="exit status: 0 a server was found; 2 the input cannot be read; 4 discovery "
-               "failed (the reason on stderr)\n\nexamples:\n"
-               "  rmslab discover                      # a machine with no RMS settings\n"
-               "  rmslab discover --reg client.reg --ldif forest.ldf --json\n"
-               "  rmslab discover --no-cloud           # fails: nothing names a server",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        description="Service discovery as the RMS client does it (D-7): the registry, then "
+                    "the service connection point in Active Directory, then the cloud "
+                    "service; when consuming, the server the content's license names first, "
+                    "with licensing redirection (D-9) and the trusted-servers restriction "
+                    "(D-6). Prints the URLs found and every step. Exit status 4 when "
+                    "discovery fails.",
+        **examples(("rmslab discover", "a machine with no RMS settings: SCP, then the cloud"),
+                   ("rmslab discover --no-cloud",
+                    "fails with status 4: nothing names an on-premises server"),
+                   ("rmslab discover --reg lab/clients/BOB-PC/registry.reg",
+                    "the servers a lab client publishes with"),
+                   ("rmslab discover --reg data/registry/ws-fresh-client.reg "
+                    "--ldif data/directory/contoso-forest-scp.ldf",
+                    "a fresh client in a forest with an SCP"),
+                   ("rmslab discover --reg data/registry/fabrikam-merger-licensing-redirection"
+                    ".reg --ldif data/directory/fabrikam-forest-scp.ldf --for consume "
+                    "--license data/licenses/contoso-old-cluster-document.xml --json",
+                    "opening an old document after a merger: licensing redirection, as JSON")))
     p.add_argument("--reg", action="append", default=[], metavar="FILE",
                    help=".reg file to import into the client's registry (repeatable; in "
                         "order, later files win); without it the registry holds no RMS "

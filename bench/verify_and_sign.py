@@ -264,7 +264,7 @@ def cases(teaching: dict[int, TeachingChain], notes: list[str]) -> list[Case]:
         data = path.read_bytes()
         chain = read_chain(data, source=str(path))
         # The real chains end below "Microsoft DRM Production Root": pin its key, the
-        # ISSUER key of the last certificate (XRML.md "The corpus").
+        # ISSUER key of the last certificate (docs/wire-format.md "Chains and the anchor").
         anchor = chain[len(chain) - 1].issuer_key
         assert anchor is not None
         out.append(Case(f"{label}: {path.name}", data, anchor))

@@ -1,5 +1,5 @@
-"""Documents broken on purpose (DESIGN.md rule 4): what a student may try against a
-chain, each with the check that catches it (SPEC A-1; XRML.md "Signature", "Building
+"""Documents broken on purpose (docs/architecture.md rule 4): what a student may try against a
+chain, each with the check that catches it (SPEC A-1; docs/wire-format.md "Signature", "Building
 blocks").
 
 Every sample starts from the teaching chain of the default lab (publishing license →

@@ -1,4 +1,4 @@
-"""The one exception tree of rmslab (DESIGN.md rule 3).
+"""The one exception tree of rmslab (docs/architecture.md rule 3).
 
 Every failure rmslab reports is an :class:`RmslabError`. Two families matter to callers:
 
@@ -91,12 +91,12 @@ class MalformedXmlError(InputError):
 
 class StructureError(InputError):
     """Well-formed XML that breaks the XrML envelope: no document, a second BODY, a
-    SIGNATURE in the wrong place, a missing part (XRML.md "Envelope")."""
+    SIGNATURE in the wrong place, a missing part (docs/wire-format.md "Envelope")."""
 
 
 class ContainerError(InputError):
     """A protected-file container whose header is broken or truncated
-    (XRML.md "Protected files")."""
+    (docs/wire-format.md "Protected files")."""
 
 
 class KeyFormatError(InputError):
@@ -143,7 +143,7 @@ class UnsignedDocumentError(VerificationError):
 
 
 class DigestMismatchError(VerificationError):
-    """The surface-coding digest of the BODY differs from DIGEST/VALUE (XRML.md
+    """The surface-coding digest of the BODY differs from DIGEST/VALUE (docs/wire-format.md
     "Signature")."""
 
     code = "digest-mismatch"
@@ -196,7 +196,7 @@ class WrongKindError(TrustError):
 
 class WeakAlgorithmError(TrustError):
     """Cryptographic mode 1 (RSA-1024 / SHA-1) where mode 2 (RSA-2048 / SHA-256) is
-    required (XRML.md "Signature")."""
+    required (docs/wire-format.md "Signature")."""
 
     code = "mode-1-algorithm"
 
@@ -205,7 +205,7 @@ class WeakAlgorithmError(TrustError):
 
 
 class RefusedError(RmslabError):
-    """An actor refused a request, by a rule of SPEC.md. ``spec_id`` names the rule,
+    """An actor refused a request, by a rule of docs/rules.md. ``spec_id`` names the rule,
     ``reason`` says why, and ``trace`` (a :class:`rmslab.trace.Trace`) holds the flow up
     to the refusal.
 
@@ -355,7 +355,7 @@ class NoRightsForPrincipalError(LicenseRefusedError):
     exception_name = _LICENSING + "NoRightsForRequestedPrincipalException"
 
 
-# --- client deployment and service discovery (seed 002) -------------------------------
+# --- client deployment and service discovery (D-1…D-9) -------------------------------
 
 
 class RegistryFormatError(InputError):

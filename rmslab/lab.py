@@ -1,4 +1,4 @@
-"""The lab: the one source of time, keys, GUIDs and random bytes (DESIGN.md rule 2).
+"""The lab: the one source of time, keys, GUIDs and random bytes (docs/architecture.md rule 2).
 
 ``Lab(seed=…, at=…)`` is deterministic: the same seed and time give byte-identical
 documents on every machine. Keys are derived from the seed and a label

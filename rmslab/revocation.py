@@ -1,5 +1,5 @@
 """Revocation lists: signed XrML naming what may no longer be used (SPEC R-1, R-2;
-XRML.md "Revocation lists").
+docs/wire-format.md "Revocation lists").
 
 A list is a ``LICENSE`` body with ``DESCRIPTOR/OBJECT/@type="Revocation-List"``, an
 ISSUER (the signer, its key, and the list's URL) and a ``REVOCATIONLIST`` of ``REVOKE``

@@ -1,5 +1,5 @@
 """Rights and conditions: what an author grants, and how the grants are written in the
-rights data of a publishing license and in use licenses (XRML.md "Building blocks";
+rights data of a publishing license and in use licenses (docs/wire-format.md "Building blocks";
 SPEC P-2, L-1, B-1).
 
 Rights named as elements in XrML (``VIEW``, ``EDIT``, ``PRINT``, ``EXTRACT``,

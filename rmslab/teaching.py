@@ -4,8 +4,8 @@
   the document's text — the skeleton of an annotated walkthrough.
 * :func:`excerpt` shows one slice of XML readably: one element per line, indented, long
   values (base64 keys and signatures) shortened. It is for reading only; what is signed
-  is always the exact text (XRML.md "Signature"), never this display form.
-* :func:`tamper` breaks a document on purpose (DESIGN.md rule 4): one edit inside one
+  is always the exact text (docs/wire-format.md "Signature"), never this display form.
+* :func:`tamper` breaks a document on purpose (docs/architecture.md rule 4): one edit inside one
   BODY of a chain, then the chain is read again, so that the checks can show what they
   catch.
 * :func:`attempt` runs a step that may be refused and keeps the refusal (its rule, its

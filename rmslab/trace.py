@@ -1,4 +1,4 @@
-"""The Trace: what a flow did, step by step, and every check it made (DESIGN.md "The
+"""The Trace: what a flow did, step by step, and every check it made (docs/architecture.md "The
 Trace").
 
 A flow appends :class:`Step`s as it goes — who acted, towards whom, what went in or

@@ -1,4 +1,4 @@
-"""Chains of trust: from a leaf document up to a pinned anchor key (XRML.md "Building
+"""Chains of trust: from a leaf document up to a pinned anchor key (docs/wire-format.md "Building
 blocks": the chain link is "this ISSUER key is the issued principal's key in the next
 certificate").
 

@@ -1,4 +1,4 @@
-"""`rmslab revoke`, `rmslab open --session` and `rmslab session close`: the seed's worked
+"""`rmslab revoke`, `rmslab open --session` and `rmslab session close`: the documentation's worked
 example across commands.
 
 covers: R-4, R-5, R-8, R-9

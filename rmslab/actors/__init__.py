@@ -1,5 +1,5 @@
 """The actors of a deployment: enrollment service, clusters and servers, clients, people.
-Each owns its keys and state; none does I/O by itself (DESIGN.md)."""
+Each owns its keys and state; none does I/O by itself (docs/architecture.md)."""
 
 from rmslab.actors.client import Account, Client
 from rmslab.actors.cluster import LICENSING_ONLY, ROOT, Cluster, ClusterResources, Server

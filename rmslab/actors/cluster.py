@@ -224,7 +224,7 @@ class Cluster:
     @property
     def principal(self) -> Principal:
         """The server principal its SLC certifies — copied as ISSUER into everything the
-        cluster signs (XRML.md)."""
+        cluster signs (docs/wire-format.md)."""
         subject = self.slc.subject
         assert subject is not None
         return subject.identity()

@@ -1,8 +1,8 @@
 """Cryptography in the XrML encoding — the only package that calls ``cryptography``'s
-hazmat layer (DESIGN.md).
+hazmat layer (docs/architecture.md).
 
-Keys are RSA with the modulus written little-endian in base64 (XRML.md "Building
-blocks"); signatures are RSA PKCS#1 v1.5 over the surface-coding digest (XRML.md
+Keys are RSA with the modulus written little-endian in base64 (docs/wire-format.md "Building
+blocks"); signatures are RSA PKCS#1 v1.5 over the surface-coding digest (docs/wire-format.md
 "Signature"). Deterministic keys come from :mod:`rmslab.crypto.keygen`.
 """
 

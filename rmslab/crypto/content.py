@@ -1,4 +1,4 @@
-"""Content encryption of protected files, per cryptographic mode (XRML.md "Protected
+"""Content encryption of protected files, per cryptographic mode (docs/wire-format.md "Protected
 files"; SPEC P-6).
 
 * Mode 1 — AES-128 in ECB mode, PKCS#7 padding on the last block: the legacy format.

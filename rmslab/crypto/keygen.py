@@ -1,4 +1,4 @@
-"""Deterministic randomness and RSA keys for the lab (DESIGN.md rule 2).
+"""Deterministic randomness and RSA keys for the lab (docs/architecture.md rule 2).
 
 A :class:`Stream` is an HMAC-SHA256 counter-mode byte stream keyed by a seed and a
 label: the same (seed, label) gives the same bytes on every machine and Python version.

@@ -1,7 +1,7 @@
 """RSA keys as XrML writes them, and the signature primitive of XrML 1.2.
 
-XRML.md "Building blocks": ``PUBLICKEY`` has a decimal ``public-exponent`` and a base64
-``modulus`` whose bytes are little-endian (CryptoAPI order). XRML.md "Signature": the
+docs/wire-format.md "Building blocks": ``PUBLICKEY`` has a decimal ``public-exponent`` and a base64
+``modulus`` whose bytes are little-endian (CryptoAPI order). docs/wire-format.md "Signature": the
 signature is RSA PKCS#1 v1.5 over SHA-1 or SHA-256 of the BODY text in UTF-16LE; the
 signature bytes are big-endian.
 """
@@ -81,7 +81,7 @@ def strict_b64decode(text: str) -> bytes:
 
 def surface_digest(body_text: str, algorithm: DigestAlgorithm) -> bytes:
     """The surface-coding digest: the hash of the BODY characters as UTF-16LE, no BOM
-    (XRML.md "Signature", steps 1–3)."""
+    (docs/wire-format.md "Signature", steps 1–3)."""
     data = body_text.encode("utf-16-le")
     return (hashlib.sha1(data) if algorithm is DigestAlgorithm.SHA1
             else hashlib.sha256(data)).digest()

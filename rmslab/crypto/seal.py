@@ -1,4 +1,4 @@
-"""Sealing a key for a principal: the ``ENABLINGBITS type="sealed-key"`` of XRML.md.
+"""Sealing a key for a principal: the ``ENABLINGBITS type="sealed-key"`` of docs/wire-format.md.
 
 A sealed key can be opened only with the private key of the principal it was sealed
 to: content key → server key (publishing license), content key → account key (use and

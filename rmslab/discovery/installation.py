@@ -11,7 +11,7 @@ to turn Microsoft Update on). The client goes to ``%ProgramFiles%\\Active Direct
 Management Services Client 2.<minor version>`` and installs Msipc.dll, Ipcsecproc.dll,
 Ipcsecproc_ssp.dll and MSIPCEvents.man, with user-interface files in 44 languages.
 
-Supported operating systems (the seed's table; two rows only for AD RMS, not for the
+Supported operating systems (the deployment notes' table; two rows only for AD RMS, not for the
 cloud service): Windows Server 2012 R2, 2012, 2008 R2, 2008 (AD RMS only); Windows 8.1,
 8, 7 with at least SP1, Vista with at least SP2 (AD RMS only).
 """
@@ -39,7 +39,7 @@ CLIENT_FILES = ("Msipc.dll", "Ipcsecproc.dll", "Ipcsecproc_ssp.dll", "MSIPCEvent
 
 @dataclass(frozen=True)
 class WindowsVersion:
-    """A row of the seed's support table."""
+    """A row of the deployment notes' support table."""
 
     name: str
     kind: Literal["server", "client"]

@@ -4,7 +4,7 @@ registry state (SPEC D-3, D-5, D-4).
 A desktop application (Word, Outlook, the sharing application) runs the client in
 *client mode*; a service (SharePoint, Exchange) in *server mode*, where every location
 carries the security identifier (SID) of the account the service runs as — for the
-built-in network service account, the well-known SID S-1-5-20. The seed's table is
+built-in network service account, the well-known SID S-1-5-20. The deployment notes' table is
 :data:`LOCATIONS` (client mode → server mode):
 
 * license store: ``%localappdata%\\Microsoft\\MSIPC`` →
@@ -17,7 +17,7 @@ built-in network service account, the well-known SID S-1-5-20. The seed's table 
 * template refresh values (D-4): the registry location →
   ``HKLM\\SOFTWARE\\Microsoft\\MSIPC\\Server\\<SID>``
 
-(The seed puts the server-mode registry location under HKEY_CURRENT_USER in its table,
+(The deployment notes put the server-mode registry location under HKEY_CURRENT_USER in its table,
 and the server-mode template refresh values under HKEY_LOCAL_MACHINE in its settings
 table; both are kept as written.)
 
@@ -40,7 +40,7 @@ __all__ = [
     "LOCATIONS", "check_sid", "parse_mode", "DEFAULT_USER_PROFILE", "DEFAULT_ALL_USERS_PROFILE",
 ]
 
-#: The well-known SID of the built-in network service account (the seed's example).
+#: The well-known SID of the built-in network service account (the deployment notes' example).
 NETWORK_SERVICE_SID = "S-1-5-20"
 DEFAULT_USER_PROFILE = r"C:\Users\alice"
 DEFAULT_ALL_USERS_PROFILE = r"C:\ProgramData"
@@ -59,7 +59,7 @@ class ClientMode(str, Enum):
     SERVER = "server"   # services, per service account
 
 
-#: The seed's table, as written (``<SID>`` stands for the service account's SID).
+#: The deployment notes' table, as written (``<SID>`` stands for the service account's SID).
 LOCATIONS: dict[str, dict[ClientMode, str]] = {
     "license store": {
         ClientMode.CLIENT: r"%localappdata%\Microsoft\MSIPC",
@@ -135,7 +135,7 @@ def client_paths(mode: ClientMode | str = ClientMode.CLIENT, *,
                  user_profile: str = DEFAULT_USER_PROFILE,
                  all_users_profile: str = DEFAULT_ALL_USERS_PROFILE,
                  service_sid: str = NETWORK_SERVICE_SID) -> ClientPaths:
-    """The locations of the seed's table for ``mode``, with ``%localappdata%`` as
+    """The locations of the deployment notes' table for ``mode``, with ``%localappdata%`` as
     ``<user_profile>\\AppData\\Local``, ``%allusersprofile%`` as ``all_users_profile``
     and ``<SID>`` as ``service_sid`` (server mode only)."""
     chosen = parse_mode(mode)

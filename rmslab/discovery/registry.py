@@ -6,7 +6,7 @@ created with (as Windows does). Subkeys are listed in alphabetical order, as the
 registry editor exports them; values keep the order they were created in.
 
 WOW64: a 32-bit application on 64-bit Windows that opens ``HKEY_LOCAL_MACHINE\\SOFTWARE\\…``
-is given ``HKEY_LOCAL_MACHINE\\SOFTWARE\\Wow6432Node\\…`` — so the seed's MSIPC settings for
+is given ``HKEY_LOCAL_MACHINE\\SOFTWARE\\Wow6432Node\\…`` — so the deployment notes' MSIPC settings for
 32-bit Office live under ``HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\MSIPC``.
 """
 

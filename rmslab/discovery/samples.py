@@ -19,7 +19,7 @@ from rmslab.xrml.writer import RightSpec, distribution_point_xml, license_body, 
 __all__ = ["OLD_CONTOSO_INTRANET", "OLD_CONTOSO_EXTRANET", "content_license", "rights_template"]
 
 #: The licensing URLs of Contoso's old cluster, as documents protected before the
-#: migration name them (the seed's example names: corprights and corprights.contoso.com).
+#: migration name them (the deployment notes' example names: corprights and corprights.contoso.com).
 OLD_CONTOSO_INTRANET = "https://corprights/_wmcs/licensing"
 OLD_CONTOSO_EXTRANET = "https://corprights.contoso.com/_wmcs/licensing"
 

@@ -7,7 +7,7 @@ From [MS-RMPR] 3.1.4.4: the SCP is an object of class ``serviceConnectionPoint``
 ``MSRMRootCluster`` and ``1.0``; its ``serviceBindingInformation`` is
 ``[baseURL]/certification``.
 
-The seed's rules (D-8): registering needs an account that is in Enterprise Admins *and* a
+The deployment notes' rules (D-8): registering needs an account that is in Enterprise Admins *and* a
 local administrator of the AD RMS server; a forest holds one SCP, so an existing one must
 be removed before a new one is registered. Changes are returned as LDIF change records,
 the file an administrator would import with ``ldifde -i``.
@@ -177,7 +177,7 @@ class ScpChange:
 
 
 def _check_rights(trace: Trace, account: AdminAccount, action: str) -> None:
-    """Both rights the seed requires, each a check; refuse at the first one missing."""
+    """Both rights the deployment notes require, each a check; refuse at the first one missing."""
     for description, held, missing in (
             ("the account is a member of Enterprise Admins", account.enterprise_admin,
              f"{account.name} is not in Enterprise Admins"),

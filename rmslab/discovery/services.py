@@ -20,7 +20,7 @@ __all__ = [
 
 #: Hosts of the cloud service end with this domain.
 CLOUD_DOMAIN = "aadrm.com"
-#: The lab's stand-in host for the ILS service (the seed names no URL for it).
+#: The lab's stand-in host for the ILS service (the deployment notes name no URL for it).
 ILS_HOST = "ils.rmslab.example"
 
 

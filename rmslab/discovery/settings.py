@@ -1,6 +1,6 @@
 """The RMS client's registry settings, read as the client reads them (SPEC D-4, D-6, D-9).
 
-Keys and values, as the seed names them (HKLM paths are read through WOW64, so a 32-bit
+Keys and values, as the deployment notes name them (HKLM paths are read through WOW64, so a 32-bit
 application on 64-bit Windows finds them under ``SOFTWARE\\Wow6432Node``):
 
 * ``HKLM\\SOFTWARE\\Microsoft\\MSIPC\\ServiceLocation\\EnterpriseCertification`` and
@@ -10,7 +10,7 @@ application on 64-bit Windows finds them under ``SOFTWARE\\Wow6432Node``):
 * ``…\\ServiceLocation\\LicensingRedirection`` — one REG_SZ per old licensing URL: name =
   old URL, data = new URL (D-9).
 * ``HKLM\\SOFTWARE\\Microsoft\\MSIPC`` — REG_DWORD ``Trace``: 1 tracing on, 0 off (the
-  default). The Dutch seed translates the value name as ``traceren``; both are read.
+  default). A translated edition of the notes gives the value name as ``traceren``; both are read.
 * ``TemplateUpdateFrequency`` (days, at least 1) and ``TemplateUpdateFrequencyInSeconds``
   (seconds, at least 1; when set, the days value is ignored), REG_DWORD, under the
   mode's template refresh key (:mod:`rmslab.discovery.paths`). With neither, templates
@@ -59,7 +59,7 @@ ENTERPRISE_PUBLISHING_KEY = SERVICE_LOCATION_KEY + r"\EnterprisePublishing"
 LICENSING_REDIRECTION_KEY = SERVICE_LOCATION_KEY + r"\LicensingRedirection"
 FEDERATION_KEY = r"HKEY_LOCAL_MACHINE\Software\Microsoft\MSIPC\Federation"
 TRUSTED_SERVERS_KEY = r"HKEY_LOCAL_MACHINE\Software\Microsoft\MSIPC\TrustedServers"
-#: Where the seed puts DisablePassportCertification (and, in client mode, the template
+#: Where the deployment notes put DisablePassportCertification (and, in client mode, the template
 #: refresh values and the per-server Template keys).
 USER_SETTINGS_KEY = CLIENT_MODE_REGISTRY
 

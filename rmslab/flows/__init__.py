@@ -1,4 +1,4 @@
-"""Flows: the steps of the system, each returning its result and a Trace (DESIGN.md).
+"""Flows: the steps of the system, each returning its result and a Trace (docs/architecture.md).
 
 Flows compose the actors; they never print, never read the wall clock or the OS random
 source (time and randomness come from the lab), and record every check with its SPEC ID.

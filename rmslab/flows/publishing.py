@@ -74,7 +74,7 @@ def _account_principal(client: Client, user: User) -> Principal:
 def _encrypted_rights(cipher: ContentCipher, content_id: str, policy: RightsPolicy,
                       owner: str) -> bytes:
     """The rights data, encrypted with the content key: only who can open the content key
-    reads them (XRML.md "Encrypted-Rights-Data"); they name the owner too (MS-RMPR
+    reads them (docs/wire-format.md "Encrypted-Rights-Data"); they name the owner too (MS-RMPR
     2.2.9.8.5.1)."""
     return cipher.encrypt(rights_data_text(content_id=content_id, policy=policy,
                                            owner=owner).encode("utf-8"))

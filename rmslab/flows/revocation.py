@@ -1,4 +1,4 @@
-"""Revocation at binding time, in the seed's order (SPEC R-1…R-9; seed 004).
+"""Revocation at binding time, in the documented order (SPEC R-1…R-9).
 
 (1) Does the use license require a revocation list? (2) If so, is the named list present
 — registered in this application session, placed on the client by an administrator, or

@@ -1,4 +1,4 @@
-"""The lab's servers on the wire (DESIGN.md ``service/``): MS-RMPR's SOAP 1.1 services.
+"""The lab's servers on the wire (docs/architecture.md ``service/``): MS-RMPR's SOAP 1.1 services.
 
 :class:`LoopbackService` runs the lab's clusters, enrollment service and published
 documents as one WSGI application (:mod:`rmslab.service.app`) under waitress on

@@ -66,7 +66,7 @@ MANIFEST = "deployment.json"
 
 def client_store(client_dir: Path, user: str) -> Path:
     """The client-mode license store of ``user`` on a machine, laid out under the
-    machine's directory as the Windows path of the seed's table (D-3:
+    machine's directory as the Windows path of the deployment notes' table (D-3:
     ``%localappdata%\\Microsoft\\MSIPC`` → ``C/Users/USER/AppData/Local/Microsoft/MSIPC``)."""
     paths = client_paths(ClientMode.CLIENT, user_profile=f"C:\\Users\\{user}")
     return host_path(paths.license_store, client_dir)

@@ -1,8 +1,8 @@
-"""Pictures: graphviz builders that return graph objects, and one renderer (DESIGN.md).
+"""Pictures: graphviz builders that return graph objects, and one renderer (docs/architecture.md).
 
 Rendering always uses the same ``dot``: the one beside the running Python (the
 README's set-up puts graphviz-pure there as ``dot``), then one on ``PATH`` — so that
-committed notebook outputs come from one provider (TOOLING.md).
+committed notebook outputs come from one provider (docs/architecture.md "Tooling").
 """
 
 from rmslab.viz.chain import chain_graph

@@ -1,4 +1,4 @@
-"""ipywidgets views over the core's values (DESIGN.md "widgets/"): thin — they format
+"""ipywidgets views over the core's values (docs/architecture.md "widgets/"): thin — they format
 what a Trace or a document holds and decide nothing.
 
 - :class:`Stepper` (and :func:`show`): plays a :class:`~rmslab.trace.Trace` step by

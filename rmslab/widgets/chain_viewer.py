@@ -1,5 +1,5 @@
 """The chain viewer: a chain as a picture, and each document's checks one click away
-(DESIGN.md "widgets/": chain viewer and document explorer; SPEC A-1).
+(docs/architecture.md "widgets/": chain viewer and document explorer; SPEC A-1).
 
 It runs :func:`rmslab.report.examine` once and shows what it found: the verdict (valid and
 anchored, consistent but not anchored, expired, not yet valid, or not valid — the
@@ -9,7 +9,7 @@ its facts, its checks (digest, signature, the link to its issuer, its validity p
 the time checked, the way up to a pinned root — each ✓, ✗ or ?), the findings with their
 codes, its outline and its XML (an indented display copy; the signed text is not changed).
 
-Thin by design (DESIGN.md rule 1): every verdict comes from the report. The time checked
+Thin by design (docs/architecture.md rule 1): every verdict comes from the report. The time checked
 is the caller's (notebooks pass the lab's clock); without one, the viewer — a shell, like
 the command — checks at the wall clock's now.
 

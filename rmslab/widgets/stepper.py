@@ -1,12 +1,12 @@
 """The Trace stepper: plays a :class:`~rmslab.trace.Trace` one step at a time
-(DESIGN.md "The Trace"; issue 3, item 4).
+(docs/architecture.md "The Trace"; issue 3, item 4).
 
 For each step it shows who acted towards whom and what they did, the keys used, the
 documents that travelled (collapsible, syntax-highlighted XML) and the checks made —
 each ✓ or ✗ with its SPEC ID and reason — and, when given a ``picture`` callable, the
 picture of that step (graphviz, rendered inline as SVG by :func:`rmslab.viz.render`).
 
-Thin by design (DESIGN.md rule 1): it decides nothing. It only formats what the Trace
+Thin by design (docs/architecture.md rule 1): it decides nothing. It only formats what the Trace
 holds. The XML shown is an indented *display copy*; the :class:`DocumentRef` text —
 the signed original — is never changed.
 

@@ -1,4 +1,4 @@
-"""The XrML 1.2 wire format of RMS, exactly as XRML.md states it."""
+"""The XrML 1.2 wire format of RMS, exactly as docs/wire-format.md describes it."""
 
 from rmslab.xrml.document import (CACertificate, ClientLicensorCertificate, KIND_NAMES,
                                   MachineCertificate, PublishingLicense, RevocationList,

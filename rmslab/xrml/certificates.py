@@ -1,5 +1,5 @@
 """The documents of enrollment and certification, written as XrML 1.2 BODY texts
-(XRML.md; SPEC E-1…E-9, S-3).
+(docs/wire-format.md; SPEC E-1…E-9, S-3).
 
 Each function returns the BODY text to sign with :func:`rmslab.xrml.writer.sign`.
 Certificates put their validity in the ISSUE right's RANGETIME, as real SLCs and CLCs

@@ -1,4 +1,4 @@
-"""Read-only views of XrML documents, one class per kind (XRML.md "Envelope").
+"""Read-only views of XrML documents, one class per kind (docs/wire-format.md "Envelope").
 
 A document keeps the exact text it was read from (``text``) and the exact characters of
 its BODY (``body_text``): that is what the surface-coding digest covers, and nothing is
@@ -63,8 +63,9 @@ _HIDDEN = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.DOTALL)
 
 
 def strip_intertag_whitespace(body_text: str) -> str:
-    """Remove whitespace-only runs between ``>`` and ``<`` — the recovery XRML.md allows
-    for copies that were pretty-printed after signing (never applied silently)."""
+    """Remove whitespace-only runs between ``>`` and ``<`` — the recovery
+    docs/wire-format.md allows for copies that were pretty-printed after signing (never
+    applied silently)."""
     return _INTERTAG_WHITESPACE.sub("><", body_text)
 
 
@@ -123,7 +124,8 @@ class XrmlDocument:
 
     @cached_property
     def body_text(self) -> str:
-        """The BODY exactly as written — what the digest covers (XRML.md step 1)."""
+        """The BODY exactly as written — what the digest covers (docs/wire-format.md
+        "Signature", step 1)."""
         return self._source[self._span.body_start:self._span.body_end]
 
     @property

@@ -1,4 +1,4 @@
-"""The documents of publishing and licensing, as XrML 1.2 BODY texts (XRML.md; SPEC
+"""The documents of publishing and licensing, as XrML 1.2 BODY texts (docs/wire-format.md; SPEC
 P-3…P-5, P-8, L-1).
 
 * Publishing license (``Microsoft Rights Label``): signed by the CLC key (offline) or by

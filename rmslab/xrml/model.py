@@ -1,4 +1,4 @@
-"""Typed, read-only values read out of XrML documents (XRML.md "Building blocks")."""
+"""Typed, read-only values read out of XrML documents (docs/wire-format.md "Building blocks")."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def first_child(element: etree._Element, tag: str) -> etree._Element | None:
 
 
 def read_public_key(element: etree._Element | None, where: str) -> PublicKey | None:
-    """Read a ``PUBLICKEY`` element (modulus little-endian, XRML.md)."""
+    """Read a ``PUBLICKEY`` element (modulus little-endian, docs/wire-format.md)."""
     if element is None:
         return None
     modulus = exponent = None
@@ -243,7 +243,7 @@ class Right:
 
 
 class SignatureBlock(NamedTuple):
-    """What ``SIGNATURE`` states (XRML.md "Signature"). (A named tuple: every verified
+    """What ``SIGNATURE`` states (docs/wire-format.md "Signature"). (A named tuple: every verified
     document builds one.)"""
 
     algorithm: str | None

@@ -1,4 +1,4 @@
-"""The protected-file container (XRML.md "Protected files").
+"""The protected-file container (docs/wire-format.md "Protected files").
 
 Layout, as real files show it (all integers little-endian, 32-bit unless noted)::
 

@@ -1,6 +1,6 @@
 """Reading XrML: from bytes, text or a file to a :class:`Chain` of typed documents.
 
-Accepts XrML text (UTF-8 or UTF-16) and protected-file containers (XRML.md "Envelope",
+Accepts XrML text (UTF-8 or UTF-16) and protected-file containers (docs/wire-format.md "Envelope",
 "Protected files").
 """
 

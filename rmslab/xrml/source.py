@@ -1,7 +1,7 @@
 """From bytes to XrML documents: decoding, the hardened parser, and the exact spans.
 
-XRML.md "Envelope": files are UTF-8 (with or without BOM) or UTF-16LE, and hold one or
-more ``<XrML>`` elements back to back, sometimes after an XML declaration. XRML.md
+docs/wire-format.md "Envelope": files are UTF-8 (with or without BOM) or UTF-16LE, and hold one or
+more ``<XrML>`` elements back to back, sometimes after an XML declaration. docs/wire-format.md
 "Signature": the signed BODY must be kept exactly as written — so this module finds
 each document's and each BODY's character span in the decoded text, and parses the
 same text once with one hardened lxml parser (no DTD, no entities, no network, size

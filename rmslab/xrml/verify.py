@@ -1,4 +1,4 @@
-"""Verifying one document's signature (XRML.md "Signature").
+"""Verifying one document's signature (docs/wire-format.md "Signature").
 
 "See what is signed": :func:`verify_document` returns a :class:`VerifiedDocument`
 holding the exact BODY text the signature covers; callers read that, not the raw input.

@@ -1,4 +1,4 @@
-"""Writing XrML documents that real RMS accepts (XRML.md "Signature", "Consequences").
+"""Writing XrML documents that real RMS accepts (docs/wire-format.md "Signature", "Consequences").
 
 The BODY is written once, as text, with no whitespace between tags (as producers
 write it); :func:`sign` hashes exactly that text and wraps it in the envelope. Nothing
@@ -45,7 +45,7 @@ def element(tag: str, attributes: Attributes = (), *children: str | None) -> Mar
 
 
 def public_key_xml(key: PublicKey) -> Markup:
-    """``PUBLICKEY`` with the modulus little-endian in base64 (XRML.md)."""
+    """``PUBLICKEY`` with the modulus little-endian in base64 (docs/wire-format.md)."""
     return element(
         "PUBLICKEY", (),
         element("ALGORITHM", (), "RSA"),
@@ -70,7 +70,7 @@ def principal_xml(principal: Principal, *, tag: str = "PRINCIPAL",
                   internal_id: str | None = None,
                   enabling_bits: bytes | None = None) -> Markup:
     """An ISSUER or PRINCIPAL element for ``principal``. An ISSUER is the matching
-    principal of the issuer's own certificate, copied (XRML.md "Building blocks")."""
+    principal of the issuer's own certificate, copied (docs/wire-format.md "Building blocks")."""
     attrs = {"internal-id": internal_id} if internal_id is not None else {}
     bits = None
     if enabling_bits is not None:

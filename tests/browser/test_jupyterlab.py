@@ -48,7 +48,7 @@ NOTEBOOK = REPO / "notebooks" / "02_enrollment.ipynb"
 CHAIN_VIEWER_NOTEBOOK = REPO / "notebooks" / "01_anatomy_of_an_xrml_document.ipynb"
 
 CHROMIUM = os.environ.get("RMSLAB_CHROMIUM", "/usr/bin/chromium")
-#: The flags that work on these machines (TOOLING.md "Real browser").
+#: The flags that work on these machines (docs/architecture.md "Tooling").
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = REPO / "test-artifacts" / "browser"

@@ -1,4 +1,4 @@
-"""Offline and online publishing, following seed 000 step by step.
+"""Offline and online publishing, following the offline publishing documentation step by step.
 
 covers: P-1, P-2, P-3, P-4, P-5, P-6, P-8, D-5, MS-RMPR 1.3.3
 """

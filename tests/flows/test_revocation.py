@@ -1,5 +1,5 @@
 """Revocation: signed lists, registration per application session, the binding checks
-in the seed's order, and the seed's worked example.
+in the documented order (R-3), and the documentation's worked example (R-9).
 
 covers: R-1, R-2, R-3, R-4, R-5, R-6, R-7, R-8, R-9
 """
@@ -87,7 +87,7 @@ def test_lists_are_signed_xrml(deployment: Deployment) -> None:
 
 
 def test_the_seeds_worked_example(deployment: Deployment) -> None:
-    # R-9 exactly as seed 004 tells it (and R-5, R-8 along the way)
+    # R-9 exactly as the revocation documentation tells it (and R-5, R-8 along the way)
     world = build(deployment)
     publish_a_list(world, [Revoke("content", "content-id", world.content_id("content 2"))])
     word = world.session()

@@ -1,4 +1,4 @@
-"""Hygiene of the committed notebooks (DESIGN.md rule 1 and "Tests").
+"""Hygiene of the committed notebooks (docs/architecture.md rule 1 and "Tests").
 
 Every notebook under ``notebooks/`` is run by nbval against its stored outputs, so those
 outputs must be there, be free of anything machine-specific, and hold no errors; and a

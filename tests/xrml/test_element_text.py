@@ -1,5 +1,5 @@
 """XrmlDocument.span, element_span and element_text: exact slices of the text as written
-(XRML.md "Signature": nothing is re-serialised)."""
+(docs/wire-format.md "Signature": nothing is re-serialised)."""
 
 from __future__ import annotations
 

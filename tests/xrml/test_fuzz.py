@@ -1,5 +1,5 @@
 """Whatever the bytes, reading and examining them ends in a result or an rmslab error —
-never another exception (DESIGN.md rule 5).
+never another exception (docs/architecture.md rule 5).
 
 covers: A-1
 """

@@ -1,6 +1,6 @@
 """Each document's BODY is found exactly as written, whatever surrounds it: declarations
 before each document, comments and CDATA that look like tags, spaces inside end tags,
-elements whose names start like BODY, a self-closed BODY (XRML.md "Envelope",
+elements whose names start like BODY, a self-closed BODY (docs/wire-format.md "Envelope",
 "Signature": the digest covers the BODY's exact characters).
 
 covers: A-1

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from rmslab.deployment import Deployment
 from rmslab.errors import VerificationError
+from rmslab.rules import RULE_ID, RULES, rule_anchor
 from rmslab.trust import validate_chain
 from rmslab.xrml.model import format_time
 from rmslab.xrml.reader import parse
@@ -76,12 +78,43 @@ class AuditReport:
         return "\n".join(lines)
 
     def to_html(self) -> str:
+        """One self-contained page: the findings, the deployment picture, and an appendix
+        that restates, in one line each, every check and rule the findings cite — each
+        finding ID and rule ID on the page links to its line (nothing is fetched)."""
         data = self.to_json()
+        cited: list[str] = []
+
+        def linked(text: str) -> str:
+            """``text`` escaped, with every known rule ID in it a link to the appendix."""
+            def link(match: re.Match[str]) -> str:
+                rule_id = match.group()
+                if rule_id not in RULES:
+                    return rule_id
+                if rule_id not in cited:
+                    cited.append(rule_id)
+                return f"<a href='#rule-{rule_anchor(rule_id)}'>{rule_id}</a>"
+            return RULE_ID.sub(link, html.escape(text))
+
         rows = "".join(
-            f"<tr class='{html.escape(f['severity'])}'><td>{html.escape(f['id'])}</td>"
+            f"<tr class='{html.escape(f['severity'])}'>"
+            f"<td><a href='#check-{html.escape(f['id'].lower())}'>{html.escape(f['id'])}</a></td>"
             f"<td>{html.escape(f['severity'])}</td><td>{html.escape(f['subject'])}</td>"
-            f"<td>{html.escape(f['detail'])}</td><td>{html.escape(f['remediation'])}</td>"
-            f"<td>{html.escape(f['spec_id'] or '')}</td></tr>" for f in data["findings"])
+            f"<td>{linked(f['detail'])}</td><td>{linked(f['remediation'])}</td>"
+            f"<td>{linked(f['spec_id'] or '')}</td></tr>" for f in data["findings"])
+        found = sorted({f["id"] for f in data["findings"]})
+        checks = "".join(
+            f"<tr id='check-{html.escape(check.lower())}'><td>{html.escape(check)}</td>"
+            f"<td>{html.escape(CHECKS[check])}</td></tr>" for check in found)
+        rules = "".join(
+            f"<tr id='rule-{rule_anchor(rule_id)}'><td>{rule_id}</td>"
+            f"<td>{html.escape(RULES[rule_id])}</td></tr>"
+            for rule_id in sorted(cited, key=list(RULES).index))
+        appendix = (
+            "<h2 id='appendix'>Appendix: the checks and rules cited</h2>"
+            + (f"<table>{checks}</table>" if checks else "<p>No finding.</p>")
+            + (f"<p>Each rule in one line (rmslab's rule catalogue, docs/rules.md in its "
+               f"repository, says where each comes from):</p><table>{rules}</table>"
+               if rules else ""))
         picture = self.picture_svg or ""
         if picture.startswith("<?xml"):
             picture = picture[picture.index("<svg"):]
@@ -92,11 +125,12 @@ class AuditReport:
             "body{font-family:Helvetica,sans-serif;margin:2em}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
             "tr.high td{background:#fdecea}tr.medium td{background:#fff4e5}"
+            "tr:target td{background:#fff9c4}"
             "</style></head><body>"
             f"<h1>Audit of {html.escape(self.domain)}</h1><p>at {data['at']} UTC: {counts}</p>"
             "<table><tr><th>ID</th><th>severity</th><th>subject</th><th>finding</th>"
             f"<th>remediation</th><th>rule</th></tr>{rows}</table>"
-            f"<h2>Deployment</h2>{picture}</body></html>\n")
+            f"<h2>Deployment</h2>{picture}{appendix}</body></html>\n")
 
 
 def _chain_finding(report: AuditReport, text: str, subject: str, deployment: Deployment,

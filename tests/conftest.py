@@ -28,8 +28,11 @@ def corpus() -> Path:
     """The real corpus. Under CI=true a missing corpus is a failure, never a skip."""
     found = corpus_dir()
     if found is None:
-        message = ("the real XrML corpus was not found: set RMSLAB_CORPUS or place it at "
-                   f"{REPO.parent / 'shared' / 'xrml-corpus'}")
+        message = ("the real XrML corpus was not found. It is a folder of real RMS documents "
+                   "— the examples of MS-RMPR section 4.5 and the test data of Microsoft's "
+                   "public RMS SDK (github.com/AzureAD/rms-sdk-for-cpp) — with a "
+                   "MANIFEST.json of the expected outcomes; set RMSLAB_CORPUS to it (default: "
+                   "../shared/xrml-corpus beside the repository)")
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)

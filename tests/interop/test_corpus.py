@@ -1,5 +1,12 @@
 """Interop: `rmslab verify --json` reproduces every expectation of the real corpus.
 
+The corpus is not in the repository: it is a folder of real RMS documents — the examples
+of MS-RMPR section 4.5 and the test data of Microsoft's public RMS SDK
+(github.com/AzureAD/rms-sdk-for-cpp), as found there or cut out of protected files — with a
+MANIFEST.json giving, per document, its kind, issuer, digest algorithm, key size and the
+expected outcome of each check. Point ``$RMSLAB_CORPUS`` at it; without it these tests
+skip, saying so (under ``CI=true`` they fail).
+
 covers: A-1
 """
 

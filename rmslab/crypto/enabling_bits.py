@@ -49,7 +49,7 @@ Choices where MS-RMPR leaves one open (made here and nowhere else):
    with the seed from the caller's byte source; opening uses ``cryptography``'s OAEP.
 5. **Which bytes are hashed**: the element's exact characters as written in the
    document, from ``<`` of its start tag to ``>`` of its end tag, in UTF-16LE — the
-   surface coding XrML signatures use (MS-RMPR 2.2.9.1.12, XRML.md "Signature"). For the
+   surface coding XrML signatures use (MS-RMPR 2.2.9.1.12, docs/wire-format.md "Signature"). For the
    PL the hashed ISSUEDPRINCIPALS contains the ENABLINGBITS themselves, which cannot be
    part of their own hash: the ENABLINGBITS element is cut out of the text first
    (:func:`publishing_license_binding`). This is also why a server "regenerates" the

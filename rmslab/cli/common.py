@@ -42,7 +42,7 @@ def verdict_status(verdict: Verdict) -> int:
 
 def wall_clock() -> datetime:
     """Now, in UTC: the time ``verify`` and ``chain`` check at unless ``--at`` says
-    otherwise (only the command's shell reads the clock; DESIGN.md rule 2)."""
+    otherwise (only the command's shell reads the clock; docs/architecture.md rule 2)."""
     return datetime.now(timezone.utc)
 
 LabCommand = Callable[[argparse.Namespace, TextIO, Any], int]

@@ -142,10 +142,19 @@ def add_lab_parsers(sub: Any) -> None:
                    help="enroll the root cluster offline (request and response as files)")
     p.add_argument("--verbose", action="store_true", help="also print the absolute path")
     p.set_defaults(run=_command_lab_create)
-    p = lab_sub.add_parser("users", help="the lab's users: account, SID, and the password the "
-                                         "lab gives each to sign in to its servers")
-    p.add_argument("directory")
-    p.add_argument("--json", action="store_true")
+    p = lab_sub.add_parser(
+        "users", help="the lab's users: account, SID, and the password the lab gives each to "
+                      "sign in to its servers",
+        description="List the lab's users as its servers know them: the domain account "
+                    "(DOMAIN\\user), its SID in the lab's domain, and the password each signs in "
+                    "with (HTTP Basic stands in for Windows authentication, MS-RMPR 3.1.4.3). "
+                    "The passwords are derived from the lab's seed; no file of the lab holds "
+                    "them.",
+        **examples(("rmslab lab users lab", "who may sign in to the lab's servers, and how"),
+                   ("rmslab lab users lab --json", "the same as JSON")))
+    p.add_argument("directory", help="the lab's folder (made by rmslab lab create)")
+    p.add_argument("--json", action="store_true",
+                   help="machine-readable output: the domain, its SID, and each user's account, SID, e-mail, groups and password")
     p.set_defaults(run=_command_lab_users)
 
     p = sub.add_parser(

@@ -83,7 +83,7 @@ __all__ = ["acquire_use_license", "issue_use_license", "LicensingEndpoint", "Loc
            "USE_LICENSE_LIFETIME", "LICENSING_RULE"]
 
 USE_LICENSE_LIFETIME = timedelta(days=30)
-#: The rules of AcquireLicense that SPEC.md does not state (it has L-1 and P-7).
+#: The rules of AcquireLicense that docs/rules.md does not give an ID (it has L-1 and P-7).
 LICENSING_RULE = "MS-RMPR 3.4.4.1"
 _PBKDF2_ROUNDS = 200_000
 _SIGNATURE_ERRORS = (DigestMismatchError, BadSignatureError, UnsignedDocumentError)

@@ -5,7 +5,7 @@ Envelopes are written as text, so that every XrML document travels exactly as it
 written: a ``Certificate`` element (MS-RMPR 2.2.4.1, ``ArrayOfXmlNode``) holds one XrML
 document as an XML fragment, spliced in character for character, and the reader gives
 each one back as the exact characters the sender wrote — an XrML signature covers its
-BODY *as written* (XRML.md), so re-serialising a parsed tree would break it. Service
+BODY *as written* (docs/wire-format.md), so re-serialising a parsed tree would break it. Service
 elements carry a prefix, so the un-prefixed XrML stays in no namespace. A Certificate
 whose content is text (the schema's ``mixed="true"`` allows an escaped document) is
 read as that text.

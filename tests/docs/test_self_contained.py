@@ -44,6 +44,8 @@ OUTSIDE = {
 ALLOWED = {
     ("tests/conftest.py", "shared/xrml-corpus"): "the fixture's default corpus location",
     ("tests/conftest.py", "../shared"): "the fixture's default corpus location",
+    ("tests/service/conftest.py", "../shared"): "the WSDL fixture's default location (MS-RMPR "
+                                                "section 6, beside the corpus; never copied)",
     (".ci/run", "../shared"): "the CI machine's corpus location",
     (".ci/run", "shared/xrml-corpus"): "the CI machine's corpus location",
     ("tests/notebooks/test_hygiene.py", "/home/u/"): "a path the notebook hygiene test "

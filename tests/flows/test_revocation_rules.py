@@ -1,5 +1,5 @@
-"""Revocation beyond the seed's walk-through: the third-party revocation authority an SLC
-names (its REVOKE right) and refresh intervals in days, hours, minutes and seconds.
+"""Revocation beyond the documentation's worked example (R-9): the third-party revocation
+authority an SLC names (its REVOKE right) and refresh intervals in days, hours, minutes and seconds.
 
 covers: R-3, R-7, R-8, E-4, MS-RMPR 2.2.9.7.9, MS-RMPR 2.2.9.9.10
 """

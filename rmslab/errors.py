@@ -58,6 +58,11 @@ __all__ = [
     "AccessDisabledByPolicyError",
     "InstallationRefusedError",
     "ScpRegistrationRefusedError",
+    "LabStoreError",
+    "UnsafeNameError",
+    "LabBusyError",
+    "LabTamperedError",
+    "LogDamagedError",
 ]
 
 
@@ -444,3 +449,30 @@ class BindingRefusedError(RefusedError):
                  trace: object | None = None, check: object | None = None) -> None:
         super().__init__(reason, spec_id=spec_id, trace=trace)
         self.check = check
+
+
+# --- the lab store (issue 10) -----------------------------------------------------------
+
+
+class LabStoreError(InputError):
+    """A lab directory that cannot be used as it is (CLI exit status 2)."""
+
+
+class UnsafeNameError(LabStoreError):
+    """A name that would become a path is not a safe single component of its kind (a
+    content ID that is not a GUID, a session name with a separator, a path leading out of
+    the lab)."""
+
+
+class LabBusyError(LabStoreError):
+    """Another command holds the lab's write lock longer than this one would wait."""
+
+
+class LabTamperedError(LabStoreError):
+    """The lab's clock is behind the time the lab last recorded: it was set back."""
+
+
+class LogDamagedError(LabStoreError):
+    """A logging database of the lab is missing, emptied, unreadable, or holds fewer
+    requests than the lab last recorded (E-8): an audit log that disappears is noticed,
+    never silently recreated."""

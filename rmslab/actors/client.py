@@ -57,13 +57,16 @@ class Account:
 class Client:
     """A computer with the RMS client."""
 
-    def __init__(self, lab: Lab, name: str, *, connected: bool = True) -> None:
+    def __init__(self, lab: Lab, name: str, *, connected: bool = True,
+                 machine_key: PrivateKey | None = None) -> None:
+        """A new computer (its machine key derived from the lab's seed), or, with
+        ``machine_key``, one whose key is already known (a lab read back from its store)."""
         self.lab = lab
         self.name = name
         self.connected = connected
         #: The machine's registry: where its RMS client finds its settings (D-4).
         self.registry = Registry()
-        self.machine_key = lab.key(f"machine:{name}")
+        self.machine_key = machine_key or lab.key(f"machine:{name}")
         self.machine_certificate_text: str | None = None
         self.accounts: dict[str, Account] = {}
         #: Application sessions kept open across commands: name → the application and the

@@ -29,6 +29,7 @@ CHECKS: dict[str, str] = {
     "RMS-006": "trusted publishing domains imported into a cluster",
     "RMS-007": "no rights policy template requires revocation (revocation is not in force)",
     "RMS-008": "a cluster's revocation list is older than 7 days",
+    "RMS-009": "a logging database that is missing, damaged, or lost requests",
 }
 
 
@@ -148,6 +149,13 @@ def audit_deployment(deployment: Deployment, *, at: datetime | None = None,
     """Run every audit check over ``deployment`` at ``at`` (default: the lab's clock)."""
     moment = at or deployment.lab.now()
     report = AuditReport(deployment.directory.domain, moment)
+    owners = [(f"cluster {c.name}", c.log) for c in deployment.clusters.values()]
+    for subject, log in [*owners, ("the enrollment service", deployment.enrollment_service.log)]:
+        if log.damage is not None:
+            report.add(Finding("RMS-009", "high", subject, log.damage,
+                               "restore the logging database from a backup and find out who "
+                               "changed it: a log that disappears or loses requests hides "
+                               "who asked for what", "E-8"))
     for cluster in deployment.clusters.values():
         subject = f"cluster {cluster.name}"
         if not cluster.enrolled:

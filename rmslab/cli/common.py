@@ -78,19 +78,27 @@ def parse_at(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def in_lab(*, write: bool, attr: str = "lab") -> Callable[[LabCommand], Command]:
-    """Run a command on the lab directory named by ``args.<attr>``: the command receives
-    the deployment; when ``write``, what it changed is kept once it returns (whatever
-    status it returns — a refusal is an outcome, and what led to it stays recorded)."""
+def in_lab(*, write: bool, attr: str = "lab",
+           damaged_logs: str = "refuse") -> Callable[[LabCommand], Command]:
+    """Run a command on the lab directory named by ``args.<attr>`` — the one place every
+    lab command opens its lab (:class:`rmslab.store.labdb.LabStore`). A ``write`` command
+    holds the lab's write lock for its whole run (concurrent commands wait for each
+    other, up to ``$RMSLAB_LOCK_TIMEOUT`` seconds, then fail with exit status 2 saying
+    another command holds the lab); what it changed commits atomically when it returns,
+    whatever status it returns (a refusal is an outcome, and what led to it stays
+    recorded), and nothing is kept when it raises. A read command sees a consistent
+    snapshot. ``damaged_logs="report"`` lets a command see a damaged logging database
+    (as an empty log that says what is wrong) instead of refusing the lab."""
     def wrap(command: LabCommand) -> Command:
         @functools.wraps(command)
         def run(args: argparse.Namespace, out: TextIO) -> int:
-            from rmslab.store.disk import load_deployment, save_deployment
-            directory = getattr(args, attr)
-            deployment = load_deployment(directory)
-            status = command(args, out, deployment)
+            from rmslab.store.labdb import LabStore
+            store = LabStore(getattr(args, attr))
             if write:
-                save_deployment(deployment, directory)
-            return status
+                with store.write() as deployment:
+                    return command(args, out, deployment)
+            with store.read(damaged_logs="report" if damaged_logs == "report"
+                            else "refuse") as deployment:
+                return command(args, out, deployment)
         return run
     return wrap

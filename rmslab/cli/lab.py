@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from rmslab.cli.common import EXIT_OK, examples, in_lab, parse_at
+from rmslab.cli.common import EXIT_INPUT, EXIT_OK, examples, in_lab, parse_at
 from rmslab.errors import InputError
 
 __all__ = ["add_lab_parsers"]
@@ -18,13 +18,13 @@ __all__ = ["add_lab_parsers"]
 def _command_lab_create(args: argparse.Namespace, out: TextIO) -> int:
     from rmslab.deployment import standard_deployment
     from rmslab.lab import Lab
-    from rmslab.store.disk import save_deployment
+    from rmslab.store.labdb import LabStore
     target = Path(args.directory)
-    if target.exists() and any(target.iterdir()):
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InputError(f"{target}: exists and is not empty; choose a new directory")
     deployment = standard_deployment(Lab(seed=args.seed, mode=args.mode),
                                      offline_enrollment=args.offline_enrollment)
-    saved = save_deployment(deployment, target)
+    saved = LabStore.create(deployment, target).root.resolve()
     out.write(f"created a deployment in {args.directory} (seed {args.seed}, mode {args.mode}, "
               f"{'offline' if args.offline_enrollment else 'online'} enrollment)\n")
     service = deployment.enrollment_service
@@ -70,7 +70,23 @@ def _command_lab_users(args: argparse.Namespace, out: TextIO, deployment: Any) -
     return EXIT_OK
 
 
-@in_lab(write=False, attr="directory")
+@in_lab(write=True, attr="directory")
+def _command_lab_advance(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
+    amount = {"days": args.days, "hours": args.hours, "minutes": args.minutes}
+    unit, value = next((u, v) for u, v in amount.items() if v is not None)
+    if value <= 0:
+        raise InputError(f"--{unit} {value}: the lab clock only moves forward; give a "
+                         "positive number")
+    before = deployment.lab.now()
+    try:
+        now = deployment.lab.advance(**{unit: value})
+    except (OverflowError, ValueError):
+        raise InputError(f"--{unit} {value}: the clock would pass the year 9999") from None
+    out.write(f"the lab clock moved from {before:%Y-%m-%dT%H:%M}Z to {now:%Y-%m-%dT%H:%M}Z\n")
+    return EXIT_OK
+
+
+@in_lab(write=False, attr="directory", damaged_logs="report")
 def _command_log(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
     logs = [(c.name, c.log) for c in deployment.clusters.values()]
     logs.append(("enrollment-service", deployment.enrollment_service.log))
@@ -78,21 +94,27 @@ def _command_log(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
         logs = [(name, log) for name, log in logs if name == args.cluster]
         if not logs:
             raise InputError(f"no cluster {args.cluster!r} in {args.directory}")
+    damaged = [log for _, log in logs if log.damage is not None]
     rows = [(name, entry) for name, log in logs
             for entry in log.entries(kind=args.kind, outcome=args.outcome)]
     if args.json:
         json.dump([{"log": name, **entry.__dict__} for name, entry in rows], out, indent=2)
         out.write("\n")
-        return EXIT_OK
-    for name, log in logs:
-        entries = [e for n, e in rows if n == name]
-        out.write(f"{name}: {len(entries)} request(s)\n")
-        for entry in entries:
-            out.write(f"  {entry}\n")
-    return EXIT_OK
+    else:
+        for name, log in logs:
+            entries = [e for n, e in rows if n == name]
+            if log.damage is not None:
+                out.write(f"{name}: DAMAGED — {log.damage}\n")
+                continue
+            out.write(f"{name}: {len(entries)} request(s)\n")
+            for entry in entries:
+                out.write(f"  {entry}\n")
+    for log in damaged:
+        sys.stderr.write(f"rmslab: {log.damage}\n")
+    return EXIT_INPUT if damaged else EXIT_OK
 
 
-@in_lab(write=False)
+@in_lab(write=False, damaged_logs="report")
 def _command_audit(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
     from rmslab.audit import audit_deployment
     report = audit_deployment(deployment, at=args.at, picture=bool(args.html))
@@ -156,6 +178,26 @@ def add_lab_parsers(sub: Any) -> None:
     p.add_argument("--json", action="store_true",
                    help="machine-readable output: the domain, its SID, and each user's account, SID, e-mail, groups and password")
     p.set_defaults(run=_command_lab_users)
+
+    p = lab_sub.add_parser(
+        "advance", help="move the lab's clock forward (it never moves back)",
+        description="Move the clock of the lab forward and print the new time. Every later "
+                    "command of the lab runs at the new time: licenses, certificates and "
+                    "revocation lists expire by it. The clock never moves back: a clock found "
+                    "behind the latest time the lab recorded is refused as tampering.",
+        **examples(("rmslab lab advance lab --days 8", "past a 7-day use license"),
+                   ("rmslab lab advance lab --hours 2", "two hours on"),
+                   ("rmslab lab advance lab --minutes 30", "half an hour on")))
+    p.add_argument("directory", metavar="DIR",
+                   help="the lab's folder (made by rmslab lab create)")
+    step = p.add_mutually_exclusive_group(required=True)
+    step.add_argument("--days", type=int, metavar="N",
+                      help="move N days forward (N > 0), e.g. --days 8")
+    step.add_argument("--hours", type=int, metavar="N",
+                      help="move N hours forward (N > 0), e.g. --hours 2")
+    step.add_argument("--minutes", type=int, metavar="N",
+                      help="move N minutes forward (N > 0), e.g. --minutes 30")
+    p.set_defaults(run=_command_lab_advance)
 
     p = sub.add_parser(
         "audit", help="findings with IDs, severity and remediation over a lab deployment (A-2)",

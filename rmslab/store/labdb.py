@@ -1,0 +1,499 @@
+"""A lab is a SQLite database with transactions (issue 10 items 3–7; SPEC E-8, D-3).
+
+::
+
+    DIR/lab.sqlite                      the lab: its state in tables (rmslab.store.tables),
+                                        WAL mode, readable by its owner only (it holds
+                                        the lab's keys)
+    DIR/clusters/NAME/logging.sqlite    a cluster's enrollment log (E-8), WAL, in place
+    DIR/enrollment-service/log.sqlite   the enrollment service's log
+    DIR/anchor.pem, enrollment-service/chain.xml, clusters/NAME/slc.xml, …
+                                        files people look at (below)
+
+**The database is the truth.** The files people look at — the anchor to pin, SLCs,
+templates, revocation lists, each client's ``registry.reg`` and machine certificate, the
+client-mode license stores (``GIC-*.drm``, ``CLC-*.drm``, ``EUL-*.drm``, ``Templates/``,
+D-3), application sessions, documents published at URLs (``web/``) — are a view of it:
+each is written when its content in the lab changes, one at a time and atomically
+(:func:`rmslab.store.names.write_atomic`), always inside the lab
+(:func:`rmslab.store.names.lab_path`). Editing one of them does not change the lab; the
+next change of that content writes it again.
+
+**Commands are transactions.** :meth:`LabStore.write` takes the lab's write lock
+(``BEGIN IMMEDIATE``, waiting up to ``timeout`` seconds — then
+:class:`~rmslab.errors.LabBusyError`, which says that another command holds the lab),
+loads the deployment, lets the caller change it, and commits only the rows that differ
+— with the lab's new random-stream positions and clock — in one transaction, then the
+files of those rows. Concurrent commands serialize: the second one loads what the first
+committed. A failure rolls everything back, files included. :meth:`LabStore.read` loads
+a consistent snapshot without taking the lock (WAL readers never wait for the writer).
+
+**A long-running server** (the loopback HTTP service, or its SOAP successor) keeps one
+``LabStore`` and uses it per request::
+
+    store = LabStore(directory)
+    with store.read() as deployment:      # a request that changes nothing
+        ...
+    with store.write() as deployment:     # a request that changes the lab: one transaction
+        ...
+
+``read`` reuses the deployment it loaded last while the lab's change counter
+(``generation``, raised by every committed write) has not moved: treat it as read-only
+and shared. ``write`` always loads its own deployment under the lock; keep nothing of
+it after the ``with`` block.
+
+**The clock only moves forward.** The lab keeps the latest time it ever recorded (a
+high-water mark of its clock); a clock found behind it, or behind the newest entry of a
+logging database, is refused as tampering (:class:`~rmslab.errors.LabTamperedError`).
+
+**Logs are never recreated.** The logging databases are opened in place, in WAL mode (a
+server and commands log into them at once); reads open them with ``mode=ro``. The lab
+keeps each log's row count and last row ID as of its last write: a log that is missing,
+emptied, unreadable, or holds fewer requests is refused
+(:class:`~rmslab.errors.LogDamagedError`, naming the file and what it held), or — for
+``rmslab log`` and ``rmslab audit`` — reported (audit finding RMS-009).
+
+**Names never become paths unchecked.** Opening a lab checks every name of its state
+(:func:`rmslab.store.tables.check_names`): a lab whose state names ``/etc/passwd`` or
+``../x`` anywhere is refused before anything is read from or written to disk.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator, Literal
+
+from rmslab.deployment import Deployment
+from rmslab.errors import (InputError, LabBusyError, LabStoreError, LabTamperedError,
+                           LogDamagedError, RmslabError)
+from rmslab.store.logdb import LogExtent, LoggingDatabase
+from rmslab.store.names import lab_path, remove_file, write_atomic
+from rmslab.store.tables import (SCHEMA_VERSION, TABLES, PathParts, Row, State, build,
+                                 check_names, dump, files_of, log_parts)
+from rmslab.xrml.model import format_time, parse_time
+
+__all__ = ["LabStore", "LAB_DATABASE", "LOCK_TIMEOUT_VARIABLE", "DEFAULT_LOCK_TIMEOUT"]
+
+LAB_DATABASE = "lab.sqlite"
+#: The environment variable that sets how long a command waits for the lab (seconds).
+LOCK_TIMEOUT_VARIABLE = "RMSLAB_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 30.0
+_FORMAT = "rmslab lab"
+
+_STORE_TABLES = (
+    "CREATE TABLE IF NOT EXISTS store (id INTEGER PRIMARY KEY CHECK (id = 1), "
+    "format TEXT NOT NULL, generation INTEGER NOT NULL, clock_high_water TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS logs (path TEXT PRIMARY KEY, rows INTEGER NOT NULL, "
+    "last_id INTEGER NOT NULL, newest TEXT)",
+)
+
+DamagedLogs = Literal["refuse", "report"]
+
+
+def _default_timeout() -> float:
+    value = os.environ.get(LOCK_TIMEOUT_VARIABLE)
+    if not value:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        timeout = float(value)
+    except ValueError:
+        raise InputError(f"{LOCK_TIMEOUT_VARIABLE}={value!r} is not a number of seconds") \
+            from None
+    if not 0 <= timeout <= 86400:
+        raise InputError(f"{LOCK_TIMEOUT_VARIABLE}={value!r}: give 0 to 86400 seconds")
+    return timeout
+
+
+def _time(text: str) -> datetime:
+    moment = parse_time(text, "the lab database")
+    assert moment is not None
+    return moment
+
+
+class LabStore:
+    """The lab in ``directory`` (see the module): :meth:`read` and :meth:`write` yield
+    its deployment; :meth:`create` makes a new lab. ``timeout`` is how long a write
+    waits for another to finish (default ``$RMSLAB_LOCK_TIMEOUT`` or 30 s)."""
+
+    def __init__(self, directory: str | os.PathLike[str], *,
+                 timeout: float | None = None) -> None:
+        self.root = Path(directory)
+        self.timeout = _default_timeout() if timeout is None else timeout
+        self._cache: tuple[int, Deployment] | None = None
+        self._cache_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"LabStore({str(self.root)!r})"
+
+    @property
+    def database(self) -> Path:
+        return self.root / LAB_DATABASE
+
+    # --- creating a lab ---------------------------------------------------------------------
+    @classmethod
+    def create(cls, deployment: Deployment, directory: str | os.PathLike[str]) -> "LabStore":
+        """Write ``deployment`` as a new lab in ``directory`` (absent or empty): built
+        beside it and renamed into place, so a failure leaves no half lab. From then on
+        the deployment's logs continue in the lab's files."""
+        target = Path(directory)
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise LabStoreError(f"{target}: exists and is not empty; choose a new directory")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            cls._create_in(deployment, staging)
+            os.replace(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        store = cls(target)
+        for name, log in _logs(deployment):
+            log.attach(lab_path(target, *log_parts(name)))
+        return store
+
+    @staticmethod
+    def _create_in(deployment: Deployment, root: Path) -> None:
+        state = dump(deployment)
+        check_names(state)
+        database = root / LAB_DATABASE
+        os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        db = sqlite3.connect(database, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("BEGIN IMMEDIATE")
+            _ensure_schema(db)
+            now = state["lab"][(1,)][4]
+            db.execute("INSERT INTO store VALUES (1, ?, 1, ?)", (_FORMAT, now))
+            for table in TABLES:
+                _write_rows(db, table.name, table.column_names, state[table.name], {})
+            for name, log in _logs(deployment):
+                path = lab_path(root, *log_parts(name))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                log.copy_to(path)
+                _record_log(db, name, log.extent())
+            for table in TABLES:
+                for row in state[table.name].values():
+                    for parts, data in files_of(table.name, row):
+                        write_atomic(lab_path(root, *parts), data)
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    # --- opening ------------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        if not self.root.is_dir():
+            raise LabStoreError(f"{self.root}: no such lab directory")
+        if not self.database.is_file():
+            if (self.root / "deployment.json").exists():
+                raise LabStoreError(
+                    f"{self.root}: a lab made by an older rmslab (deployment.json, a "
+                    "directory rewritten whole); create it again with `rmslab lab create`")
+            raise LabStoreError(f"{self.root}: not an rmslab lab (it has no {LAB_DATABASE})")
+        try:
+            db = sqlite3.connect(f"{self.database.resolve().as_uri()}?mode=rw", uri=True,
+                                 timeout=self.timeout, isolation_level=None,
+                                 check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise LabStoreError(f"{self.database}: cannot be opened ({exc})") from None
+        try:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            row = db.execute("SELECT format FROM store WHERE id = 1").fetchone()
+        except sqlite3.Error as exc:
+            db.close()
+            raise LabStoreError(f"{self.database}: not an rmslab lab database ({exc})") from None
+        if row is None or row[0] != _FORMAT:
+            db.close()
+            raise LabStoreError(f"{self.database}: not an rmslab lab database")
+        if version > SCHEMA_VERSION:
+            db.close()
+            raise LabStoreError(f"{self.database}: made by a newer rmslab (schema {version})")
+        return db
+
+    def _begin_write(self, db: sqlite3.Connection) -> None:
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise LabBusyError(
+                    f"{self.root}: another command holds the lab (waited {self.timeout:g} s "
+                    f"for it to finish; {LOCK_TIMEOUT_VARIABLE} sets how long); nothing was "
+                    "changed — run the command again when the other has finished") from None
+            raise LabStoreError(f"{self.database}: {exc}") from None
+
+    def _read_state(self, db: sqlite3.Connection) -> tuple[State, dict[str, Row], Row]:
+        try:
+            state: State = {}
+            for table in TABLES:
+                present = {r[1] for r in db.execute(f"PRAGMA table_info({table.name})")}
+                columns = [c if c in present else "NULL" for c in table.column_names]
+                rows = (db.execute(f"SELECT {', '.join(columns)} FROM {table.name}").fetchall()
+                        if present else [])
+                state[table.name] = {table.key(r): tuple(r) for r in rows}
+            logs = {r[0]: tuple(r) for r in db.execute(
+                "SELECT path, rows, last_id, newest FROM logs")}
+            store = db.execute("SELECT generation, clock_high_water FROM store WHERE id = 1"
+                               ).fetchone()
+        except sqlite3.Error as exc:
+            raise LabStoreError(f"{self.database}: cannot be read ({exc})") from None
+        return state, logs, tuple(store)
+
+    def _load(self, state: State, logs: dict[str, Row], store: Row, *, readonly_logs: bool,
+              damaged_logs: DamagedLogs) -> Deployment:
+        check_names(state)
+        try:
+            deployment = build(state)
+        except RmslabError:
+            raise
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+            raise LabStoreError(f"{self.database}: the lab's state is inconsistent "
+                                f"({type(exc).__name__}: {exc})") from None
+        now = deployment.lab.now()
+        high_water = _time(store[1])
+        if now < high_water:
+            raise LabTamperedError(
+                f"{self.database}: the lab clock ({format_time(now)}) is behind "
+                f"{format_time(high_water)}, the latest time the lab recorded: it was set "
+                "back — refused as tampering (a lab's clock only moves forward: "
+                "rmslab lab advance)")
+        for name, cluster_or_service in _owners(deployment):
+            log = self._open_log(name, logs, readonly=readonly_logs, damaged=damaged_logs)
+            cluster_or_service.log = log
+            if log.damage is None:
+                newest = log.extent().newest
+                if newest is not None and now < newest:
+                    raise LabTamperedError(
+                        f"{self.database}: the lab clock ({format_time(now)}) is behind the "
+                        f"newest entry of {log.path} ({format_time(newest)}): it was set "
+                        "back — refused as tampering")
+        return deployment
+
+    def _open_log(self, name: str | None, logs: dict[str, Row], *, readonly: bool,
+                  damaged: DamagedLogs) -> LoggingDatabase:
+        relative = _relative(log_parts(name))
+        path = lab_path(self.root, *log_parts(name))
+        recorded = logs.get(relative)
+        held = (f"it held {recorded[1]} request(s), up to entry {recorded[2]}, when the lab "
+                "last recorded it" if recorded else "the lab has no record of it")
+        try:
+            log = LoggingDatabase.open(path, readonly=readonly, timeout=self.timeout)
+            extent = log.extent()
+        except LogDamagedError as exc:
+            problem = f"{exc}; {held}"
+        else:
+            if recorded is None or (extent.rows >= recorded[1] and extent.last_id >= recorded[2]):
+                return log
+            log.close()
+            problem = (f"{path}: the log lost requests: it holds {extent.rows}, up to entry "
+                       f"{extent.last_id}; {held}")
+        if damaged == "refuse":
+            raise LogDamagedError(f"{problem}. The audit log of the lab was damaged: "
+                                  "rmslab refuses to use the lab (rmslab audit reports it)")
+        return LoggingDatabase.damaged(path, problem)
+
+    # --- reading and writing ---------------------------------------------------------------
+    @contextmanager
+    def read(self, *, damaged_logs: DamagedLogs = "refuse") -> Iterator[Deployment]:
+        """A consistent snapshot of the lab (no lock is taken; logs opened read-only).
+        The deployment is shared between reads of the same generation: change nothing."""
+        yield self._read(damaged_logs=damaged_logs, cached=damaged_logs == "refuse",
+                         readonly_logs=True)
+
+    def load(self) -> Deployment:
+        """A deployment of its own, loaded from a snapshot, whose logs are the lab's log
+        files opened in place for writing (a server logs into them). What is changed in
+        it is not kept in the lab."""
+        return self._read(damaged_logs="refuse", cached=False, readonly_logs=False)
+
+    def _read(self, *, damaged_logs: DamagedLogs, cached: bool,
+              readonly_logs: bool) -> Deployment:
+        db = self._connect()
+        try:
+            db.execute("BEGIN")
+            try:
+                generation = int(db.execute("SELECT generation FROM store").fetchone()[0])
+                with self._cache_lock:
+                    hit = self._cache if cached else None
+                if hit is not None and hit[0] == generation and self._logs_hold(hit[1]):
+                    return hit[1]
+                state, logs, store = self._read_state(db)
+            finally:
+                db.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise LabStoreError(f"{self.database}: cannot be read ({exc})") from None
+        finally:
+            db.close()
+        deployment = self._load(state, logs, store, readonly_logs=readonly_logs,
+                                damaged_logs=damaged_logs)
+        if cached:
+            with self._cache_lock:
+                self._cache = (int(store[0]), deployment)
+        return deployment
+
+    def _logs_hold(self, deployment: Deployment) -> bool:
+        """The cached deployment's logs are still whole (else it is loaded again)."""
+        try:
+            for _, owner in _owners(deployment):
+                owner.log.extent()
+        except LogDamagedError:
+            return False
+        return True
+
+    @contextmanager
+    def write(self) -> Iterator[Deployment]:
+        """The lab's deployment under its write lock; what the caller changed is committed
+        when the block ends (rolled back, files too, when it raises)."""
+        db = self._connect()
+        written: list[tuple[Path, bytes | None]] = []
+        try:
+            self._begin_write(db)
+            try:
+                state, logs, store = self._read_state(db)
+                deployment = self._load(state, logs, store, readonly_logs=False,
+                                        damaged_logs="refuse")
+                before = dump(deployment)
+                yield deployment
+                self._commit(db, deployment, before, logs, store, written)
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                _restore(written)
+                raise
+        finally:
+            db.close()
+
+    def _commit(self, db: sqlite3.Connection, deployment: Deployment, before: State,
+                logs: dict[str, Row], store: Row, written: list[tuple[Path, bytes | None]]
+                ) -> None:
+        after = dump(deployment)
+        check_names(after)
+        now = after["lab"][(1,)][4]
+        high_water = store[1]
+        if _time(now) < _time(high_water):
+            raise LabTamperedError(f"the command set the lab clock back to {now} (the lab "
+                                   f"recorded {high_water}): a lab's clock only moves forward")
+        files: dict[Path, tuple[bytes | None, bytes | None]] = {}
+        changed = False
+        for table in TABLES:
+            old, new = before[table.name], after[table.name]
+            keys = [k for k in new if old.get(k) != new[k]] + [k for k in old if k not in new]
+            if not keys:
+                continue
+            changed = True
+            _write_rows(db, table.name, table.column_names, new, old, keys)
+            for key in keys:
+                _file_changes(self.root, table.name, old.get(key), new.get(key), files)
+        for name, owner in _owners(deployment):
+            log = owner.log
+            if log.path == ":memory:":  # a cluster the command added: its log gets a file
+                path = lab_path(self.root, *log_parts(name))
+                if path.exists():
+                    raise LogDamagedError(f"{path}: a logging database is already there; "
+                                          "rmslab never replaces one")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                log.copy_to(path)
+                log.attach(path)
+            extent = log.extent()
+            recorded = logs.get(_relative(log_parts(name)))
+            newest = format_time(extent.newest) if extent.newest else None
+            if recorded is None or tuple(recorded[1:]) != (extent.rows, extent.last_id, newest):
+                changed = True
+                _record_log(db, name, extent)
+        if not changed and now == high_water:
+            db.execute("ROLLBACK")
+            return
+        db.execute("UPDATE store SET generation = generation + 1, clock_high_water = ?",
+                   (max(now, high_water, key=_time),))
+        for path, (old_data, new_data) in files.items():
+            previous = path.read_bytes() if path.is_file() else None
+            written.append((path, previous))
+            if new_data is None:
+                remove_file(path)
+            else:
+                write_atomic(path, new_data)
+        db.execute("COMMIT")
+        written.clear()
+
+
+def _ensure_schema(db: sqlite3.Connection) -> None:
+    """Create the tables of the mapping, and add columns a newer mapping declares."""
+    for statement in _STORE_TABLES:
+        db.execute(statement)
+    for table in TABLES:
+        db.execute(table.ddl())
+        present = {r[1] for r in db.execute(f"PRAGMA table_info({table.name})")}
+        for column in table.columns:
+            if column.split()[0] not in present:
+                db.execute(f"ALTER TABLE {table.name} ADD COLUMN "
+                           f"{column.replace(' NOT NULL', '')}")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _write_rows(db: sqlite3.Connection, table: str, columns: tuple[str, ...],
+                new: dict[Row, Row], old: dict[Row, Row],
+                keys: list[Row] | None = None) -> None:
+    keys = list(new) if keys is None else keys
+    key_columns = columns[:len(keys[0])] if keys else ()
+    for key in keys:
+        row = new.get(key)
+        if row is None:
+            db.execute(f"DELETE FROM {table} WHERE "
+                       + " AND ".join(f"{c} = ?" for c in key_columns), key)
+        else:
+            db.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES "
+                       f"({', '.join('?' * len(columns))})", row)
+
+
+def _file_changes(root: Path, table: str, old: Row | None, new: Row | None,
+                  files: dict[Path, tuple[bytes | None, bytes | None]]) -> None:
+    """The files of a changed row: written when their content changed, removed when the
+    row no longer shows them. Every path is checked before anything is written."""
+    old_files = {lab_path(root, *parts): data for parts, data in
+                 (files_of(table, old) if old is not None else [])}
+    new_files = {lab_path(root, *parts): data for parts, data in
+                 (files_of(table, new) if new is not None else [])}
+    for path, data in new_files.items():
+        if old_files.get(path) != data:
+            files[path] = (old_files.get(path), data)
+    for path, data in old_files.items():
+        if path not in new_files and path not in files:
+            files[path] = (data, None)
+
+
+def _restore(written: list[tuple[Path, bytes | None]]) -> None:
+    """Put back the files a failed commit had already written."""
+    for path, previous in reversed(written):
+        try:
+            if previous is None:
+                remove_file(path)
+            else:
+                write_atomic(path, previous)
+        except OSError:
+            pass
+
+
+def _relative(parts: PathParts) -> str:
+    return "/".join(p if isinstance(p, str) else p[1] for p in parts)
+
+
+def _record_log(db: sqlite3.Connection, name: str | None, extent: LogExtent) -> None:
+    db.execute("INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?)",
+               (_relative(log_parts(name)), extent.rows, extent.last_id,
+                format_time(extent.newest) if extent.newest else None))
+
+
+def _owners(deployment: Deployment) -> list[tuple[str | None, Any]]:
+    """Who keeps a log: each cluster (by name), and the enrollment service (None)."""
+    owners: list[tuple[str | None, Any]] = [(c.name, c) for c in deployment.clusters.values()]
+    owners.append((None, deployment.enrollment_service))
+    return owners
+
+
+def _logs(deployment: Deployment) -> list[tuple[str | None, LoggingDatabase]]:
+    return [(name, owner.log) for name, owner in _owners(deployment)]

@@ -22,6 +22,16 @@ def _parse_grant(value: str) -> tuple[str, tuple[str, ...]]:
     return user, tuple(r for r in rights.split(",") if r)
 
 
+def _session_name(value: str) -> str:
+    """A session name kept across commands: it names a file of the lab (item 4)."""
+    from rmslab.errors import UnsafeNameError
+    from rmslab.store.names import check_name
+    try:
+        return check_name("session", value)
+    except UnsafeNameError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _cluster(deployment: Any, name: str | None) -> Any:
     """The named cluster of the lab (the root cluster when no name is given)."""
     if not name:
@@ -133,6 +143,8 @@ def _command_open(args: argparse.Namespace, out: TextIO, deployment: Any) -> int
     chain_text = decode_text(header.license_bytes)
     from rmslab.xrml.reader import parse
     pl = parse(chain_text)[0]
+    from rmslab.store.names import check_name
+    check_name("content-id", pl.content_id)  # it names the use license's file
     account = client.account(user.name)
     try:
         if (pl.content_id or "") not in account.licenses:
@@ -271,7 +283,7 @@ def add_content_parsers(sub: Any) -> None:
                    help="the one right to bind for (default VIEW; e.g. EDIT, PRINT)")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="write the content to this file (default: print it)")
-    p.add_argument("--session", metavar="NAME",
+    p.add_argument("--session", metavar="NAME", type=_session_name,
                    help="an application session kept across commands: revocation lists "
                         "registered in it stay registered until `rmslab session close` (R-5)")
     p.add_argument("--application", default="rmslab open", metavar="NAME",
@@ -292,7 +304,8 @@ def add_content_parsers(sub: Any) -> None:
                     "are cleared (R-5).",
         **examples(("rmslab session close word --lab lab --as bob",
                     "close bob's session word on his computer")))
-    p.add_argument("session", metavar="NAME", help="the session named by open --session")
+    p.add_argument("session", metavar="NAME", type=_session_name,
+                   help="the session named by open --session")
     p.add_argument("--lab", required=True, metavar="DIR",
                    help="the lab's folder (made by rmslab lab create)")
     p.add_argument("--as", dest="user", required=True, metavar="USER",

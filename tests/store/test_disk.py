@@ -1,4 +1,5 @@
-"""The lab on disk: save, load, continue — and the layout mirrors the deployment.
+"""The lab on disk: a SQLite database for the state, files people look at beside it, a
+deployment saved, loaded and continued — and the layout mirrors the deployment.
 
 covers: E-8, D-3
 """
@@ -6,6 +7,7 @@ covers: E-8, D-3
 from __future__ import annotations
 
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -13,15 +15,17 @@ import pytest
 from rmslab.deployment import Deployment
 from rmslab.errors import InputError
 from rmslab.flows import enroll_client, renew_slc_online
-from rmslab.store.disk import load_deployment, save_deployment
+from rmslab.store.disk import client_store, load_deployment, save_deployment
+from rmslab.store.labdb import LabStore
 
 
 def test_layout(deployment: Deployment, tmp_path: Path) -> None:
     target = save_deployment(deployment, tmp_path / "lab")
-    assert (target / "deployment.json").is_file() and (target / "anchor.pem").is_file()
+    assert (target / "lab.sqlite").is_file() and (target / "anchor.pem").is_file()
+    assert not (target / "deployment.json").exists()
     assert (target / "clusters/contoso-root/slc.xml").is_file()
-    assert (target / "clusters/contoso-root/cluster-key.pem").is_file()
-    store = target / "clients/ALICE-PC/C/Users/alice/AppData/Local/Microsoft/MSIPC"
+    store = client_store(target, "ALICE-PC", "alice")
+    assert store == target / "clients/ALICE-PC/C/Users/alice/AppData/Local/Microsoft/MSIPC"
     assert sorted(p.name for p in store.iterdir() if p.is_file()) == [
         "CLC-alice@contoso.example.drm", "GIC-alice@contoso.example.drm"]
     assert sorted(p.name for p in (store / "Templates").iterdir()) == [
@@ -30,8 +34,16 @@ def test_layout(deployment: Deployment, tmp_path: Path) -> None:
         "SELECT kind, outcome FROM enrollment_log ORDER BY id").fetchall()
     assert rows[0] == ("root-enrollment", "accepted") and len(rows) == 9
     assert not list(target.parent.glob(".lab*"))  # no staging left behind
+    # the lab's keys live in the database only, which only its owner may read
     assert not any("PRIVATE" in p.read_text(errors="ignore")
-                   for p in (target / "enrollment-service").iterdir() if p.suffix != ".sqlite")
+                   for p in target.rglob("*") if p.is_file() and p.suffix != ".sqlite")
+    assert stat.S_IMODE((target / "lab.sqlite").stat().st_mode) == 0o600
+    db = sqlite3.connect(target / "lab.sqlite")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("SELECT COUNT(*) FROM secrets").fetchone()[0] == 5  # 2 clusters, 3 machines
+    for log in ("clusters/contoso-root/logging.sqlite", "enrollment-service/log.sqlite"):
+        assert sqlite3.connect(target / log).execute(
+            "PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_round_trip_and_continue_deterministically(deployment: Deployment, tmp_path: Path) -> None:
@@ -40,39 +52,74 @@ def test_round_trip_and_continue_deterministically(deployment: Deployment, tmp_p
     assert loaded.root_cluster.slc_text == deployment.root_cluster.slc_text
     assert loaded.clients["ALICE-PC"].clc_key("alice").public == \
         deployment.clients["ALICE-PC"].clc_key("alice").public
+    assert loaded.clients["BOB-PC"].registry == deployment.clients["BOB-PC"].registry
     # the same next step in both gives the same documents: the lab state was saved
-    for d in (deployment, loaded):
-        enroll_client(d.root_cluster, d.clients["BOB-PC"], d.user("bob"))
-    assert loaded.clients["BOB-PC"].account("bob").clc_text == \
-        deployment.clients["BOB-PC"].account("bob").clc_text
-    # and the log continues in the saved database file
-    renew_slc_online(loaded.enrollment_service, loaded.root_cluster,
-                     loaded.root_cluster.first_server, by=loaded.user("rmsadmin"),
-                     directory=loaded.directory)
-    assert loaded.root_cluster.log.entries()[-1].kind == "slc-renewal"
-    save_deployment(loaded, tmp_path / "lab")
+    store = LabStore(tmp_path / "lab")
+    with store.write() as kept:
+        for d in (deployment, kept):
+            enroll_client(d.root_cluster, d.clients["BOB-PC"], d.user("bob"))
+        assert kept.clients["BOB-PC"].account("bob").clc_text == \
+            deployment.clients["BOB-PC"].account("bob").clc_text
+        # and the log continues in the lab's database file
+        renew_slc_online(kept.enrollment_service, kept.root_cluster,
+                         kept.root_cluster.first_server, by=kept.user("rmsadmin"),
+                         directory=kept.directory)
     again = load_deployment(tmp_path / "lab")
     assert len(again.root_cluster.previous_slcs) == 1
+    assert (tmp_path / "lab/clusters/contoso-root/previous-slc-1.xml").read_text() == \
+        again.root_cluster.previous_slcs[0]
     assert [e.kind for e in again.root_cluster.log.entries()][-2:] == ["client-enrollment",
                                                                        "slc-renewal"]
+    assert (client_store(tmp_path / "lab", "BOB-PC", "bob") / "CLC-bob@contoso.example.drm"
+            ).read_text() == again.clients["BOB-PC"].account("bob").clc_text
 
 
 def test_not_a_lab(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="cannot be read"):
+    with pytest.raises(InputError, match="not an rmslab lab"):
         load_deployment(tmp_path)
-    (tmp_path / "deployment.json").write_text("{ nope")
-    with pytest.raises(InputError, match="line 1"):
+    with pytest.raises(InputError, match="no such lab directory"):
+        load_deployment(tmp_path / "missing")
+    (tmp_path / "lab.sqlite").write_bytes(b"garbage" * 100)
+    with pytest.raises(InputError, match="lab.sqlite"):
+        load_deployment(tmp_path)
+
+
+def test_a_lab_of_the_older_layout_is_named(tmp_path: Path) -> None:
+    (tmp_path / "deployment.json").write_text('{"format": 1}')
+    with pytest.raises(InputError, match="older rmslab.*rmslab lab create"):
         load_deployment(tmp_path)
 
 
 def test_an_incomplete_lab_is_named(deployment: Deployment, tmp_path: Path) -> None:
-    (tmp_path / "deployment.json").write_text('{"format": 1}')
-    with pytest.raises(InputError, match="not a complete rmslab lab"):
-        load_deployment(tmp_path)
     target = save_deployment(deployment, tmp_path / "lab")
-    (target / "clusters/contoso-root/cluster-key.pem").unlink()
-    with pytest.raises(InputError, match="cannot be read"):
+    with sqlite3.connect(target / "lab.sqlite") as db:
+        db.execute("DELETE FROM secrets WHERE holder = 'cluster:contoso-root'")
+    with pytest.raises(InputError, match="no key for cluster:contoso-root"):
         load_deployment(target)
+    with sqlite3.connect(target / "lab.sqlite") as db:
+        db.execute("DELETE FROM clusters WHERE name = 'contoso-root'")
+    with pytest.raises(InputError, match="inconsistent"):
+        load_deployment(target)
+
+
+def test_a_damaged_key_is_noticed(deployment: Deployment, tmp_path: Path) -> None:
+    target = save_deployment(deployment, tmp_path / "lab")
+    with sqlite3.connect(target / "lab.sqlite") as db:
+        der = db.execute("SELECT der FROM secrets WHERE holder = 'machine:BOB-PC'").fetchone()[0]
+        db.execute("UPDATE secrets SET der = ? WHERE holder = 'machine:BOB-PC'",
+                   (der[:-1] + bytes([der[-1] ^ 1]),))
+    with pytest.raises(InputError, match="key of machine:BOB-PC.*damaged"):
+        load_deployment(target)
+
+
+def test_create_refuses_a_directory_in_use(deployment: Deployment, tmp_path: Path) -> None:
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "keep.txt").write_text("mine")
+    with pytest.raises(InputError, match="not empty"):
+        save_deployment(deployment, tmp_path / "used")
+    assert (tmp_path / "used" / "keep.txt").read_text() == "mine"
+    (tmp_path / "empty").mkdir()
+    assert (save_deployment(deployment, tmp_path / "empty") / "lab.sqlite").is_file()
 
 
 def test_licensing_policies_are_kept(deployment: Deployment, tmp_path: Path) -> None:

@@ -72,26 +72,25 @@ from rmslab.flows.binding import AppSession, open_protected
 from rmslab.flows.publishing import publish_offline
 from rmslab.lab import Lab
 from rmslab.rights import Grant, RightsPolicy
-from rmslab.store.disk import load_deployment, save_deployment
+from rmslab.store.labdb import LabStore
 op, size, lab_dir, path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-deployment = load_deployment(lab_dir)
-alice = deployment.user("alice")
-client = deployment.clients["ALICE-PC"]
-source = Pattern(size)
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-t = time.perf_counter()
-if op == "protect":
-    with open(path, "wb") as sink:
-        publish_offline(client, alice, RightsPolicy((Grant(alice.email, ("OWNER",)),)),
-                        source, sink, original_size=size)
-    save_deployment(deployment, lab_dir)
-else:
-    sink = Discard()
-    with open(path, "rb") as source:
-        open_protected(AppSession(client, alice), source, sink, "VIEW",
-                       anchor=deployment.enrollment_service.anchor)
-    assert sink.count == size, sink.count
-elapsed = time.perf_counter() - t
+with LabStore(lab_dir).write() as deployment:
+    alice = deployment.user("alice")
+    client = deployment.clients["ALICE-PC"]
+    source = Pattern(size)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    if op == "protect":
+        with open(path, "wb") as sink:
+            publish_offline(client, alice, RightsPolicy((Grant(alice.email, ("OWNER",)),)),
+                            source, sink, original_size=size)
+    else:
+        sink = Discard()
+        with open(path, "rb") as source:
+            open_protected(AppSession(client, alice), source, sink, "VIEW",
+                           anchor=deployment.enrollment_service.anchor)
+        assert sink.count == size, sink.count
+elapsed = time.perf_counter() - t  # protect: with the commit of the owner license
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({{"seconds": elapsed, "base_kb": base, "peak_kb": peak}}))
 '''
@@ -186,9 +185,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         from rmslab.deployment import standard_deployment
         from rmslab.lab import Lab
-        from rmslab.store.disk import save_deployment
+        from rmslab.store.labdb import LabStore
         lab_dir = str(Path(scratch) / "lab")
-        save_deployment(standard_deployment(Lab()), lab_dir)
+        LabStore.create(standard_deployment(Lab()), lab_dir)
         print(f"protect / open, CBC4K (mode 2), streamed; floors measured in this run")
         print(f"{'size':>8} {'op':>8} {'seconds':>8} {'MiB/s':>8} {'floor CBC':>10} "
               f"{'ratio':>6} {'floor CBC4K':>12} {'ratio':>6} {'peak RSS':>9} {'growth':>7}")

@@ -23,3 +23,12 @@ def test_verify_and_sign_bench_runs_with_its_bare_verifier(corpus: Path) -> None
     rows = [line for line in result.stdout.splitlines() if "validate_chain" in line]
     assert len(rows) == 4  # two teaching chains, the corpus chain, the protected file
     assert "corpus protected file" in result.stdout
+
+
+def test_lab_commands_bench_runs() -> None:
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "lab_commands.py"), "--rounds",
+                             "1"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split()[0] for line in result.stdout.splitlines()
+            if line.startswith(("protect ", "open "))]
+    assert rows == ["protect", "open", "open"] and "LabStore.read" in result.stdout

@@ -24,6 +24,7 @@ def test_lab_create_and_log(tmp_path: Path) -> None:
     assert status == 0
     assert "offline enrollment" in output and "all passed" in output
     assert "client  ALICE-PC   activated; alice (RAC, CLC)" in output
+    assert (target / "lab.sqlite").is_file() and not (target / "deployment.json").exists()
     deployment = load_deployment(target)
     assert set(deployment.clusters) == {"contoso-root", "contoso-licensing"}
     assert {c.name for c in deployment.clients.values()} == {"ALICE-PC", "BOB-PC", "CAROL-PC"}
@@ -33,9 +34,13 @@ def test_lab_create_and_log(tmp_path: Path) -> None:
     rows = json.loads(output)
     assert [r["subject"] for r in rows] == ["alice@contoso.example", "bob@contoso.example",
                                             "carol@contoso.example"]
-    # refuses to overwrite a lab
+    # refuses to overwrite a lab, or a file
     assert run("lab", "create", str(target))[0] == 2
+    (tmp_path / "file").write_text("mine")
+    assert run("lab", "create", str(tmp_path / "file"))[0] == 2
+    assert (tmp_path / "file").read_text() == "mine"
     assert run("log", str(tmp_path / "missing"))[0] == 2
+    assert run("lab", "advance", str(tmp_path / "missing"), "--days", "1")[0] == 2
 
 
 def test_mode_1_lab(tmp_path: Path) -> None:

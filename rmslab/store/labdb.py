@@ -359,11 +359,17 @@ class LabStore:
                                         damaged_logs="refuse")
                 before = dump(deployment)
                 yield deployment
-                self._commit(db, deployment, before, logs, store, written)
+                try:
+                    self._commit(db, deployment, before, logs, store, written)
+                except sqlite3.Error as exc:
+                    raise LabStoreError(f"{self.database}: what the command changed cannot "
+                                        f"be kept ({exc}); nothing was changed") from None
             except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                _restore(written)
+                try:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                finally:
+                    _restore(written)
                 raise
         finally:
             db.close()

@@ -207,8 +207,6 @@ def _connect(path: Path, *, readonly: bool, timeout: float) -> sqlite3.Connectio
     except sqlite3.Error as exc:
         raise LogDamagedError(f"{path}: the logging database cannot be opened ({exc})") from None
     try:
-        if not readonly:
-            db.execute("PRAGMA journal_mode=WAL")
         tables = {row[0] for row in db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "enrollment_log" not in tables:
@@ -218,6 +216,8 @@ def _connect(path: Path, *, readonly: bool, timeout: float) -> sqlite3.Connectio
         if problems != ["ok"]:
             raise LogDamagedError(f"{path}: the logging database is damaged "
                                   f"({'; '.join(problems)[:200]})")
+        if not readonly:  # only a log found whole is touched
+            db.execute("PRAGMA journal_mode=WAL")
     except sqlite3.Error as exc:
         db.close()
         raise LogDamagedError(f"{path}: not a readable logging database ({exc})") from None

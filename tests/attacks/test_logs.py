@@ -50,14 +50,21 @@ def _truncate_a_little(path: Path) -> None:
     path.write_bytes(data[:-100])
 
 
+def _edit(path: Path, statement: str) -> None:
+    """Change the log with SQLite and close it whole (its WAL written back)."""
+    db = sqlite3.connect(path)
+    db.execute(statement)
+    db.commit()
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+
+
 def _lose_rows(path: Path) -> None:
-    with sqlite3.connect(path) as db:
-        db.execute("DELETE FROM enrollment_log WHERE id > 5")
+    _edit(path, "DELETE FROM enrollment_log WHERE id > 5")
 
 
 def _drop_table(path: Path) -> None:
-    with sqlite3.connect(path) as db:
-        db.execute("DROP TABLE enrollment_log")
+    _edit(path, "DROP TABLE enrollment_log")
 
 
 DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {

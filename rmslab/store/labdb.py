@@ -354,6 +354,8 @@ class LabStore:
         try:
             self._begin_write(db)
             try:
+                if int(db.execute("PRAGMA user_version").fetchone()[0]) < SCHEMA_VERSION:
+                    _ensure_schema(db)  # a lab made before the mapping last grew
                 state, logs, store = self._read_state(db)
                 deployment = self._load(state, logs, store, readonly_logs=False,
                                         damaged_logs="refuse")
@@ -411,7 +413,7 @@ class LabStore:
             if recorded is None or tuple(recorded[1:]) != (extent.rows, extent.last_id, newest):
                 changed = True
                 _record_log(db, name, extent)
-        if not changed and now == high_water:
+        if not changed:  # nothing to keep: nothing is written
             db.execute("ROLLBACK")
             return
         db.execute("UPDATE store SET generation = generation + 1, clock_high_water = ?",

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, NamedTuple, TypeVar
 
-from rmslab.errors import InputError, LogDamagedError
+from rmslab.errors import InputError, LabBusyError, LogDamagedError
 from rmslab.xrml.model import format_time, parse_time
 
 __all__ = ["LogEntry", "LogExtent", "LoggingDatabase", "REQUEST_KINDS"]
@@ -127,6 +127,11 @@ class LoggingDatabase:
                     "outcome, reason, spec_id, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (format_time(at), kind, requester, subject, channel,
                      "accepted" if accepted else "refused", reason, spec_id, request_id))
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise LabBusyError(f"{self.path}: another process holds the log too long; the "
+                                   f"request was not logged ({exc})") from None
+            raise LogDamagedError(f"{self.path}: the request cannot be logged ({exc})") from None
         except sqlite3.Error as exc:
             raise LogDamagedError(f"{self.path}: the request cannot be logged ({exc})") from None
         return int(cursor.lastrowid or 0)

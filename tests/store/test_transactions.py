@@ -130,3 +130,21 @@ def test_a_read_sees_a_snapshot_while_a_command_holds_the_lab(lab: Path) -> None
             assert snapshot.lab.now() < deployment.lab.now()
     with LabStore(lab).read() as after:
         assert after.lab.now() == deployment.lab.now()
+
+
+def test_an_older_lab_is_read_as_it_is_and_completed_by_the_next_write(lab: Path) -> None:
+    # a lab made before the mapping had the placed_lists table
+    with sqlite3.connect(lab / "lab.sqlite") as db:
+        db.execute("DROP TABLE placed_lists")
+        db.execute("PRAGMA user_version = 0")
+    with LabStore(lab).read() as deployment:
+        assert deployment.clients["BOB-PC"].placed_revocation_lists == {}
+    with sqlite3.connect(lab / "lab.sqlite") as db:  # a read changes nothing
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 0
+    with LabStore(lab).write() as deployment:
+        deployment.clients["BOB-PC"].placed_revocation_lists["https://x.example/l"] = "<l/>"
+    with LabStore(lab).read() as deployment:
+        assert deployment.clients["BOB-PC"].placed_revocation_lists == {
+            "https://x.example/l": "<l/>"}
+    with sqlite3.connect(lab / "lab.sqlite") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] >= 1

@@ -11,9 +11,10 @@
                                         files people look at (below)
 
 **The database is the truth.** The files people look at — the anchor to pin, SLCs,
-templates, revocation lists, each client's ``registry.reg`` and machine certificate, the
-client-mode license stores (``GIC-*.drm``, ``CLC-*.drm``, ``EUL-*.drm``, ``Templates/``,
-D-3), application sessions, documents published at URLs (``web/``) — are a view of it:
+templates (published and archived), the SLC chains of trusted user domains, revocation
+lists, each client's ``registry.reg`` and machine certificate, the client-mode license
+stores (``GIC-*.drm``, ``CLC-*.drm``, ``EUL-*.drm``, ``Templates/``, D-3), application
+sessions, documents published at URLs (``web/``) — are a view of it:
 each is written when its content in the lab changes, one at a time and atomically
 (:func:`rmslab.store.names.write_atomic`), always inside the lab
 (:func:`rmslab.store.names.lab_path`). Editing one of them does not change the lab; the
@@ -354,12 +355,15 @@ class LabStore:
         try:
             self._begin_write(db)
             try:
-                if int(db.execute("PRAGMA user_version").fetchone()[0]) < SCHEMA_VERSION:
+                older = int(db.execute("PRAGMA user_version").fetchone()[0]) < SCHEMA_VERSION
+                if older:
                     _ensure_schema(db)  # a lab made before the mapping last grew
                 state, logs, store = self._read_state(db)
                 deployment = self._load(state, logs, store, readonly_logs=False,
                                         damaged_logs="refuse")
-                before = dump(deployment)
+                # an older lab's rows lack what build filled in (a SID its seed gives):
+                # compare with the rows as stored, so this write completes them
+                before = state if older else dump(deployment)
                 yield deployment
                 try:
                     self._commit(db, deployment, before, logs, store, written)

@@ -6,8 +6,9 @@ pattern of its kind (:data:`KINDS`) — a content ID is a GUID, a session name i
 ``[A-Za-z0-9._-]{1,64}`` not starting with a dot, a user's e-mail names a ``GIC-``/``CLC-``
 file — and no component may hold a separator, be ``.`` or ``..`` or hold a NUL. The
 joined path is then resolved (symbolic links followed) and must stay inside the lab.
-A document published at a URL gets a file name the store chooses (a digest of the URL),
-never a path from the lab's data.
+A document published at a URL, or a trusted user domain an administrator named, gets a
+file name the store chooses (a digest of the URL or name), never a path from the lab's
+data.
 
 :func:`write_atomic` writes one file the way a crash cannot leave half of it: a
 temporary file in the same directory, flushed to disk, then renamed over the old one.
@@ -26,7 +27,7 @@ from typing import Callable
 from rmslab.errors import UnsafeNameError
 
 __all__ = ["KINDS", "check_name", "lab_path", "write_atomic", "remove_file",
-           "document_file_name"]
+           "chosen_file_name", "document_file_name"]
 
 _GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
@@ -78,10 +79,16 @@ def check_name(kind: str, value: object) -> str:
     return value
 
 
+def chosen_file_name(label: str) -> str:
+    """The file a document known by ``label`` — a name that is not safe as a path, such as
+    a URL or the name an administrator gave a trusted user domain — is kept in: chosen by
+    the store from a digest of the label (the label itself never becomes a path)."""
+    return hashlib.sha256(label.encode("utf-8")).hexdigest()[:24] + ".xml"
+
+
 def document_file_name(url: str) -> str:
-    """The file a document published at ``url`` is kept in: chosen by the store from a
-    digest of the URL (the URL itself never becomes a path)."""
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:24] + ".xml"
+    """The file a document published at ``url`` is kept in (:func:`chosen_file_name`)."""
+    return chosen_file_name(url)
 
 
 def lab_path(root: Path, *parts: str | tuple[str, str]) -> Path:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from rmslab.actors.client import Account, Client
-from rmslab.actors.cluster import Cluster
+from rmslab.actors.cluster import ApplicationExclusion, Cluster
 from rmslab.actors.enrollment_service import EnrollmentService
 from rmslab.actors.people import Computer
 from rmslab.crypto.rsa import PrivateKey, PublicKey
@@ -43,15 +43,16 @@ from rmslab.discovery.registry import Registry
 from rmslab.errors import LabStoreError
 from rmslab.lab import Lab
 from rmslab.revocation import Revoke
-from rmslab.store.names import check_name, document_file_name
+from rmslab.store.names import check_name, chosen_file_name, document_file_name
 from rmslab.xrml.certificates import Revocation
 
 __all__ = ["Table", "TABLES", "State", "Row", "PathParts", "dump", "build", "files_of",
            "check_names", "client_store_parts", "template_archive_parts", "log_parts",
            "SCHEMA_VERSION"]
 
-#: The version of the mapping; ``PRAGMA user_version`` of a lab database.
-SCHEMA_VERSION = 1
+#: The version of the mapping; ``PRAGMA user_version`` of a lab database. 2: the
+#: directory's SIDs and groups, and each cluster's licensing policies (MS-RMPR 3.1.1.1.1).
+SCHEMA_VERSION = 2
 
 Row = tuple[Any, ...]
 #: The rows of each table, by primary key.
@@ -137,7 +138,8 @@ def _text(value: str) -> bytes:
 
 def _lab_rows(d: Deployment) -> Iterable[Row]:
     state = d.lab.state()
-    yield (1, d.lab.seed, d.lab.mode, state["start"], state["now"], d.directory.domain)
+    yield (1, d.lab.seed, d.lab.mode, state["start"], state["now"], d.directory.domain,
+           d.directory.sid)
 
 
 def _stream_rows(d: Deployment) -> Iterable[Row]:
@@ -149,7 +151,12 @@ def _stream_rows(d: Deployment) -> Iterable[Row]:
 
 def _user_rows(d: Deployment) -> Iterable[Row]:
     for position, user in enumerate(d.directory.users.values()):
-        yield (user.name, position, _json(sorted(user.groups)))
+        yield (user.name, position, _json(sorted(user.groups)), user.sid or None)
+
+
+def _group_rows(d: Deployment) -> Iterable[Row]:
+    for position, (key, group) in enumerate(d.directory.groups.items()):
+        yield (key, position, group.name, group.email, _json(sorted(group.members)))
 
 
 def _service_rows(d: Deployment) -> Iterable[Row]:
@@ -183,7 +190,7 @@ def _cluster_rows(d: Deployment) -> Iterable[Row]:
         yield (c.name, position, c.url, c.role,
                c.revocation.authority_name if authority else None,
                authority.to_pem().decode("ascii") if authority else None,
-               c.slc_text, c.revocation_list)
+               c.slc_text, c.revocation_list, int(c.super_user_enabled), c.super_user_group)
 
 
 def _cluster_files(row: Row) -> FileRows:
@@ -218,6 +225,47 @@ def _cluster_template_rows(d: Deployment) -> Iterable[Row]:
 
 def _cluster_template_files(row: Row) -> FileRows:
     yield ("clusters", ("cluster", row[0]), "templates", ("template", row[1])), _text(row[2])
+
+
+def _archived_template_rows(d: Deployment) -> Iterable[Row]:
+    for c in d.clusters.values():
+        for name, text in c.archived_templates.items():
+            yield (c.name, name, text)
+
+
+def _archived_template_files(row: Row) -> FileRows:
+    yield (("clusters", ("cluster", row[0]), "archived-templates", ("template", row[1])),
+           _text(row[2]))
+
+
+def _trusted_user_domain_rows(d: Deployment) -> Iterable[Row]:
+    for c in d.clusters.values():
+        for name, text in c.trusted_user_domains.items():
+            yield (c.name, name, text)
+
+
+def _trusted_user_domain_files(row: Row) -> FileRows:
+    # the domain's name is an administrator's label, not a path: the store names the file
+    yield (("clusters", ("cluster", row[0]), "trusted-user-domains", chosen_file_name(row[1])),
+           _text(row[2]))
+
+
+def _rac_exclusion_rows(d: Deployment) -> Iterable[Row]:
+    for c in d.clusters.values():
+        for position, key in enumerate(c.rac_exclusions):
+            yield (c.name, key.modulus_base64, str(key.exponent), position)
+
+
+def _application_exclusion_rows(d: Deployment) -> Iterable[Row]:
+    for c in d.clusters.values():
+        for position, e in enumerate(c.application_exclusions):
+            yield (c.name, e.filename, e.minimum_version, e.maximum_version, position)
+
+
+def _rac_machine_rows(d: Deployment) -> Iterable[Row]:
+    for c in d.clusters.values():
+        for rac_id, machine in c.rac_machines.items():
+            yield (c.name, rac_id, machine)
 
 
 def _revocation_rows(d: Deployment) -> Iterable[Row]:
@@ -325,11 +373,14 @@ def _computer_rows(d: Deployment) -> Iterable[Row]:
 TABLES: tuple[Table, ...] = (
     Table("lab", ("id INTEGER CHECK (id = 1)", "seed INTEGER NOT NULL",
                   "mode INTEGER NOT NULL", "start TEXT NOT NULL", "now TEXT NOT NULL",
-                  "domain TEXT NOT NULL"), 1, _lab_rows),
+                  "domain TEXT NOT NULL", "domain_sid TEXT"), 1, _lab_rows),
     Table("streams", ("purpose TEXT", "counter INTEGER NOT NULL", "buffer TEXT NOT NULL"), 1,
           _stream_rows),
-    Table("users", ("name TEXT", "position INTEGER NOT NULL", "groups TEXT NOT NULL"), 1,
-          _user_rows, names=((0, "user"),)),
+    Table("users", ("name TEXT", "position INTEGER NOT NULL", "groups TEXT NOT NULL",
+                    "sid TEXT"), 1, _user_rows, names=((0, "user"),)),
+    # groups with e-mail addresses (MS-RMPRS 3.5.4.1), by lower-case address
+    Table("groups", ("address TEXT", "position INTEGER NOT NULL", "name TEXT NOT NULL",
+                     "email TEXT NOT NULL", "members TEXT NOT NULL"), 1, _group_rows),
     Table("enrollment_service", ("id INTEGER CHECK (id = 1)", "url TEXT NOT NULL",
                                  "tls_root TEXT NOT NULL", "chain_text TEXT NOT NULL",
                                  "anchor_pem TEXT NOT NULL"), 1, _service_rows, _service_files),
@@ -339,7 +390,8 @@ TABLES: tuple[Table, ...] = (
           _secret_rows),
     Table("clusters", ("name TEXT", "position INTEGER NOT NULL", "url TEXT NOT NULL",
                        "role TEXT NOT NULL", "revocation_authority TEXT",
-                       "revocation_key_pem TEXT", "slc_text TEXT", "revocation_list TEXT"), 1,
+                       "revocation_key_pem TEXT", "slc_text TEXT", "revocation_list TEXT",
+                       "super_user_enabled INTEGER", "super_user_group TEXT"), 1,
           _cluster_rows, _cluster_files, names=((0, "cluster"),)),
     Table("previous_slcs", ("cluster TEXT", "number INTEGER", "text TEXT NOT NULL"), 2,
           _previous_slc_rows, _previous_slc_files, names=((0, "cluster"), (1, "number"))),
@@ -354,6 +406,21 @@ TABLES: tuple[Table, ...] = (
                           "key_exponent TEXT"), 2, _revocation_rows, names=((0, "cluster"),)),
     Table("trusted_domains", ("cluster TEXT", "name TEXT"), 2, _trusted_domain_rows,
           names=((0, "cluster"),)),
+    # the licensing policies of MS-RMPR 3.1.1.1.1 besides superUser* (columns of clusters)
+    Table("archived_templates", ("cluster TEXT", "name TEXT", "text TEXT NOT NULL"), 2,
+          _archived_template_rows, _archived_template_files,
+          names=((0, "cluster"), (1, "template"))),
+    Table("trusted_user_domains", ("cluster TEXT", "name TEXT", "text TEXT NOT NULL"), 2,
+          _trusted_user_domain_rows, _trusted_user_domain_files, names=((0, "cluster"),)),
+    Table("rac_exclusions", ("cluster TEXT", "modulus TEXT", "exponent TEXT",
+                             "position INTEGER NOT NULL"), 3, _rac_exclusion_rows,
+          names=((0, "cluster"),)),
+    Table("application_exclusions", ("cluster TEXT", "filename TEXT", "minimum_version TEXT",
+                                     "maximum_version TEXT", "position INTEGER NOT NULL"), 4,
+          _application_exclusion_rows, names=((0, "cluster"),)),
+    # the machine each RAC a cluster issued was sealed to (MS-RMPR 3.3.4.1, persistRac)
+    Table("rac_machines", ("cluster TEXT", "rac_id TEXT", "machine TEXT NOT NULL"), 2,
+          _rac_machine_rows, names=((0, "cluster"),)),
     Table("clients", ("name TEXT", "position INTEGER NOT NULL", "connected INTEGER NOT NULL",
                       "machine_certificate TEXT", "registry BLOB NOT NULL"), 1,
           _client_rows, _client_files, names=((0, "machine"),)),
@@ -442,19 +509,28 @@ def build(state: State) -> Deployment:
     for modulus, exponent, url in state["enrolled_servers"].values():
         service.remember(PublicKey.from_xrml(modulus, exponent), url)
     deployment = Deployment(lab, domain=lab_row[5], enrollment_service=service)
-    for name, _, groups in _ordered(state["users"], 1):
-        deployment.directory.add_user(name, groups=tuple(json.loads(groups)))
+    directory = deployment.directory
+    if lab_row[6]:  # a lab made before SIDs were kept: the domain SID its seed gives
+        directory.sid = lab_row[6]
+    for name, _, groups, sid in _ordered(state["users"], 1):
+        directory.add_user(name, groups=tuple(json.loads(groups)), sid=sid or None)
+    for _, _, name, email, members in _ordered(state["groups"], 1):
+        directory.add_group(name, email=email, members=json.loads(members))
     secrets = state["secrets"]
     for row in _ordered(state["clusters"], 1):
-        name, _, url, role, authority, authority_pem, slc_text, revocation_list = row
+        (name, _, url, role, authority, authority_pem, slc_text, revocation_list,
+         super_user_enabled, super_user_group) = row
         revocation = (Revocation(authority, PublicKey.from_pem(authority_pem.encode("ascii")))
                       if authority_pem else None)
-        cluster = Cluster(lab, name, url, role=role, revocation=revocation)
+        cluster = Cluster(lab, name, url, role=role, revocation=revocation,
+                          directory=directory)
         cluster._key = _key(secrets, f"cluster:{name}")
         cluster._slc_history = [r[2] for r in sorted(
             (r for r in state["previous_slcs"].values() if r[0] == name), key=lambda r: r[1])]
         cluster.slc_text = slc_text
         cluster.revocation_list = revocation_list
+        cluster.super_user_enabled = bool(super_user_enabled)
+        cluster.super_user_group = super_user_group
         deployment.clusters[name] = cluster
     for cluster_name, name, _, administrators, connected in _ordered(state["servers"], 2):
         server = deployment.clusters[cluster_name].add_server(
@@ -468,6 +544,19 @@ def build(state: State) -> Deployment:
     for cluster_name, name in sorted(state["trusted_domains"].values()):
         deployment.clusters[cluster_name].trusted_domains[name] = _key(
             secrets, f"trusted-domain:{cluster_name}:{name}")
+    for cluster_name, name, text in sorted(state["archived_templates"].values()):
+        deployment.clusters[cluster_name].archived_templates[name] = text
+    for cluster_name, name, text in sorted(state["trusted_user_domains"].values()):
+        deployment.clusters[cluster_name].trusted_user_domains[name] = text
+    for cluster_name, modulus, exponent, _ in _ordered(state["rac_exclusions"], 3):
+        deployment.clusters[cluster_name].rac_exclusions.append(
+            PublicKey.from_xrml(modulus, exponent))
+    for cluster_name, filename, minimum, maximum, _ in _ordered(
+            state["application_exclusions"], 4):
+        deployment.clusters[cluster_name].application_exclusions.append(
+            ApplicationExclusion(filename, minimum, maximum))
+    for cluster_name, rac_id, machine in sorted(state["rac_machines"].values()):
+        deployment.clusters[cluster_name].rac_machines[rac_id] = machine
     for name, _, connected, certificate, registry in _ordered(state["clients"], 1):
         client = Client(lab, name, connected=bool(connected),
                         machine_key=_key(secrets, f"machine:{name}"))

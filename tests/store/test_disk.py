@@ -123,9 +123,7 @@ def test_create_refuses_a_directory_in_use(deployment: Deployment, tmp_path: Pat
 
 
 def test_licensing_policies_are_kept(deployment: Deployment, tmp_path: Path) -> None:
-    # MS-RMPR 3.1.1.1.1: the cluster's policies survive save and load
-    import json
-
+    # MS-RMPR 3.1.1.1.1: the cluster's policies survive save and load, in the lab's tables
     from rmslab.actors.cluster import ApplicationExclusion
     from rmslab.flows.licensing import (exclude_account, exclude_application,
                                         set_super_user_group, trust_user_domain)
@@ -136,21 +134,79 @@ def test_licensing_policies_are_kept(deployment: Deployment, tmp_path: Path) -> 
     set_super_user_group(root, "rms-superusers@contoso.example")
     exclude_account(root, deployment.clients["BOB-PC"].account_key("bob").public)
     exclude_application(root, ApplicationExclusion("old.exe", "1.0", "2.0"))
+    exclude_application(root, ApplicationExclusion("older.exe", "0.1", "0.9"))
     archive_template(root, "Contoso-ViewOnly")
     assert licensing.slc_text is not None
     trust_user_domain(root, licensing.slc_text, name="../../escape")
-    save_deployment(deployment, tmp_path / "lab")
+    target = save_deployment(deployment, tmp_path / "lab")
     assert not (tmp_path / "escape").exists()
-    loaded = load_deployment(tmp_path / "lab").root_cluster
+    loaded = load_deployment(target).root_cluster
     assert str(loaded.configuration()) == str(root.configuration())
     assert loaded.trusted_user_domains == root.trusted_user_domains
     assert loaded.archived_templates == root.archived_templates
+    assert loaded.application_exclusions == root.application_exclusions  # in their order
+    assert loaded.rac_machines == root.rac_machines and loaded.rac_machines
     assert loaded.directory is not None and loaded.directory.is_principal_member_of(
         "carol@contoso.example", ["rms-superusers@contoso.example"])
-    # a manifest that names another file for a numbered one is refused
-    manifest = tmp_path / "lab" / "deployment.json"
-    data = json.loads(manifest.read_text())
-    data["clusters"][0]["trusted_user_domains"][0]["file"] = "../../deployment.json"
-    manifest.write_text(json.dumps(data))
-    with pytest.raises(InputError, match="not a numbered file name"):
-        load_deployment(tmp_path / "lab")
+    # the files people look at: the archived template by its (checked) name, the trusted
+    # user domain under a name the store chose — its label never becomes a path
+    base = target / "clusters/contoso-root"
+    assert (base / "archived-templates/Contoso-ViewOnly.xml").read_text() == \
+        root.archived_templates["Contoso-ViewOnly"]
+    assert not (base / "templates/Contoso-ViewOnly.xml").exists()
+    [domain_file] = (base / "trusted-user-domains").iterdir()
+    assert domain_file.name.endswith(".xml") and ".." not in domain_file.name
+    assert domain_file.read_text() == licensing.slc_text
+    # a lab whose state names a path for an archived template is refused on open
+    with sqlite3.connect(target / "lab.sqlite") as db:
+        db.execute("UPDATE archived_templates SET name = '../../x'")
+    with pytest.raises(InputError, match="archived_templates.*'../../x'"):
+        load_deployment(target)
+
+
+def test_the_directory_is_kept(deployment: Deployment, tmp_path: Path) -> None:
+    # MS-RMPR 3.1.1.1.5: the domain's SID, each user's SID, and groups with their members
+    directory = deployment.directory
+    directory.add_user("dana", sid=f"{directory.sid}-4242")
+    directory.add_group("Sales", email="Sales@Contoso.Example", members={"bob", "dana"})
+    directory.add_group("all", members={"sales@contoso.example"})
+    directory.sid = "S-1-5-21-1-2-3"  # an administrator's domain, not the seed's
+    target = save_deployment(deployment, tmp_path / "lab")
+    loaded = load_deployment(target).directory
+    assert loaded.sid == "S-1-5-21-1-2-3"
+    assert {u.name: u.sid for u in loaded.users.values()} == \
+        {u.name: u.sid for u in directory.users.values()}
+    assert loaded.users["dana"].sid.endswith("-4242")
+    assert loaded.groups == directory.groups and list(loaded.groups) == list(directory.groups)
+    assert loaded.is_principal_member_of("dana@contoso.example", ["all@contoso.example"])
+    # a group added by a command is one new row, kept
+    with LabStore(target).write() as changed:
+        changed.directory.add_group("audit", members={"carol"})
+    again = load_deployment(target).directory
+    assert again.is_principal_member_of("carol@contoso.example", ["audit@contoso.example"])
+    assert again.sid == "S-1-5-21-1-2-3"
+
+
+def test_policies_changed_by_a_command_are_kept(deployment: Deployment, tmp_path: Path) -> None:
+    from rmslab.flows.licensing import distrust_user_domain, set_super_user_group, \
+        trust_user_domain
+    target = save_deployment(deployment, tmp_path / "lab")
+    store = LabStore(target)
+    with store.write() as changed:
+        licensing = changed.clusters["contoso-licensing"]
+        assert licensing.slc_text is not None
+        trust_user_domain(changed.root_cluster, licensing.slc_text, name="licensing")
+        set_super_user_group(changed.root_cluster, "rms-superusers@contoso.example")
+    folder = target / "clusters/contoso-root/trusted-user-domains"
+    assert len(list(folder.iterdir())) == 1
+    with store.read() as snapshot:
+        assert snapshot.root_cluster.super_user_enabled
+        assert set(snapshot.root_cluster.trusted_user_domains) == {"licensing"}
+    with store.write() as changed:
+        distrust_user_domain(changed.root_cluster, "licensing")
+        set_super_user_group(changed.root_cluster, None)
+    with store.read() as snapshot:
+        assert not snapshot.root_cluster.super_user_enabled
+        assert snapshot.root_cluster.super_user_group is None
+        assert snapshot.root_cluster.trusted_user_domains == {}
+    assert not list(folder.iterdir())  # the row is gone, and so is its file

@@ -148,3 +148,37 @@ def test_an_older_lab_is_read_as_it_is_and_completed_by_the_next_write(lab: Path
             "https://x.example/l": "<l/>"}
     with sqlite3.connect(lab / "lab.sqlite") as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] >= 1
+
+
+def test_a_lab_of_schema_1_gets_the_directory_and_policies_its_seed_gives(lab: Path) -> None:
+    # a lab made before SIDs, groups and licensing policies were kept (schema 1)
+    with LabStore(lab).read() as deployment:
+        sids = {u.name: u.sid for u in deployment.directory.users.values()}
+        domain_sid = deployment.directory.sid
+    with sqlite3.connect(lab / "lab.sqlite") as db:
+        for table in ("groups", "archived_templates", "trusted_user_domains",
+                      "rac_exclusions", "application_exclusions", "rac_machines"):
+            db.execute(f"DROP TABLE {table}")
+        for table, column in (("lab", "domain_sid"), ("users", "sid"),
+                              ("clusters", "super_user_enabled"),
+                              ("clusters", "super_user_group")):
+            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        db.execute("PRAGMA user_version = 1")
+    with LabStore(lab).read() as deployment:
+        assert deployment.directory.sid == domain_sid  # derived from the seed, as made
+        assert {u.name: u.sid for u in deployment.directory.users.values()} == sids
+        assert deployment.directory.groups == {}
+        assert not deployment.root_cluster.super_user_enabled
+    with LabStore(lab).write() as deployment:
+        deployment.directory.add_group("sales", members={"bob"})
+        deployment.root_cluster.super_user_enabled = True
+        deployment.root_cluster.super_user_group = "sales@contoso.example"
+    with LabStore(lab).read() as deployment:
+        assert deployment.directory.is_principal_member_of("bob@contoso.example",
+                                                           ["sales@contoso.example"])
+        assert deployment.root_cluster.super_user_group == "sales@contoso.example"
+        assert {u.name: u.sid for u in deployment.directory.users.values()} == sids
+    with sqlite3.connect(lab / "lab.sqlite") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("SELECT COUNT(*) FROM users WHERE sid IS NOT NULL").fetchone()[0] \
+            == len(sids)

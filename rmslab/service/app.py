@@ -13,9 +13,12 @@ matter, as on IIS) — and at the enrollment service's host, ``/enrollment/enrol
 connected computer, 3.6.4.2).
 
 The application does not hold a deployment: it asks its ``provider`` for one per
-request (for reading, or for writing when the request issues something), so a
+request (for reading, or for writing when the request may issue something), so a
 long-running server can read it from a store. :func:`in_memory` serves one held in
-memory, one writer at a time.
+memory, one writer at a time; :func:`from_store` serves a lab on disk
+(:class:`rmslab.store.labdb.LabStore`): a request that may change the lab is one write
+transaction on it, the others read its cached snapshot, so the server and ``rmslab``
+commands can work on the same lab at once and lose nothing.
 """
 
 from __future__ import annotations
@@ -47,9 +50,10 @@ if TYPE_CHECKING:
     from rmslab.crypto.rsa import PublicKey
     from rmslab.deployment import Deployment
     from rmslab.lab import Lab
+    from rmslab.store.labdb import LabStore
 
-__all__ = ["Served", "Provider", "in_memory", "RmsApplication", "MAX_REQUEST_BYTES",
-           "ENROLLMENT_PATHS"]
+__all__ = ["Served", "Provider", "in_memory", "from_store", "RmsApplication",
+           "MAX_REQUEST_BYTES", "ENROLLMENT_PATHS", "READ_ONLY_OPERATIONS"]
 
 #: The largest request body answered (larger: 413). AcquireLicense carries a publishing
 #: license chain and a RAC chain: tens of kilobytes.
@@ -113,6 +117,43 @@ def in_memory(served: Served) -> Provider:
     return provide
 
 
+def from_store(store: LabStore) -> Provider:
+    """A provider of the lab on disk that ``store`` opens. A request for writing is one
+    transaction (:meth:`LabStore.write`): it takes the lab's write lock — waiting for a
+    command or another request that holds it — loads what is committed, and commits what
+    the request changed (certificates' random streams, a RAC's machine, the clock's
+    high-water mark, how far the logs go) when it is answered; a request answered with a
+    fault keeps nothing in the lab (what the servers logged stays in their logs). A
+    request for reading shares the snapshot the store keeps while the lab has not changed
+    (:meth:`LabStore.read`). A lab that cannot be used (another command holds it too long,
+    its clock set back, a damaged log) is a fault naming why."""
+
+    @contextlib.contextmanager
+    def provide(write: bool) -> Iterator[Served]:
+        if not write:
+            with store.read() as snapshot:
+                yield Served.of(snapshot)
+            return
+        deployment: Deployment | None = None
+        try:
+            with store.write() as deployment:
+                yield Served.of(deployment)
+        finally:  # the logs this request opened: closed now, not when collected
+            if deployment is not None:
+                for log in [c.log for c in deployment.clusters.values()] + [
+                        deployment.enrollment_service.log]:
+                    log.close()
+    return provide
+
+
+#: The operations that only read what the servers hold (their SLC, templates, URLs):
+#: served from a snapshot. Every other operation may issue, log or draw from the lab's
+#: random streams, and is served for writing.
+READ_ONLY_OPERATIONS = frozenset({"GetLicensorCertificate", "FindServiceLocationsForUser",
+                                  "GetServerInfo", "AcquireTemplateInformation",
+                                  "AcquireTemplates"})
+
+
 Handler = Callable[["_Call"], Node]
 
 
@@ -163,6 +204,8 @@ class RmsApplication:
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
         try:
             status, headers, body = self._answer(environ)
+        except RmslabError as exc:  # the deployment cannot be had (a lab on disk, locked, …)
+            status, headers, body = _fault_answer(500, "Server", f"{faults.UNSPECIFIED}: {exc}")
         except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
             self.internal_errors.append(exc)
             status, headers, body = _fault_answer(500, "Server", f"{faults.UNSPECIFIED}: "
@@ -207,7 +250,7 @@ class RmsApplication:
                                                 f"{operation.action}")
         try:
             version = _check_version(envelope, operation)
-            with self.provider(True) as served:
+            with self.provider(operation.name not in READ_ONLY_OPERATIONS) as served:
                 cluster = next((c for c in served.clusters if c.name == cluster_name), None)
                 context = authenticate(environ.get("HTTP_AUTHORIZATION"), served.directory,
                                        served.lab)

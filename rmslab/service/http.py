@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 from rmslab.errors import InputError, NotConnectedError, RmslabError
 from rmslab.service import faults
-from rmslab.service.app import MAX_REQUEST_BYTES, RmsApplication, Served, in_memory, Provider
+from rmslab.service.app import (MAX_REQUEST_BYTES, Provider, RmsApplication, Served,
+                                from_store, in_memory)
 from rmslab.service.auth import basic_authorization
 from rmslab.service.soap import (OPERATIONS, VERSION_1_0, EnvelopeError, Node,
                                  certificates_xml, el, read_envelope, read_fault,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from rmslab.crypto.rsa import PublicKey
     from rmslab.deployment import Deployment
     from rmslab.service.soap import Envelope
+    from rmslab.store.labdb import LabStore
 
 __all__ = ["LoopbackService", "HttpTransport", "RemoteCertificationService",
            "RemoteEnrollmentService", "RemoteLicensingService", "SoapClient",
@@ -101,6 +103,15 @@ class LoopbackService:
                    clusters=deployment.clusters.values(),
                    anchor=deployment.enrollment_service.anchor,
                    directory=deployment.directory, **options)  # type: ignore[arg-type]
+
+    @classmethod
+    def of_lab(cls, store: LabStore, **options: object) -> "LoopbackService":
+        """Serve the lab on disk that ``store`` opens, a transaction per request that may
+        change it (:func:`rmslab.service.app.from_store`): commands run on the same lab
+        meanwhile, and neither loses what the other did."""
+        with store.read() as snapshot:
+            web = snapshot.web
+        return cls(web, provider=from_store(store), **options)  # type: ignore[arg-type]
 
     @property
     def port(self) -> int:

@@ -1,7 +1,9 @@
-"""A served lab keeps serving (issue 10 item 5): while `LoopbackService` serves a
-deployment loaded from a lab directory — its logs the lab's own files — CLI commands run
-against the same lab, and the service goes on answering and logging into those files.
-And the store's per-request API serves threads and processes at once.
+"""A served lab keeps serving (issue 10 item 5): `LoopbackService.of_lab` serves a lab on
+disk a transaction per request (`rmslab.service.app.from_store`) while CLI commands run
+against the same lab; the service goes on answering and logging into the lab's files,
+and neither loses what the other did: the CLI's revocations and the RACs the server
+issued are both in the lab, and no GUID is drawn twice. And the store's per-request API
+serves threads and processes at once.
 
 covers: E-8, E-9, L-1
 """
@@ -10,20 +12,30 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from rmslab.errors import RmslabError
+from rmslab.flows.certification import certify_account
 from rmslab.flows.licensing import acquire_use_license
 from rmslab.flows.publishing import publish_offline
 from rmslab.rights import Grant, RightsPolicy
 from rmslab.revocation import Revoke
-from rmslab.service import LoopbackService, RemoteCertificationService, RemoteLicensingService
+from rmslab.service import (HttpTransport, LoopbackService, RemoteCertificationService,
+                            RemoteLicensingService, password_for)
+from rmslab.service.soap import el
 from rmslab.store.disk import load_deployment
 from rmslab.store.labdb import LabStore
 from rmslab.trace import Trace
+from rmslab.xrml import parse
 from tests.clirun import run
+from tests.service.wire import soap
 
 
 def _cli(*args: str) -> tuple[int, str, str]:
@@ -35,10 +47,13 @@ def _cli(*args: str) -> tuple[int, str, str]:
 def test_a_served_lab_keeps_serving_while_commands_run(tmp_path: Path) -> None:
     lab = tmp_path / "lab"
     assert run("lab", "create", str(lab))[0] == 0
-    deployment = load_deployment(lab)
-    root, bob = deployment.root_cluster, deployment.user("bob")
-    anchor = deployment.enrollment_service.anchor
-    chain = publish_offline(deployment.clients["ALICE-PC"], deployment.user("alice"),
+    store = LabStore(lab)
+    # the clients' side: machines and accounts as the lab made them (kept in memory here)
+    clients = load_deployment(lab)
+    root, bob = clients.root_cluster, clients.user("bob")
+    bob_pc = clients.clients["BOB-PC"]
+    anchor = clients.enrollment_service.anchor
+    chain = publish_offline(clients.clients["ALICE-PC"], clients.user("alice"),
                             RightsPolicy((Grant(bob.email, ("VIEW",)),)), b"served",
                             io.BytesIO()).publishing_license
     plain = tmp_path / "plan.txt"
@@ -51,6 +66,7 @@ def test_a_served_lab_keeps_serving_while_commands_run(tmp_path: Path) -> None:
              ("protect", str(plain), str(tmp_path / "b.ptxt"), "--lab", str(lab), "--as",
               "alice", "--offline", "--grant", "carol:VIEW"),
              ("lab", "advance", str(lab), "--hours", "1"),
+             ("revoke", "--lab", str(lab), "--by", "contoso-licensing", "--app", "served"),
              ("log", str(lab)), ("audit", str(lab))]
     results: list[tuple[int, str, str]] = []
 
@@ -59,37 +75,106 @@ def test_a_served_lab_keeps_serving_while_commands_run(tmp_path: Path) -> None:
             results.append(_cli(*step))
 
     served = 0
-    with LoopbackService(deployment.web, enrollment=deployment.enrollment_service,
-                         clusters=deployment.clusters.values(),
-                         directory=deployment.directory) as http:
-        certification = RemoteCertificationService.of(root, http.port)
+    issued: list[str] = []  # the IDs of every document the server issued
+    with LoopbackService.of_lab(store) as http:
+        certification = RemoteCertificationService.of(
+            root, http.port, passwords={"bob": password_for(clients.lab, bob)})
         licensing = RemoteLicensingService.of(root, http.port)
         runner = threading.Thread(target=commands)
         runner.start()
         while runner.is_alive() or served < 3:
             served += 1
-            certification.activate(f"SERVED-{served}", deployment.clients["BOB-PC"]
-                                   .machine_key.public, trace=Trace("activation"))
-            use_license, _ = acquire_use_license(licensing, deployment.clients["BOB-PC"], bob,
-                                                 chain, anchor=anchor)
-            assert use_license
+            machine = certification.activate(f"SERVED-{served}", bob_pc.machine_key.public,
+                                             trace=Trace("activation"))
+            certify_account(certification, bob_pc, bob)
+            use_license, _ = acquire_use_license(licensing, bob_pc, bob, chain, anchor=anchor)
+            issued += [parse(machine)[0].id or "", bob_pc.account("bob").rac.id or "",
+                       parse(use_license)[0].id or ""]
         runner.join()
-        # the service still answers after every command has run
-        certification.activate("SERVED-last", deployment.clients["BOB-PC"].machine_key.public,
-                               trace=Trace("activation"))
+        # the service still answers after every command has run, at the lab's new time
+        last = certification.activate("SERVED-last", bob_pc.machine_key.public,
+                                      trace=Trace("activation"))
+        issued.append(parse(last)[0].id or "")
+        assert not http.application.internal_errors
     assert [r[0] for r in results] == [0] * len(steps), results
     assert results[1][1] == "the plan\n"
+    with store.read() as after:
+        # the commands' changes are kept: both revocations, and their clock
+        assert [r.value for r in after.root_cluster.revocations] == ["mallory@contoso.example"]
+        assert [r.value for r in after.clusters["contoso-licensing"].revocations] == ["served"]
+        assert after.lab.now() >= clients.lab.now() + timedelta(hours=1)
+        validity = parse(last)[0].validity  # the server issues at the lab's time
+        assert validity is not None and validity.not_before is not None
+        assert validity.not_before >= clients.lab.now() + timedelta(hours=1) - timedelta(seconds=1)
+        # … and so are the server's: every RAC it issued is remembered with its machine
+        rac_ids = issued[1::3]
+        assert all(after.root_cluster.rac_machines.get(i) == "BOB-PC" for i in rac_ids)
+        # no GUID drawn twice: the server's documents, the licenses the commands issued
+        held = [parse(text)[0].id or "" for client in after.clients.values()
+                for account in client.accounts.values() for text in account.licenses.values()]
+        lists = [parse(after.root_cluster.revocation_list or "")[0].id or ""]
+    ids = issued + held + lists
+    assert len(held) >= 3 and all(ids) and len(set(ids)) == len(ids), ids
     # what the service logged is in the lab's log file, and the commands see it
     status, output, _ = run("log", str(lab), "--json", "--kind", "machine-activation")
     logged = [r["subject"] for r in json.loads(output) if r["subject"].startswith("SERVED-")]
     assert status == 0 and logged == [f"SERVED-{n}" for n in range(1, served + 1)] + ["SERVED-last"]
-    # the next write records how far the log goes: rows deleted later are noticed
-    assert run("lab", "advance", str(lab), "--minutes", "1")[0] == 0
-    import sqlite3
+    # the lab recorded how far the log goes when the server last wrote: rows deleted later
+    # are noticed
     with sqlite3.connect(lab / "clusters/contoso-root/logging.sqlite") as db:
         db.execute("DELETE FROM enrollment_log WHERE subject = 'SERVED-last'")
     status, _, error = run("log", str(lab))
     assert status == 2 and "lost requests" in error
+
+
+def test_reads_change_nothing_and_follow_the_lab(tmp_path: Path) -> None:
+    """What only reads (the SLC, templates, published documents) is answered from the
+    store's snapshot — no write transaction — and a command's change is served at once."""
+    lab = tmp_path / "lab"
+    assert run("lab", "create", str(lab))[0] == 0
+    store = LabStore(lab)
+
+    def generation() -> int:
+        with sqlite3.connect(lab / "lab.sqlite") as db:
+            return int(db.execute("SELECT generation FROM store").fetchone()[0])
+
+    with LoopbackService.of_lab(store) as http:
+        before = generation()
+        for _ in range(3):
+            answer = soap(http.port, "/rms.contoso.example/_wmcs/licensing/server.asmx",
+                          "ServerService", el("GetLicensorCertificate"))
+            assert answer.status == 200 and "Server-Licensor-Certificate" in answer.text
+        assert generation() == before
+        assert run("revoke", "--lab", str(lab), "--by", "contoso-root", "--user", "carol",
+                   "--publish")[0] == 0
+        with store.read() as after:
+            [(url, text)] = after.web.published().items()
+        assert HttpTransport(http.port).get(url) == text
+        assert not http.application.internal_errors
+
+
+def test_a_served_lab_answers_a_fault_when_it_cannot_be_used(tmp_path: Path) -> None:
+    lab = tmp_path / "lab"
+    assert run("lab", "create", str(lab))[0] == 0
+    clients = load_deployment(lab)
+    with LoopbackService.of_lab(LabStore(lab, timeout=0.2)) as http:
+        certification = RemoteCertificationService.of(clients.root_cluster, http.port)
+        with LabStore(lab).write() as held:  # a command holds the lab
+            held.lab.advance(minutes=1)
+            with pytest.raises(RmslabError, match="another command holds the lab"):
+                certification.activate("WAITING", clients.clients["BOB-PC"].machine_key.public,
+                                       trace=Trace("activation"))
+        # set back, the clock is refused as tampering, on every request
+        with sqlite3.connect(lab / "lab.sqlite") as db:
+            db.execute("UPDATE lab SET now = '2000-01-01T00:00:00Z'")
+        assert run("log", str(lab))[0] == 2
+        with pytest.raises(RmslabError, match="tampering"):
+            certification.activate("LATE", clients.clients["BOB-PC"].machine_key.public,
+                                   trace=Trace("activation"))
+        answer = soap(http.port, "/rms.contoso.example/_wmcs/licensing/server.asmx",
+                      "ServerService", el("GetLicensorCertificate"))  # a read too
+        assert answer.status == 500 and "tampering" in answer.fault
+        assert not http.application.internal_errors
 
 
 def test_the_store_serves_threads_and_processes_at_once(tmp_path: Path) -> None:

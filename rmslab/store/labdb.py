@@ -29,8 +29,9 @@ files of those rows. Concurrent commands serialize: the second one loads what th
 committed. A failure rolls everything back, files included. :meth:`LabStore.read` loads
 a consistent snapshot without taking the lock (WAL readers never wait for the writer).
 
-**A long-running server** (the loopback HTTP service, or its SOAP successor) keeps one
-``LabStore`` and uses it per request::
+**A long-running server** keeps one ``LabStore`` and uses it per request — as the SOAP
+services do through :func:`rmslab.service.app.from_store`
+(``LoopbackService.of_lab(store)``)::
 
     store = LabStore(directory)
     with store.read() as deployment:      # a request that changes nothing

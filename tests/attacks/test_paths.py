@@ -85,11 +85,29 @@ def test_the_store_checks_names_itself(lab: Path) -> None:
         lambda d: d.clients["BOB-PC"].account("bob").licenses.__setitem__("../../x", "t"),
         lambda d: d.clients["BOB-PC"].account("bob").templates.__setitem__("../x", "t"),
         lambda d: d.root_cluster.templates.__setitem__("/etc/passwd", "t"),
+        lambda d: d.root_cluster.archived_templates.__setitem__("../../x", "t"),
     ):
         with pytest.raises(UnsafeNameError):
             with LabStore(lab).write() as deployment:
                 change(deployment)
     assert _snapshot(lab) == before
+
+
+def test_a_trusted_user_domains_name_never_becomes_a_path(lab: Path) -> None:
+    # an administrator's label for a trusted user domain may be anything: the store names
+    # its file itself, inside the lab
+    from rmslab.flows.licensing import trust_user_domain
+    outside = _snapshot(lab.parent)
+    with LabStore(lab).write() as deployment:
+        slc = deployment.clusters["contoso-licensing"].slc_text
+        assert slc is not None
+        trust_user_domain(deployment.root_cluster, slc, name="../../../../tmp/x")
+    added = set(_snapshot(lab.parent)) - set(outside)
+    [name] = added
+    assert name.startswith("lab/clusters/contoso-root/trusted-user-domains/")
+    assert ".." not in name and name.endswith(".xml")
+    with LabStore(lab).read() as deployment:
+        assert set(deployment.root_cluster.trusted_user_domains) == {"../../../../tmp/x"}
 
 
 # (table, column, key column, key value, hostile value) — a lab edited to name paths
@@ -104,6 +122,7 @@ HOSTILE_STATE = [
     ("account_templates", "name", "name", "Contoso-ViewOnly", "../../../../etc/passwd"),
     ("cluster_templates", "name", "name", "Contoso-ViewOnly", "/etc/passwd"),
     ("servers", "name", "name", "RMS02", "../x"),
+    ("archived_templates", "name", "cluster", "contoso-root", "../../x"),
 ]
 
 
@@ -113,6 +132,9 @@ def test_a_lab_whose_state_names_paths_is_refused_on_open(
     with sqlite3.connect(lab / "lab.sqlite") as db:
         if table == "licenses":  # give alice a license row to corrupt
             db.execute("INSERT INTO licenses VALUES ('ALICE-PC', 'alice', ?, 'x')", (hostile,))
+        elif table == "archived_templates":  # and the root cluster an archived template
+            db.execute("INSERT INTO archived_templates VALUES ('contoso-root', ?, 'x')",
+                       (hostile,))
         else:
             db.execute(f"UPDATE {table} SET {column} = ? WHERE {where} = ?", (hostile, value))
     before = _snapshot(lab.parent.parent)

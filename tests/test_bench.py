@@ -32,3 +32,12 @@ def test_lab_commands_bench_runs() -> None:
     rows = [line.split()[0] for line in result.stdout.splitlines()
             if line.startswith(("protect ", "open "))]
     assert rows == ["protect", "open", "open"] and "LabStore.read" in result.stdout
+
+
+def test_served_lab_bench_runs() -> None:
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "served_lab.py"), "--rounds",
+                             "1"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split()[0] for line in result.stdout.splitlines()
+            if line.startswith(("AcquireLicense ", "Activate ", "GetLicensorCertificate "))]
+    assert rows == ["AcquireLicense", "Activate", "GetLicensorCertificate"]

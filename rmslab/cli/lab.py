@@ -185,7 +185,8 @@ def add_lab_parsers(sub: Any) -> None:
                     "command of the lab runs at the new time: licenses, certificates and "
                     "revocation lists expire by it. The clock never moves back: a clock found "
                     "behind the latest time the lab recorded is refused as tampering.",
-        **examples(("rmslab lab advance lab --days 8", "past a 7-day use license"),
+        **examples(("rmslab lab advance lab --days 31",
+                    "past the 30 days of a use license the servers issue"),
                    ("rmslab lab advance lab --hours 2", "two hours on"),
                    ("rmslab lab advance lab --minutes 30", "half an hour on")))
     p.add_argument("directory", metavar="DIR",

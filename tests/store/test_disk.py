@@ -170,7 +170,7 @@ def test_the_directory_is_kept(deployment: Deployment, tmp_path: Path) -> None:
     directory.add_user("dana", sid=f"{directory.sid}-4242")
     directory.add_group("Sales", email="Sales@Contoso.Example", members={"bob", "dana"})
     directory.add_group("all", members={"sales@contoso.example"})
-    directory.sid = "S-1-5-21-1-2-3"  # an administrator's domain, not the seed's
+    directory.sid = "S-1-5-21-1-2-3"  # an administrator's domain, not the lab's own
     target = save_deployment(deployment, tmp_path / "lab")
     loaded = load_deployment(target).directory
     assert loaded.sid == "S-1-5-21-1-2-3"

@@ -67,7 +67,7 @@ def test_the_help_shows_examples() -> None:
     with contextlib.redirect_stdout(text), pytest.raises(SystemExit):
         build_parser().parse_args(["lab", "advance", "--help"])
     shown = text.getvalue()
-    assert "rmslab lab advance DIR --days 8" in shown and "--minutes N" in shown
+    assert "rmslab lab advance lab --days 31" in shown and "--minutes N" in shown
     assert "never moves back" in shown
 
 

@@ -7,11 +7,16 @@ own: its title names the chain's verdict, and each box is coloured by its docume
 green only when valid and anchored, amber and dashed when consistent but not anchored,
 purple when expired or not yet valid at the time checked, red when a check failed. Each
 box lists its three checks (digest, signature, issuer link) with ✓ or ✗.
+
+The root of trust is at the top (``rankdir=BT``: every arrow to an issuer points
+upwards), as in every picture of rmslab. A caller that decided more than the chain's own
+checks — a binding refused for a revoked issuer, say — passes ``marks``: those documents
+are drawn as failed, with the caller's reasons in their boxes.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Mapping, NamedTuple, Sequence
 
 import graphviz
 
@@ -77,10 +82,13 @@ def _title(report: ChainReport) -> str:
 
 
 def chain_graph(chain: Chain, report: ChainReport | None = None,
-                anchor: PublicKey | None = None) -> graphviz.Digraph:
+                anchor: PublicKey | None = None, *,
+                marks: Mapping[int, Sequence[str]] | None = None) -> graphviz.Digraph:
     """Build the chain picture. With a report, its title says the verdict, each box is
     drawn in its document's verdict and lists its checks and findings, and a root that no
-    pinned key vouches for is drawn as such."""
+    pinned key vouches for is drawn as such. ``marks`` maps a document's index to what a
+    decision beyond the chain's checks found against it (each drawn as a ``✗`` line);
+    a marked document is drawn as failed whatever its own verdict."""
     graph = graphviz.Digraph("chain", graph_attr={"rankdir": "BT", "fontname": "Helvetica",
                                                   "bgcolor": "white"},
                              node_attr={"shape": "box", "style": "rounded,filled",
@@ -107,8 +115,12 @@ def chain_graph(chain: Chain, report: ChainReport | None = None,
             lines.extend(f"✗ {e.code}" for e in result.errors if e.code not in TIME_CODES)
             lines.extend(e.message.split(" (checked at")[0]
                          for e in result.errors if e.code in TIME_CODES)
+        marked = (marks or {}).get(doc.index)
+        if marked:
+            look = VERDICT_STYLES[Verdict.INVALID]
+            lines.extend(f"✗ {reason}" for reason in marked)
         graph.node(f"d{doc.index}", "\n".join(lines), color=look.colour, fillcolor=look.fill,
-                   style=look.style, penwidth="2")
+                   style=look.style, penwidth="3" if marked else "2")
     unknown_roots: dict[str, str] = {}
     for doc in chain:
         issuer = find_issuer(chain.documents, doc)

@@ -5,6 +5,11 @@ servers, client machines with their users, the computers that carry request file
 Solid arrows point from a certificate's holder to the one who signed it. For a step of a
 Trace, the acting and receiving actors are highlighted and the message is drawn as a
 bold arrow between them.
+
+Like every picture of rmslab, the root of trust is at the top: arrows to a signer point
+upwards (the chain pictures of :mod:`rmslab.viz.chain` are drawn the same way). A client's
+users stand below its machine key, so that the picture fits a notebook's width
+(:data:`MAX_WIDTH_INCHES`; graphviz scales a wider drawing down to it).
 """
 
 from __future__ import annotations
@@ -16,7 +21,11 @@ import graphviz
 from rmslab.deployment import Deployment
 from rmslab.trace import Step
 
-__all__ = ["deployment_graph", "step_picture"]
+__all__ = ["deployment_graph", "step_picture", "MAX_WIDTH_INCHES"]
+
+#: The widest a deployment picture is drawn: a notebook's output column (about 900
+#: pixels) at 96 pixels per inch.
+MAX_WIDTH_INCHES = 9.5
 
 _HIGHLIGHT = "#ef6c00"
 _CERT = "#546e7a"
@@ -43,8 +52,8 @@ def deployment_graph(deployment: Deployment, step: Step | None = None) -> graphv
     ids = _ids(deployment)
     active = {ids.get(step.actor), ids.get(step.target or "")} if step else set()
     graph = graphviz.Digraph("deployment", graph_attr={
-        "rankdir": "TB", "fontname": "Helvetica", "fontsize": "10", "bgcolor": "white",
-        "nodesep": "0.3", "ranksep": "0.5"},
+        "rankdir": "BT", "fontname": "Helvetica", "fontsize": "10", "bgcolor": "white",
+        "nodesep": "0.3", "ranksep": "0.5", "size": f"{MAX_WIDTH_INCHES},40"},
         node_attr={"shape": "box", "style": "rounded,filled", "fillcolor": "#fafafa",
                    "fontname": "Helvetica", "fontsize": "10", "color": "#90a4ae"},
         edge_attr={"fontname": "Helvetica", "fontsize": "8", "color": _CERT})
@@ -61,7 +70,7 @@ def deployment_graph(deployment: Deployment, step: Step | None = None) -> graphv
         cid = f"cluster_{cluster.name}"
         with graph.subgraph(name=f"cluster_box_{cluster.name}") as box:
             box.attr(label=f"{cluster.name} — {cluster.role}\n{cluster.url}", style="rounded",
-                     color="#78909c", fontname="Helvetica", fontsize="10")
+                     color="#78909c", fontname="Helvetica", fontsize="10", labelloc="t")
             for server in cluster.servers:
                 sid = f"server_{server.name}"
                 label = f"{server.name}{' (first)' if server.first else ''}"
@@ -84,7 +93,7 @@ def deployment_graph(deployment: Deployment, step: Step | None = None) -> graphv
         cid = f"client_{client.name}"
         with graph.subgraph(name=f"cluster_client_{client.name}") as box:
             box.attr(label=client.name, style="rounded,dashed", color="#b0bec5",
-                     fontname="Helvetica", fontsize="10")
+                     fontname="Helvetica", fontsize="10", labelloc="t")
             state = "activated" if client.activated else "not activated"
             if cid in active:
                 box.node(cid, f"machine key {client.machine_key.public.short_fingerprint[:8]}\n"
@@ -101,6 +110,8 @@ def deployment_graph(deployment: Deployment, step: Step | None = None) -> graphv
                              fillcolor="#fff3e0")
                 else:
                     box.node(uid, label, shape="ellipse")
+                # the user below the machine: one column per client keeps the picture narrow
+                box.edge(uid, cid, style="invis")
         if client.activated and root is not None:
             graph.edge(cid, f"cluster_{root.name}", label="machine cert", style="dashed")
     for computer in deployment.computers.values():

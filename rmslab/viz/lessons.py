@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Callable
 
 import graphviz
 
-from rmslab.xrml.reader import parse
+from rmslab.trust import find_issuer
+from rmslab.xrml.reader import Chain, parse
 
 if TYPE_CHECKING:
     from rmslab.crypto.rsa import PublicKey
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from rmslab.flows.binding import AppSession, Binding
     from rmslab.trace import Step, Trace
 
-__all__ = ["frozen_pictures", "binding_picture", "binding_pictures"]
+__all__ = ["frozen_pictures", "binding_picture", "binding_pictures", "binding_marks"]
 
 
 def frozen_pictures(deployment: Deployment,
@@ -68,6 +69,11 @@ def binding_picture(session: AppSession, license_chain: str, *, anchor: PublicKe
     when ``binding`` is given, the binding's outcome — its first failed check, or that
     the content key was released.
 
+    A refused binding is drawn as refused, not as a chain that checks out: the caption is
+    red, and the documents the refusal concerns are marked on the picture
+    (:func:`binding_marks`) — for a revocation (R-1), the document the list names and the
+    certificate of a revoked issuer; for any other failed check, the use license.
+
     Raises :class:`~rmslab.errors.InputError` when the user's license store holds no use
     license for that content.
     """
@@ -84,13 +90,15 @@ def binding_picture(session: AppSession, license_chain: str, *, anchor: PublicKe
                          f"content {content_id}: acquire one first (L-1)")
     chain = parse(stored, source=f"use license of {user.email} on {client.name}")
     now = client.lab.now()
+    marks = binding_marks(session, chain, content_id, binding) if binding is not None else {}
     graph = chain_graph(chain, examine(chain, anchor=anchor, at=now,
-                                       required_mode=client.lab.mode), anchor)
+                                       required_mode=client.lab.mode), anchor, marks=marks)
     graph.name = "binding"
 
     title = f"revocation lists registered in {session.application} on {client.name}"
     with graph.subgraph(name="cluster_registered") as registered:
-        registered.attr(label=title, style="dashed", color="#8e24aa", fontname="Helvetica",
+        registered.attr(label=title, style="dashed", color="#8e24aa", fontcolor="#8e24aa",
+                        fontname="Helvetica",
                         fontsize="10", labelloc="b")
         if not session.registered_lists:
             registered.node("list_none", "none", shape="plaintext", style="")
@@ -129,10 +137,67 @@ def binding_picture(session: AppSession, license_chain: str, *, anchor: PublicKe
             reason = f": {failed.reason}" if failed.reason else ""
             caption.append(f"binding for {binding.right}: refused at {failed.description}"
                            f"{rule}{reason}")
+    refused = binding is not None and binding.failed is not None
     graph.attr(label="\n".join(line for text in caption for line in wrap(
                    text, 90, break_long_words=False, break_on_hyphens=False)),
-               labelloc="t", fontsize="11")
+               labelloc="t", fontsize="11", fontcolor=_REFUSED if refused else "black")
     return graph
+
+
+_REFUSED = "#c62828"
+
+
+def binding_marks(session: AppSession, chain: Chain, content_id: str,
+                  binding: Binding) -> dict[int, list[str]]:
+    """What a refused ``binding`` holds against the documents of ``chain`` (the use
+    license's chain), by index — nothing when it was allowed (SPEC R-1, R-3, B-2).
+
+    For a refusal by revocation (R-1, R-3 step 4), every registered list that applies
+    (its signer issued a document of the chain, R-8) is asked, as the binding asked it,
+    which entity it revokes: a document named by ID or hash is marked; a document signed
+    by a revoked issuer is marked, and so is the certificate in the chain that holds the
+    revoked issuer's key; revoked content, user or application mark the use license,
+    which they concern. Any other failed check marks the use license with the check."""
+    failed = binding.failed
+    if failed is None:
+        return {}
+    marks: dict[int, list[str]] = {}
+
+    def mark(index: int, reason: str) -> None:
+        if reason not in marks.setdefault(index, []):
+            marks[index].append(reason)
+
+    if failed.spec_id != "R-1":
+        mark(0, f"binding refused [{failed.spec_id}]: {failed.description}")
+        return marks
+    issuers = {doc.issuer_key for doc in chain if doc.issuer_key is not None}
+    user, client = session.user, session.client
+    for index in session.registered_lists.values():
+        if index.signer_key not in issuers:
+            continue
+        for doc in chain:
+            if index.revokes_id("license-id", doc.id) or (
+                    doc.signature is not None and index.revokes_hash(doc.signature.digest_value)):
+                mark(doc.index, "revoked (named by the list)")
+            issuer_id = doc.issuer.id if doc.issuer else None
+            if (index.revokes_key("issuer-key", doc.issuer_key)
+                    or index.revokes_id("issuer-id", issuer_id)):
+                mark(doc.index, "signed by a revoked issuer")
+                certificate = find_issuer(chain.documents, doc)
+                if certificate is not None:
+                    mark(certificate.index, "revoked issuer: its key is revoked")
+        if index.revokes_id("content-id", content_id):
+            mark(0, f"its content {content_id[:9]}…}} is revoked")
+        account_key = client.account(user.name).rac.principals[0].public_key
+        if (index.revokes_key("principal-key", account_key)
+                or any(index.revokes_id("principal-id", name) for name in (user.email, user.name))):
+            mark(0, f"issued to a revoked user ({user.email})")
+        for name, what in ((session.application, "application"), (client.name, "machine")):
+            if index.revokes_id("principal-id", name):
+                mark(0, f"the {what} {name} is revoked")
+    if not marks:  # the list named something this picture does not show
+        mark(0, f"binding refused [R-1]: {failed.reason}")
+    return marks
 
 
 def binding_pictures(session: AppSession, license_chain: str, *, anchor: PublicKey,

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from rmslab.crypto.rsa import PrivateKey, PublicKey
 from rmslab.errors import RmslabError
 
-__all__ = ["seal", "unseal", "SealError"]
+__all__ = ["seal", "unseal", "SealError", "NOT_SEALED_FOR_THIS_KEY"]
 
 RandomSource = Callable[[int], bytes]
 
@@ -62,6 +62,10 @@ def _rsa_block(key: PublicKey, message: bytes, random: RandomSource) -> bytes:
     return pow(encoded, key.exponent, key.modulus).to_bytes(size, "big")
 
 
+#: What :func:`unseal` says when a key cannot open a sealed key, however it finds out.
+NOT_SEALED_FOR_THIS_KEY = "the sealed key was not sealed for this private key, or it was changed"
+
+
 def _check(secret: bytes) -> bytes:
     return hashlib.sha256(secret).digest()[:8]
 
@@ -85,12 +89,13 @@ def unseal(blob: bytes, key: PrivateKey) -> bytes:
     tag, block = blob[:3], blob[3:3 + size]
     if tag not in (b"RS1", b"RS2") or len(block) != size:
         raise SealError(f"not a key sealed for a {key.bits}-bit key")
+    # One failure, one message: whether the RSA padding or the check value gives it away
+    # depends on the bytes, not on what went wrong (sealed for another key, or changed).
+    not_ours = SealError(NOT_SEALED_FOR_THIS_KEY)
     try:
         opened = key._key.decrypt(block, padding.PKCS1v15())
     except ValueError:
-        raise SealError("the sealed key was not sealed for this private key") from None
-    not_ours = SealError("the sealed key was not sealed for this private key, or it was "
-                         "changed")
+        raise not_ours from None
     if tag == b"RS1":
         secret, check = opened[:-8], opened[-8:]
     else:

@@ -30,3 +30,21 @@ def test_sealing_is_deterministic_in_a_lab() -> None:
 def test_garbage_is_refused() -> None:
     with pytest.raises(SealError):
         unseal(b"nonsense", Lab().key("enrollment-ca"))
+
+
+def test_one_message_for_a_key_that_cannot_open_whatever_gives_it_away() -> None:
+    """The wrong key fails either in the RSA padding or in the check value, depending on
+    the bytes; the reader is told the same thing both ways (issue 15: notebook 03 showed
+    two messages for the same failure)."""
+    from rmslab.crypto.seal import NOT_SEALED_FOR_THIS_KEY
+    lab = Lab()
+    owner = lab.key("enrollment-ca")
+    messages = set()
+    # with this lab's bytes, "revoker:audit" fails in the RSA padding for the short secret
+    # and every other pair in the check value: both ways are taken
+    for name in ("enrollment-root", "revoker:audit", "account:bob@contoso.example"):
+        for secret in (b"k" * 16, b"private key " * 200):
+            with pytest.raises(SealError) as refused:
+                unseal(seal(secret, owner.public, lab.random_bytes), lab.key(name))
+            messages.add(str(refused.value))
+    assert messages == {NOT_SEALED_FOR_THIS_KEY}

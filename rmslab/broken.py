@@ -34,7 +34,8 @@ from rmslab.xrml.pfile import write_protected_file
 from rmslab.xrml.reader import Chain, read_chain
 from rmslab.xrml.writer import RightSpec, distribution_point_xml, license_body, sign
 
-__all__ = ["Run", "BrokenSample", "broken_samples", "sample", "check", "write_samples"]
+__all__ = ["Run", "BrokenSample", "broken_samples", "sample", "check", "check_run",
+           "write_samples"]
 
 ANCHOR_FILE = "teaching-root.pem"
 MODE1_ANCHOR_FILE = "teaching-root-mode1.pem"
@@ -72,6 +73,12 @@ class BrokenSample:
     what: str
     caught_by: str
     runs: tuple[Run, ...]
+
+    @property
+    def control(self) -> bool:
+        """A control: nothing in it is broken — checked as its first run checks it (the
+        lab's time, its root pinned), it is valid and anchored."""
+        return self.runs[0].verdict is Verdict.VALID
 
     def to_json(self) -> dict[str, Any]:
         return {"file": self.name, "what": self.what, "caught_by": self.caught_by,
@@ -362,10 +369,30 @@ def _find(samples: Sequence[BrokenSample], name: str) -> BrokenSample:
                    f"{', '.join(s.name for s in samples)}")
 
 
-def check(name: str, run: int = 0, lab: Lab | None = None) -> ChainReport:
-    """What ``rmslab verify NAME OPTIONS`` answers for run ``run`` of a sample, in memory:
-    the sample's bytes read as a chain and examined with that run's options. A sample the
-    reader refuses (exit status 2) raises that :class:`~rmslab.errors.InputError`."""
+def check(name: str, *, at: datetime | str | None = None, anchored: bool = True,
+          recover_whitespace: bool = False, required_mode: int = 1,
+          lab: Lab | None = None) -> ChainReport:
+    """What ``rmslab verify NAME`` answers for a sample, in memory, with its options
+    named: ``at`` (``--at``; the lab's time when None), ``anchored`` (``--anchor`` with
+    the sample's root, as its MANIFEST runs pin it; False: no root pinned),
+    ``recover_whitespace`` (``--recover-whitespace``) and ``required_mode``
+    (``--require-mode``). A sample the reader refuses (exit status 2) raises that
+    :class:`~rmslab.errors.InputError`."""
+    lab = lab or Lab()
+    built = _build(lab)
+    chosen = _find(built.samples, name)
+    moment = parse_time(at, "at") if isinstance(at, str) else at
+    anchor_file = next((run.options[run.options.index("--anchor") + 1] for run in chosen.runs
+                        if "--anchor" in run.options), ANCHOR_FILE)
+    return examine(read_chain(chosen.data, source=name),
+                   at=moment or lab.now(),
+                   anchor=built.anchors[anchor_file] if anchored else None,
+                   recover_whitespace=recover_whitespace, required_mode=required_mode)
+
+
+def check_run(name: str, run: int, lab: Lab | None = None) -> ChainReport:
+    """What ``rmslab verify`` answers for run ``run`` of a sample's MANIFEST entry (the
+    options written there), in memory."""
     built = _build(lab or Lab())
     chosen = _find(built.samples, name)
     return examine(read_chain(chosen.data, source=name),

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from rmslab.broken import broken_samples, check, sample, write_samples
+from rmslab.broken import broken_samples, check, check_run, sample, write_samples
 from rmslab.errors import InputError
 from tests.clirun import run
 
@@ -65,9 +65,9 @@ def test_check_answers_in_memory_what_the_command_answers(file: str,
                  for i, r in enumerate(s["runs"]) if r == expected)
     if expected["exit"] == 2:
         with pytest.raises(InputError, match=re.escape(expected["refusal"])):
-            check(file, index)
+            check_run(file, index)
         return
-    report = check(file, index)
+    report = check_run(file, index)
     assert {str(d.index): [e.code for e in d.errors]
             for d in report.documents if d.errors} == expected["errors"]
     assert report.verdict.value == expected["verdict"]
@@ -83,3 +83,31 @@ def test_the_manifest_covers_every_verdict_and_names_the_time_of_every_run() -> 
 def test_an_unknown_sample_names_the_samples() -> None:
     with pytest.raises(KeyError, match="intact.xml"):
         sample("nothing.xml")
+
+
+@pytest.mark.parametrize("file,expected", RUNS,
+                         ids=[f"{f} {' '.join(r['options'][2:])}".strip() for f, r in RUNS])
+def test_check_with_named_options_answers_what_the_run_answers(file: str,
+                                                               expected: dict[str, Any]) -> None:
+    """check() names its options (issue 15: no opaque run numbers); each run of the
+    MANIFEST, said with names, gives the same report."""
+    options = expected["options"]
+    named: dict[str, Any] = {"anchored": "--anchor" in options,
+                             "recover_whitespace": "--recover-whitespace" in options}
+    if "--at" in options:
+        named["at"] = options[options.index("--at") + 1]
+    if "--require-mode" in options:
+        named["required_mode"] = int(options[options.index("--require-mode") + 1])
+    if expected["exit"] == 2:
+        with pytest.raises(InputError):
+            check(file, **named)
+        return
+    index = next(i for s in MANIFEST["samples"] if s["file"] == file
+                 for i, r in enumerate(s["runs"]) if r == expected)
+    assert check(file, **named).to_text() == check_run(file, index).to_text()
+
+
+def test_controls_are_the_samples_with_nothing_broken() -> None:
+    controls = {s.name for s in broken_samples() if s.control}
+    assert controls == {"intact.xml", "client-licensor-certificate.xml", "mode-1.xml"}
+    assert all(s.what.startswith("Nothing") == s.control for s in broken_samples())

@@ -9,8 +9,10 @@ this is the shortcut that lets a first lesson look at a chain at once.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from rmslab.crypto.rsa import PrivateKey, PublicKey
 from rmslab.lab import Lab
@@ -18,7 +20,11 @@ from rmslab.xrml.model import Principal
 from rmslab.xrml.reader import Chain, parse
 from rmslab.xrml.writer import RightSpec, distribution_point_xml, license_body, sign
 
-__all__ = ["TeachingChain", "teaching_chain"]
+__all__ = ["TeachingChain", "teaching_chain", "data_path", "DATA_ENVIRONMENT"]
+
+#: The environment variable that names the data folder when rmslab is not run from a
+#: checkout of its repository.
+DATA_ENVIRONMENT = "RMSLAB_DATA"
 
 CLUSTER_URL = "https://rms.contoso.example/_wmcs"
 
@@ -74,3 +80,20 @@ def teaching_chain(lab: Lab, *, user: str = "alice@contoso.example") -> Teaching
     text = pl_doc + clc_doc + slc_doc + ca_doc
     keys = {"root": root_key, "ca": ca_key, "slc": slc_key, "clc": clc_key}
     return TeachingChain(parse(text, source="teaching chain"), root_key.public, keys)
+
+
+def data_path(*parts: str) -> Path:
+    """A file or folder of the repository's ``data/`` (``.reg`` files, LDIF exports,
+    licenses, documents broken on purpose), found from the package — so a notebook runs
+    from any working directory. ``$RMSLAB_DATA`` names another data folder. Each part is
+    one name: no separators, no ``..``."""
+    from rmslab.errors import InputError
+    for part in parts:
+        if not part or part in (".", "..") or "/" in part or "\\" in part:
+            raise InputError(f"{part!r} is not a name in the data folder")
+    configured = os.environ.get(DATA_ENVIRONMENT)
+    base = Path(configured) if configured else Path(__file__).resolve().parent.parent / "data"
+    if not base.is_dir():
+        raise InputError(f"the data folder {base} does not exist: run from a checkout of the "
+                         f"rmslab repository, or set {DATA_ENVIRONMENT}")
+    return base.joinpath(*parts)

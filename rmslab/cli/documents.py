@@ -99,7 +99,43 @@ def _decrypted_rights(chain: Any, lab_dir: str, data: dict[str, Any]) -> None:
             break
 
 
+def _command_inspect_bytes(args: argparse.Namespace, out: TextIO) -> int:
+    """The protected file byte by byte (rmslab.byteview); with --lab, the lab's cluster
+    keys open what was sealed to them and the content is shown decrypted."""
+    from rmslab.byteview import protected_file_views
+    from rmslab.xrml.pfile import is_protected_file
+    path = Path(args.file)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if size > _BYTES_LIMIT:
+        raise InputError(f"{path.name}: {size} bytes; --bytes reads protected files of at most "
+                         f"{_BYTES_LIMIT // (1024 * 1024)} MB")
+    data = path.read_bytes()
+    if not is_protected_file(data):
+        raise InputError(f"{path.name}: not a protected file (it does not start with "
+                         "'.pfile'); --bytes explains protected files — rmslab inspect "
+                         "explains XrML")
+    keys = []
+    if args.lab:
+        from rmslab.store.disk import load_deployment
+        keys = [c.key for c in load_deployment(args.lab).clusters.values()]
+    views = protected_file_views(data, keys=keys)
+    out.write(f"{args.file}\n")
+    out.write("\n\n".join(view.to_text() for view in views) + "\n")
+    return EXIT_OK
+
+
+_BYTES_LIMIT = 64 * 1024 * 1024
+
+
 def _command_inspect(args: argparse.Namespace, out: TextIO) -> int:
+    if args.bytes:
+        if args.json:
+            raise InputError("--bytes is a table for people; it has no JSON form (use "
+                             "rmslab.byteview from Python)")
+        return _command_inspect_bytes(args, out)
     chain = read_file(args.file)
     data = inspect_json(chain)
     if args.lab:
@@ -176,7 +212,11 @@ def add_document_parsers(sub: Any) -> None:
     p.add_argument("--json", action="store_true",
                    help="machine-readable output (schema in docs/json.md)")
     p.add_argument("--lab", metavar="DIR",
-                   help="a lab whose server keys may open the encrypted rights")
+                   help="a lab whose server keys may open the encrypted rights (with "
+                        "--bytes: the sealed content key, and the content)")
+    p.add_argument("--bytes", action="store_true",
+                   help="a protected file byte by byte: the container's fields, the enabling "
+                        "bits, the encrypted content — offset, bytes, meaning, section")
     p.set_defaults(run=_command_inspect)
 
     p = sub.add_parser(

@@ -212,3 +212,28 @@ def describe_registered_lists(session: AppSession, *, entries: int = 5) -> str:
 
 
 __all__ += ["describe_registered_lists", "binding_picture", "binding_pictures"]
+
+
+# --- Editing a BODY and seeing what changed (issue 15: the BODY editor) ----------------
+
+
+def with_body(chain: Chain, index: int, body: str, *, source: str | None = None) -> Chain:
+    """A copy of ``chain`` whose document ``index`` has ``body`` as the text of its BODY
+    element — a whole ``<BODY …>…</BODY>`` — everything else as written; read again, so
+    that every check runs on it. Nothing is re-signed. Raises the reader's
+    :class:`~rmslab.errors.InputError` when the result is not a chain of documents."""
+    span = chain[index].span
+    text = chain.text[:span.body_start] + body + chain.text[span.body_end:]
+    return parse(text, source=source or f"{chain.source} (edited)")
+
+
+def changed_spans(before: str, after: str) -> list[tuple[int, int]]:
+    """Where ``after`` differs from ``before``: the (start, end) character ranges of
+    ``after`` that were inserted or replaced (difflib's opcodes); a deletion is an empty
+    range where the removed characters were."""
+    from difflib import SequenceMatcher
+    matcher = SequenceMatcher(None, before, after, autojunk=False)
+    return [(j1, j2) for tag, _i1, _i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+
+__all__ += ["with_body", "changed_spans"]

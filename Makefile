@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: lab test venv typecheck unit notebooks bench refresh-notebooks clean
+.PHONY: lab test venv typecheck unit notebooks bench refresh-notebooks student clean
 
 venv: $(STAMP)
 
@@ -34,9 +34,14 @@ test: venv
 bench: venv
 	$(BIN)/python bench/verify_and_sign.py
 
+# The student edition: the notebooks without their reference solutions (cells tagged
+# `solution`, removed by nbconvert's TagRemovePreprocessor), outputs cleared.
+student: venv
+	$(BIN)/python -m rmslab.exercises.student notebooks build/student
+
 refresh-notebooks: venv
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.store_widget_state=False --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis build

@@ -10,7 +10,7 @@ the checks the rest of rmslab uses (:func:`rmslab.report.examine`,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 from rmslab.crypto.rsa import PublicKey
@@ -52,16 +52,17 @@ def watch_chain(label: str, chain: Chain, anchor: PublicKey) -> Watch:
     return Watch(label, "chain", read)
 
 
-def watch_revocation_list(label: str, list_text: str, interval_days: int) -> Watch:
+def watch_revocation_list(label: str, list_text: str, interval: timedelta) -> Watch:
     """A revocation list checked at each moment for freshness by the refresh interval a
     use license names (R-7)."""
+    from rmslab.xrml.model import describe_interval
     index = RevocationIndex(parse(list_text, source=label)[0])
 
     def read(at: datetime) -> Reading:
-        fresh = index.fresh(at, interval_days)
+        fresh = index.fresh(at, interval)
         issued = f"{index.issued:%Y-%m-%d %H:%M} UTC" if index.issued else "?"
         return Reading(label, "revocation list", fresh, "fresh" if fresh else "stale",
-                       f"issued {issued}; may be {interval_days} days old at most (R-7)")
+                       f"issued {issued}; may be {describe_interval(interval)} old at most (R-7)")
     return Watch(label, "revocation list", read)
 
 

@@ -87,8 +87,8 @@ def _content_offset(answer: Any) -> Judgement:
                        "the header, the extension and the license chain (P-6)")
     if answer == len(scene.data) - len(container.content) + 16:
         return hint("one AES block too far: the content starts with its first block")
-    return hint("the header names it: read the offsets field by field (rmslab inspect "
-                "--bytes, or inspect_bytes in section 7), and look for the content offset")
+    return hint("the header names it: read its offsets field by field (section 8's byte "
+                "view, or rmslab inspect --bytes) and look for the content offset")
 
 
 @register("05.3", NOTEBOOK, Kind.PREDICT,

@@ -107,7 +107,7 @@ def _stale_from(answer: Any) -> Judgement:
     moment = read_time(answer)
     if moment is None:
         return hint("give the time as text, 'YYYY-MM-DDTHH:MM' (UTC)")
-    interval = 7
+    interval = timedelta(days=7)
     if index.fresh(moment, interval):
         return hint(f"at {format_time(moment)} the list is still fresh: the interval in the "
                     "use license is counted from the list's issue time")

@@ -53,7 +53,7 @@ def test_the_lab_clock_reads_validity_a_temporary_rac_and_a_list_again(
     watches = [watch_chain("the temporary RAC", parse(bob_pc.account("alice").rac_text), anchor),
                watch_chain("the SLC", root.slc_chain, anchor),
                watch_revocation_list("the list of A", issue_cluster_list(
-                   licensing, licensing.revocation_url, []), 7)]
+                   licensing, licensing.revocation_url, []), timedelta(days=7))]
     clock = lab_clock(watches, start=deployment.lab.now())
 
     def states() -> list[str]:

@@ -1,9 +1,9 @@
 """Bytes explained: binary artefacts annotated byte by byte — offset, bytes, what they
-mean and where the specification says so — as notebook 01 does for XML (issue 15; SPEC
+mean and where the specification says so — as notebook 01 does for XML (issue 15; rules
 A-1, P-4, P-6).
 
 * :func:`container_view` — the protected-file container, field by field, from the values
-  :func:`rmslab.xrml.pfile.read_protected_file` reads (XRML.md "Protected files").
+  :func:`rmslab.xrml.pfile.read_protected_file` reads (docs/wire-format.md, "Protected files").
 * :func:`enabling_bits_view` — an ``ENABLINGBITS`` value. Laid out as MS-RMPR 2.2.9.1.13,
   it is annotated through :mod:`rmslab.crypto.enabling_bits` itself: what anyone reads
   (:func:`~rmslab.crypto.enabling_bits.read_public_parts`) and, given the recipient's
@@ -36,10 +36,10 @@ from rmslab.xrml.pfile import MAGIC, read_protected_file
 __all__ = ["ByteField", "ByteView", "container_view", "enabling_bits_view", "content_view",
            "protected_file_views", "CONTAINER_SPEC", "ENABLING_BITS_SPEC"]
 
-CONTAINER_SPEC = "XRML.md \"Protected files\""
+CONTAINER_SPEC = "docs/wire-format.md#protected-files"
 ENABLING_BITS_SPEC = "MS-RMPR 2.2.9.1.13"
 KEY_HEADER_SPEC = "MS-RMPR 2.2.9.1.13.1"
-CONTENT_SPEC = "XRML.md \"Protected files\" (CBC4K as the RMS SDK reads it)"
+CONTENT_SPEC = "docs/wire-format.md#protected-files (CBC4K)"
 _SHOWN = 16  # bytes of a field shown in hex; longer fields are shortened
 
 

@@ -45,7 +45,7 @@ def test_every_container_field_is_the_files_own_bytes_and_the_fields_tile_the_fi
     assert struct.unpack("<I", by_name["content offset"].data)[0] == parsed.content_offset
     assert by_name["encrypted content"].offset == parsed.content_offset
     assert by_name["magic"].data == b".pfile"
-    assert "[XRML.md \"Protected files\"]" in view.to_text()
+    assert "[docs/wire-format.md#protected-files]" in view.to_text()
 
 
 def test_a_damaged_container_is_refused_by_the_header_reader(deployment: Deployment) -> None:

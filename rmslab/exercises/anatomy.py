@@ -1,5 +1,5 @@
-"""Exercises of notebook 01, the anatomy of an XrML document (SPEC A-1; XRML.md
-"Signature"): a digest by hand, which check a restated digest trips, which certificate
+"""Exercises of notebook 01, the anatomy of an XrML document (rule A-1;
+docs/wire-format.md, "Signature"): a digest by hand, which check a restated digest trips, which certificate
 vouches for a key, and a chain repaired without signing anything."""
 
 from __future__ import annotations

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from pathlib import Path
@@ -127,61 +128,120 @@ def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> 
 
 @in_lab(write=True)
 def _command_open(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
+    """Open a protected file (L-1, B-1, B-2): every error names the file."""
+    from rmslab.crypto.content import ContentDecryptionError
     from rmslab.errors import RefusedError
-    from rmslab.flows.binding import open_protected
+    source = Path(args.input)
+    # the report goes where the content does not: beside a file, or to stderr when the
+    # content itself goes to stdout
+    report = out if args.output else sys.stderr
+    try:
+        return _open(args, out, report, deployment, source)
+    except RefusedError as exc:
+        sys.stderr.write(f"rmslab: refused: {source}: {exc}\n")
+        return EXIT_REFUSED
+    except ContentDecryptionError as exc:
+        raise InputError(f"{source}: {exc}; nothing was written (the content has no MAC: "
+                         "a change elsewhere than in the last block would not be noticed)"
+                         ) from None
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}") from None
+
+
+def _open(args: argparse.Namespace, out: TextIO, report: TextIO, deployment: Any,
+          source: Path) -> int:
+    from rmslab.errors import RefusedError
+    from rmslab.flows.binding import (open_protected, revocations_not_applied,
+                                      verify_publishing_license)
     from rmslab.flows.licensing import acquire_use_license
+    from rmslab.xrml.ids import license_ids
     from rmslab.xrml.pfile import read_container_header
+    from rmslab.xrml.reader import parse
     from rmslab.xrml.source import decode_text
     user, client = _session_user(deployment, args.user)
     anchor = deployment.enrollment_service.anchor
-    source = Path(args.input)
     try:
         with source.open("rb") as reader:
             header = read_container_header(reader)
     except OSError as exc:
-        raise InputError(f"{source}: cannot be read ({exc.strerror})") from None
+        raise InputError(f"cannot be read ({exc.strerror})") from None
     chain_text = decode_text(header.license_bytes)
-    from rmslab.xrml.reader import parse
-    pl = parse(chain_text)[0]
-    from rmslab.store.names import check_name
-    check_name("content-id", pl.content_id)  # it names the use license's file
+    pl_chain = parse(chain_text, source="publishing license")
+    pl = pl_chain[0]
+    content_id, _ = license_ids(pl)  # GUIDs, or refused before anything is named with them
+    verified, why = verify_publishing_license(pl_chain, anchor, now=deployment.lab.now())
+    if not verified:
+        report.write(f"warning: the publishing license in {source.name} does not verify: "
+                     f"{why}\n")
     account = client.account(user.name)
+    session = _load_session(args, deployment, client, user)
     try:
-        if (pl.content_id or "") not in account.licenses:
-            url = pl.license_acquisition_urls[0] if pl.license_acquisition_urls else ""
-            cluster = next((c for c in deployment.clusters.values()
-                            if url.startswith(c.url)), deployment.root_cluster)
+        if content_id in account.licenses:
+            origin = f"cached in {user.email}'s license store on {client.name}"
+        else:
+            cluster = _licensing_cluster(deployment, pl)
+            url = pl.license_acquisition_urls[0] if pl.license_acquisition_urls else "-"
             acquire_use_license(cluster, client, user, chain_text, anchor=anchor)
-        session = _load_session(args, deployment, client, user)
-        sink_path = Path(args.output) if args.output else None
-        partial = sink_path.with_name(sink_path.name + ".part") if sink_path else None
-        import io
-        buffer = io.BytesIO()
-        with source.open("rb") as reader:
-            if partial is not None:
-                with partial.open("wb") as writer:
-                    binding = open_protected(session, reader, writer, args.right,
-                                             anchor=anchor)
-                assert sink_path is not None
-                partial.replace(sink_path)
-            else:
-                binding = open_protected(session, reader, buffer, args.right,
-                                         anchor=anchor)
-    except RefusedError as exc:
+            origin = f"newly acquired from {cluster.name} ({_shown(url)})"
         if args.output:
-            Path(args.output + ".part").unlink(missing_ok=True)
-        if "session" in locals():
-            _keep_session(args, session)
-        sys.stderr.write(f"rmslab: refused: {exc}\n")
-        return EXIT_REFUSED
+            from rmslab.cli.plaintext import plaintext_output
+            with source.open("rb") as reader, plaintext_output(Path(args.output)) as sink:
+                binding = open_protected(session, reader, sink, args.right, anchor=anchor)
+            content = b""
+        else:
+            buffer = io.BytesIO()
+            with source.open("rb") as reader:
+                binding = open_protected(session, reader, buffer, args.right, anchor=anchor)
+            content = buffer.getvalue()
+    except RefusedError as exc:
+        if args.explain and exc.trace is not None:
+            _explain(report, exc.trace)
+        _keep_session(args, session)
+        raise
     _keep_session(args, session)
-    if args.output:
-        out.write(f"opened for {binding.right} as {user.email}: {len(binding.checks)} checks "
-                  f"passed; wrote {args.output}\n")
-    else:
-        sys.stdout.flush()
-        out.write(buffer.getvalue().decode("utf-8", errors="replace"))
+    report.write(f"opened {source.name} for {binding.right} as {user.email}: "
+                 f"{len(binding.checks)} checks passed"
+                 + (f"; wrote {args.output}\n" if args.output else "\n"))
+    report.write(f"use license: {origin}; {binding.issued_by}\n")
+    if args.explain:
+        _explain(report, binding.trace)
+    for note in revocations_not_applied(session, binding, chain_text,
+                                        _revocation_lists(deployment)):
+        report.write(f"note: {note}\n")
+    if not args.output:
+        report.flush()
+        out.write(content.decode("utf-8", errors="replace"))
     return EXIT_OK
+
+
+def _shown(text: str) -> str:
+    """A value from a file, with anything that is not printable ASCII escaped."""
+    from rmslab.xrml.ids import escaped
+    return escaped(text)[1:-1]
+
+
+def _licensing_cluster(deployment: Any, pl: Any) -> Any:
+    """The cluster at the license URL the publishing license names (the root cluster when
+    none of the lab's is there)."""
+    urls = pl.license_acquisition_urls
+    url = urls[0] if urls else ""
+    return next((c for c in deployment.clusters.values() if url.startswith(c.url)),
+                deployment.root_cluster)
+
+
+def _revocation_lists(deployment: Any) -> dict[str, str]:
+    """Every revocation list the lab's clusters signed, by URL (to say when one that
+    revokes a user did not apply to an open)."""
+    return {cluster.revocation_url: cluster.revocation_list
+            for cluster in deployment.clusters.values() if cluster.revocation_list}
+
+
+def _explain(report: TextIO, trace: Any) -> None:
+    """Every check of a binding (or of the licensing request that was refused), as the
+    notebooks print them: outcome, what was checked, the rule, why."""
+    report.write(f"{trace.title}:\n")
+    for check in trace.checks:
+        report.write(f"  {check}\n")
 
 
 def _load_session(args: argparse.Namespace, deployment: Any, client: Any, user: Any) -> Any:
@@ -262,15 +322,18 @@ def add_content_parsers(sub: Any) -> None:
 
     p = sub.add_parser(
         "open", help="open a protected file as a user of a lab (L-1, B-1, B-2)",
-        description="Open a protected file as a user of a lab: acquire a use license from the "
-                    "server when the user's store has none (L-1), bind for one right (B-1, "
-                    "B-2) and print or write the content. A refusal names its rule; exit "
-                    "status 3.",
+        description="Open a protected file as a user of a lab: use the use license cached in "
+                    "the user's store, or acquire one from the server the publishing license "
+                    "names (L-1); bind for one right (B-1, B-2); print or write the content. "
+                    "Says which use license bound and who issued it, warns when the file's "
+                    "publishing license does not verify, and notes a revoked user who opens "
+                    "because the license requires no revocation list. A refusal names its "
+                    "rule; exit status 3.",
         **examples(("rmslab open minutes.ptxt --lab lab --as bob", "bob views the content"),
                    ("rmslab open minutes.ptxt --lab lab --as bob --right PRINT",
                     "bob asks to print: refused, the license grants VIEW only"),
-                   ("rmslab open minutes.ptxt --lab lab --as bob -o minutes.txt",
-                    "write the content to a file"),
+                   ("rmslab open minutes.ptxt --lab lab --as bob -o minutes.txt --explain",
+                    "write the content to a file and show every binding check"),
                    ("rmslab open plan.ptxt --lab lab --as bob --session word",
                     "keep the application session word (its revocation lists) across "
                     "commands")))
@@ -282,7 +345,12 @@ def add_content_parsers(sub: Any) -> None:
     p.add_argument("--right", default="VIEW",
                    help="the one right to bind for (default VIEW; e.g. EDIT, PRINT)")
     p.add_argument("-o", "--output", metavar="OUT",
-                   help="write the content to this file (default: print it)")
+                   help="write the content to this file (default: print it, with the report "
+                        "on stderr); OUT gets its name only once the open succeeded, so a "
+                        "failed open leaves no decrypted byte on disk")
+    p.add_argument("--explain", action="store_true",
+                   help="print every binding check: outcome, what was checked, the rule and "
+                        "why (also when binding is refused)")
     p.add_argument("--session", metavar="NAME", type=_session_name,
                    help="an application session kept across commands: revocation lists "
                         "registered in it stay registered until `rmslab session close` (R-5)")

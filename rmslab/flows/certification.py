@@ -5,19 +5,34 @@ Each flow is the client's side: it asks the root cluster — in process, or over
 through a :class:`CertificationEndpoint` — and keeps what comes back. The ``issue_*``
 functions are the server's side: each request that reaches it is logged (E-8), and the
 machine certificate or RAC a request carries must be one the cluster issued. Keys are
-generated where they belong and travel only sealed: the account private key sealed to the machine key inside the
-RAC, the CLC private key sealed to the account key inside the CLC.
+generated where they belong and travel only sealed: the account private key sealed to the
+machine key inside the RAC, the CLC private key sealed to the account key inside the CLC.
+
+User keys (MS-RMPR 3.1.1.3.4 GetUserKeyPair, 3.1.1.3.5 SetUserKeyPair): the server
+retrieves or generates a user's key pair and keeps it. A lab's keys are derived from its
+seed and a label (:meth:`rmslab.lab.Lab.key`), and the seed is no secret, so a user key's
+label is an HMAC, under the issuing cluster's private key, of what the key is for and
+the user's identity (:func:`user_key`): the same key every time the cluster is asked —
+as if kept — and no one without the cluster's key can derive it from a user's name.
+
+Client enrollment (E-7, MS-RMPR 3.5.4.2 GetClientLicensorCert): the request carries a
+RAC, and the CLC is issued to the principal of that RAC and to no one else — its
+ISSUEDPRINCIPALS OBJECT copied from the RAC's, its validity copied from the RAC's (a
+15-minute temporary RAC yields a 15-minute CLC), its private key sealed to the RAC's key.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from dataclasses import replace
 from datetime import timedelta
 from typing import Protocol
 
 from rmslab.actors.client import Account, Client
 from rmslab.actors.cluster import ROOT, Cluster
 from rmslab.actors.people import Directory, User
-from rmslab.crypto.rsa import PublicKey
+from rmslab.crypto.rsa import PrivateKey, PublicKey
 from rmslab.crypto.seal import seal
 from rmslab.errors import (InputError, NotConnectedError, NotEnrolledError, RefusedError,
                            StructureError, VerificationError)
@@ -34,11 +49,10 @@ from rmslab.xrml.writer import distribution_point_xml, sign
 __all__ = ["activate_machine", "certify_account", "enroll_client", "CertificationEndpoint",
            "LocalCertification", "issue_machine_certificate", "issue_account_certificate",
            "issue_client_licensor_certificate", "RAC_STANDARD", "RAC_TEMPORARY",
-           "CLC_LIFETIME", "MACHINE_LIFETIME"]
+           "MACHINE_LIFETIME", "user_key"]
 
 RAC_STANDARD = timedelta(days=365)
 RAC_TEMPORARY = timedelta(minutes=15)
-CLC_LIFETIME = timedelta(days=365)
 MACHINE_LIFETIME = timedelta(days=365 * 5)
 
 
@@ -97,6 +111,19 @@ def _endpoint(certification: Cluster | CertificationEndpoint,
 
 
 # --- the server's side -------------------------------------------------------------------
+
+
+def user_key(cluster: Cluster, purpose: str, identity: str) -> PrivateKey:
+    """The key pair ``cluster`` keeps for ``identity`` (an e-mail address) for ``purpose``
+    ("account" for RACs, "clc" for CLCs) — MS-RMPR 3.1.1.3.4 GetUserKeyPair. Derived from
+    the lab's seed under a label that is an HMAC-SHA256, keyed with the cluster's private
+    key, of the purpose and the identity: the cluster gets the same key each time, and
+    nobody who lacks the cluster's key can derive it from the user's name."""
+    secret = cluster.key.to_der()
+    tag = hmac.new(secret, f"{purpose}\x00{identity.lower()}".encode("utf-8"),
+                   hashlib.sha256).hexdigest()
+    return cluster.lab.key(f"{purpose}:{tag}")
+
 
 
 def _require_root(cluster: Cluster, trace: Trace, kind: str, requester: str,
@@ -186,7 +213,7 @@ def issue_account_certificate(cluster: Cluster, directory: Directory, user: User
     assert machine_key is not None
     lab = cluster.lab
     now = lab.now()
-    account_key = lab.key(f"account:{user.email}")
+    account_key = user_key(cluster, "account", user.email)
     sealed = seal(account_key.to_der(), machine_key, lab.random_bytes)
     lifetime = RAC_TEMPORARY if temporary else RAC_STANDARD
     subject = Principal("Group-Identity", lab.guid("account"), "MS-GUID", user.email,
@@ -214,8 +241,11 @@ def issue_account_certificate(cluster: Cluster, directory: Directory, user: User
 
 def issue_client_licensor_certificate(cluster: Cluster, user: User, machine: str,
                                       rac_text: str | None, *, trace: Trace) -> str:
-    """The server's side of client enrollment (E-7): a CLC whose key is sealed to the
-    account key of the user's RAC (which this cluster must have issued)."""
+    """The server's side of client enrollment (E-7; MS-RMPR 3.5.4.2 GetClientLicensorCert):
+    a CLC for the principal of the RAC presented — which this cluster must have issued and
+    which must be valid now — whose key is sealed to that RAC's account key. ``user`` is
+    who the request says it is for: a RAC of anyone else is refused (E-9). The CLC's
+    ISSUEDPRINCIPALS OBJECT and its validity are copied from the RAC."""
     kind = "client-enrollment"
     _require_root(cluster, trace, kind, str(user), user.email)
     if rac_text is None:
@@ -227,22 +257,46 @@ def issue_client_licensor_certificate(cluster: Cluster, user: User, machine: str
                        requester=str(user), subject=user.email)
     lab = cluster.lab
     now = lab.now()
-    account_key = rac.principals[0].public_key if rac.principals else None
-    assert account_key is not None
-    clc_key = lab.key(f"clc:{user.email}@{machine}")
+    holder = rac.principals[0] if rac.principals else None
+    account_key = holder.public_key if holder is not None else None
+    validity = rac.validity
+    named = (holder.name or "") if holder is not None else ""
+    problem = (
+        "it names no principal with a key" if holder is None or account_key is None else
+        f"it is the RAC of {named or 'an unnamed principal'}, not of {user.email}: a CLC is "
+        "issued only to the principal of the RAC presented"
+        if named.lower() != user.email.lower() else
+        "it states no validity" if validity is None or validity.not_before is None
+        or validity.not_after is None else
+        f"it is valid {validity.not_before:%Y-%m-%d %H:%M} to "
+        f"{validity.not_after:%Y-%m-%d %H:%M} UTC, not now ({now:%Y-%m-%d %H:%M} UTC)"
+        if not validity.contains(now) else "")
+    reason = problem or f"issued to {named}, valid now"
+    trace.check("E-9", f"the rights account certificate is {user.email}'s and valid now",
+                not problem, reason)
+    if problem:
+        raise refuse_and_log(cluster, trace, RefusedError(
+            f"the rights account certificate sent with the request cannot be enrolled: "
+            f"{problem}", spec_id="E-9"), kind=kind, requester=str(user),
+            subject=user.email, channel="online")
+    assert holder is not None and account_key is not None and validity is not None
+    assert validity.not_before is not None and validity.not_after is not None
+    clc_key = user_key(cluster, "clc", named)
     sealed = seal(clc_key.to_der(), account_key, lab.random_bytes)
-    subject = Principal("Group-Identity", lab.guid("account"), "MS-GUID", user.email,
-                        (("email_alias", user.email),), clc_key.public)
+    subject = replace(holder.identity(with_levels=False), public_key=clc_key.public)
     points = (distribution_point_xml("License-Acquisition-URL", lab.guid("point"),
                                      name="DRM Server Cluster",
                                      address=f"{cluster.url}/licensing"),)
     clc = sign(sealed_key_certificate_body(
         kind="Client-Licensor-Certificate", id=lab.guid("certificate"), issued=now,
-        issuer=cluster.principal, subject=subject, sealed_key=sealed, not_before=now,
-        not_after=now + CLC_LIFETIME, distribution_points=points),
+        issuer=cluster.principal, subject=subject, sealed_key=sealed,
+        not_before=validity.not_before, not_after=validity.not_after,
+        distribution_points=points),
         cluster.key, lab.digest_algorithm)
     assert cluster.slc_text is not None
-    trace.step(cluster.first_server.name, "issues the client licensor certificate", machine,
+    trace.step(cluster.first_server.name, "issues the client licensor certificate to the "
+                                          "principal of the RAC, valid as long as the RAC",
+               machine,
                documents=[DocumentRef("client licensor certificate", clc,
                                       "Client-Licensor-Certificate")],
                keys=[f"CLC key {clc_key.public.short_fingerprint}, sealed to the account key "

@@ -70,6 +70,7 @@ from rmslab.rights import Grant, RightsPolicy
 from rmslab.trace import DocumentRef, Trace
 from rmslab.trust import validate_chain
 from rmslab.xrml.document import XrmlDocument
+from rmslab.xrml.ids import license_ids
 from rmslab.xrml.licenses import content_license_body
 from rmslab.xrml.model import Principal
 from rmslab.xrml.reader import Chain, parse
@@ -336,6 +337,7 @@ def issue_use_license(cluster: Cluster, protected_chain: str, rac_text: str, *,
     lab = cluster.lab
     now = lab.now()
     chain = parse(protected_chain, source="publishing license")
+    content_id, license_id = license_ids(chain[0])  # GUIDs, or refused before any use
     rac_chain = parse(rac_text, source="rights account certificate")
     try:
         require_slc_in_force(cluster, trace, "a use license")
@@ -376,8 +378,8 @@ def issue_use_license(cluster: Cluster, protected_chain: str, rac_text: str, *,
     body = content_license_body(
         id=lab.guid("license"), issued=now, issuer=cluster.principal, user=user_principal,
         sealed_key=seal(opened.content_key, subject.public_key, lab.random_bytes),
-        content_id=pl.content_id or "", owner=pl.owner, policy=granted_policy,
-        validity=(now, until), publishing_license_id=pl.id or "", exclusions=exclusions)
+        content_id=content_id, owner=pl.owner, policy=granted_policy,
+        validity=(now, until), publishing_license_id=license_id or "", exclusions=exclusions)
     use_license = sign(body, cluster.key, lab.digest_algorithm)
     assert cluster.slc_text is not None
     described = ", ".join(rights)
@@ -398,6 +400,7 @@ def acquire_use_license(licensing: Cluster | LicensingEndpoint, client: Client, 
     trace = Trace(f"{user.email} asks {endpoint.name} for a use license")
     account = client.account(user.name)
     pl = parse(protected_chain, source="publishing license")[0]
+    content_id, _ = license_ids(pl)  # a GUID, or refused before it names anything
     trace.step(client.name, "sends the publishing license and the rights account certificate",
                endpoint.server_name,
                documents=[DocumentRef("publishing license", pl.text, pl.kind),
@@ -409,7 +412,7 @@ def acquire_use_license(licensing: Cluster | LicensingEndpoint, client: Client, 
                                 trace=trace)
     use_license = endpoint.license(protected_chain, account.rac_text, anchor=anchor,
                                    trace=trace, to=client.name)
-    account.licenses[pl.content_id or ""] = use_license
+    account.licenses[content_id] = use_license
     return use_license, trace
 
 

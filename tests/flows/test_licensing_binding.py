@@ -95,7 +95,8 @@ def test_binding_view_but_not_print(deployment: Deployment, protected: tuple[byt
     binding = open_protected(session, io.BytesIO(data), out, "VIEW", anchor=anchor)
     assert out.getvalue() == CONTENT and binding.allowed
     descriptions = [c.description for c in binding.checks]
-    assert descriptions[:2] == ["the application asks for one right: VIEW",
+    assert descriptions[:3] == ["the application asks for one right: VIEW",
+                                "the publishing license in the file verifies up to the root",
                                 "a use license for this content is in the store"]
     with pytest.raises(BindingRefusedError, match=r"B-2 — the use license grants PRINT: it "
                                                   r"grants VIEW") as caught:

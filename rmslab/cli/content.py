@@ -146,6 +146,12 @@ def _command_open(args: argparse.Namespace, out: TextIO, deployment: Any) -> int
                          ) from None
     except InputError as exc:
         raise InputError(f"{source}: {exc}") from None
+    except OSError as exc:
+        # a file that cannot be read or written: a missing folder, a full disk
+        where = f"{exc.filename}: " if exc.filename else (
+            f"{args.output}: " if args.output else "")
+        raise InputError(f"{source}: {where}{exc.strerror or exc}; nothing was written"
+                         ) from None
 
 
 def _open(args: argparse.Namespace, out: TextIO, report: TextIO, deployment: Any,

@@ -26,8 +26,8 @@ from rmslab.crypto.content import ContentCipher
 from rmslab.xrml.pfile import read_protected_file, write_protected_file
 from tests.clirun import run
 
-SECRET = b"the secret plan, line %05d\n"
-PLAIN = b"".join(SECRET % i for i in range(2000))  # 54 KB: several CBC4K blocks
+SECRET = b"the secret plan, line %06d\n"
+PLAIN = b"".join(SECRET % i for i in range(80000))  # 2.2 MB: many CBC4K blocks
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +171,7 @@ def test_a_full_disk_leaves_nothing(lab: tuple[Path, Path], tmp_path: Path) -> N
 
     def limit() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, 16 * 1024))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
     done = subprocess.run([sys.executable, "-m", "rmslab.cli", "open", str(protected),
                            "--lab", str(lab_dir), "--as", "bob", "-o", str(out)],
                           capture_output=True, text=True, preexec_fn=limit, timeout=300,

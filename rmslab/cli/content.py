@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from rmslab.cli.common import EXIT_OK, EXIT_REFUSED, examples, in_lab, parse_at
+from rmslab.cli.common import EXIT_INVALID, EXIT_OK, EXIT_REFUSED, examples, in_lab, parse_at
 from rmslab.errors import InputError
 
 __all__ = ["add_content_parsers"]
@@ -130,7 +130,7 @@ def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> 
 def _command_open(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
     """Open a protected file (L-1, B-1, B-2): every error names the file."""
     from rmslab.crypto.content import ContentDecryptionError
-    from rmslab.errors import RefusedError
+    from rmslab.errors import RefusedError, RmslabError
     source = Path(args.input)
     # the report goes where the content does not: beside a file, or to stderr when the
     # content itself goes to stdout
@@ -144,8 +144,11 @@ def _command_open(args: argparse.Namespace, out: TextIO, deployment: Any) -> int
         raise InputError(f"{source}: {exc}; nothing was written (the content has no MAC: "
                          "a change elsewhere than in the last block would not be noticed)"
                          ) from None
-    except InputError as exc:
-        raise InputError(f"{source}: {exc}") from None
+    except RmslabError as exc:
+        if isinstance(exc, InputError):
+            raise InputError(f"{source}: {exc}") from None
+        sys.stderr.write(f"rmslab: {source}: {exc}\n")
+        return EXIT_INVALID
     except OSError as exc:
         # a file that cannot be read or written: a missing folder, a full disk
         where = f"{exc.filename}: " if exc.filename else (

@@ -5,10 +5,11 @@ An application session asks the client for one right (opening asks for VIEW, edi
 for EDIT, …, B-1). The client checks, in order (B-2):
 
 1. the publishing license in the file verifies up to the pinned root — digests,
-   signatures and links, each certificate as it stood when the license was issued (an
-   issuing right limits when a certificate may issue, not how long what it issued may be
-   used); a changed BODY, a broken signature, a missing SLC chain, a replaced rights blob
-   or a changed URL stop binding here, whether or not a use license is cached;
+   signatures, links, and time as :mod:`rmslab.trust` reads MS-RMPR (each document issued
+   while the certificate above it could issue: a license signed while its CLC was in range
+   stays good after the CLC ends); a changed BODY, a broken signature, a missing SLC
+   chain, a replaced rights blob or a changed URL stop binding here, whether or not a use
+   license is cached;
 2. a use license for this content is in the user's store;
 3. its chain verifies up to the pinned root, valid now;
 4. **who issued it may issue it** (P-7, MS-RMPR 3.4.4.1 and 3.8.4.4). A use license binds
@@ -198,17 +199,15 @@ def _policy(use_license: XrmlDocument) -> RightsPolicy:
 
 def verify_publishing_license(chain: Chain, anchor: PublicKey, *,
                               now: datetime) -> tuple[bool, str]:
-    """Whether the publishing license chain of a file verifies up to ``anchor`` — each
-    certificate as it stood when the license was issued (its ISSUEDTIME; ``now`` when it
-    states none) — and why (MS-RMPR 3.8, 2.2.9.7)."""
-    pl = chain[0]
-    at = pl.issued or now
+    """Whether the publishing license chain of a file verifies up to ``anchor`` at ``now``
+    (MS-RMPR 3.8, 2.2.9.7; time as :func:`rmslab.trust.validate_chain` reads it), and
+    why."""
     try:
-        validated = validate_chain(chain, anchor, at=at)
+        validated = validate_chain(chain, anchor, at=now)
     except VerificationError as exc:
         return False, str(exc)
-    return True, (f"{len(validated.path)} documents to the pinned root, each valid when the "
-                  f"license was issued ({at:%Y-%m-%d %H:%M} UTC)")
+    return True, (f"{len(validated.path)} documents to the pinned root, each issued while "
+                  f"its issuer could issue (checked at {now:%Y-%m-%d %H:%M} UTC)")
 
 
 def explain_binding(session: AppSession, license_chain: str, right: str, *,

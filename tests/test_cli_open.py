@@ -124,4 +124,4 @@ def test_every_option_of_open_has_help() -> None:
     added = {"input", "right", "output", "explain", "session", "application"}
     helped = {a.dest for a in open_parser._actions if a.help}
     assert added <= helped
-    assert "example:" in (open_parser.epilog or "")
+    assert "--explain" in (open_parser.epilog or "")

@@ -55,7 +55,7 @@ def require_guid(value: str | None, *, what: str, where: str) -> str:
     if value is None:
         raise StructureError(f"{where}: it has no {what}")
     if not is_guid(value):
-        raise StructureError(f"{where}: its {what} {escaped(value)} is not a GUID "
+        raise StructureError(f"{where}: {escaped(value)} is not a {what}, which is a GUID "
                              "({xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}); refused before it "
                              "is used as a name")
     return value

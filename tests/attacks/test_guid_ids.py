@@ -68,15 +68,15 @@ def test_a_traversing_content_id_is_refused_before_it_names_anything(
                             anchor=anchor)
     message = str(caught.value)
     assert "the publishing license, 1st in the chain" in message
-    assert f"content ID '{TRAVERSAL}' is not a GUID" in message
+    assert f"'{TRAVERSAL}' is not a content ID, which is a GUID" in message
     assert bob_pc.account("bob").licenses == {}
-    with pytest.raises(StructureError, match="is not a GUID"):
+    with pytest.raises(StructureError, match="is not a content ID"):
         explain_binding(AppSession(bob_pc, deployment.user("bob")), chain, "VIEW",
                         anchor=anchor)
     # the server refuses it too, before it issues anything
     from rmslab.flows.licensing import issue_use_license
     from rmslab.trace import Trace
-    with pytest.raises(StructureError, match="is not a GUID"):
+    with pytest.raises(StructureError, match="is not a content ID"):
         issue_use_license(deployment.root_cluster, chain, bob_pc.account("bob").rac_text,
                           anchor=anchor, trace=Trace("licensing"), to="BOB-PC")
 
@@ -88,7 +88,7 @@ def test_a_license_id_is_a_guid_and_the_value_is_shown_escaped(deployment: Deplo
         acquire_use_license(deployment.root_cluster, bob_pc, deployment.user("bob"), chain,
                             anchor=deployment.enrollment_service.anchor)
     message = str(caught.value)
-    assert "license ID '{\\u202egpj.exe}' is not a GUID" in message
+    assert "'{\\u202egpj.exe}' is not a license ID" in message
     assert "\u202e" not in message
 
 
@@ -103,6 +103,6 @@ def test_open_refuses_the_file_and_writes_nothing_anywhere(tmp_path: Path) -> No
     status, _, error = run("open", str(evil), "--lab", str(lab), "--as", "bob")
     assert status == 2, error
     assert error.startswith(f"rmslab: {evil}: the publishing license, 1st in the chain")
-    assert "is not a GUID" in error
+    assert "is not a content ID" in error
     assert not [p for p in tmp_path.rglob("*x.drm")]
     assert outside() == before

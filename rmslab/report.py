@@ -338,7 +338,7 @@ def examine(chain: Chain, *, at: datetime, anchor: PublicKey | None = None,
             _record(report, exc)
         except InputError as exc:
             _record(report, exc)
-        issuer = find_issuer(chain.documents, doc)
+        issuer = find_issuer(chain, doc)
         report.issuer_index = issuer.index if issuer else None
         report.anchored = anchor is not None and key == anchor
         try:

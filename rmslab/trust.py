@@ -19,6 +19,7 @@ certificate, 2nd in the chain" — and the reason. On success it returns a
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
@@ -29,7 +30,7 @@ from rmslab.errors import (ExpiredError, IssuedOutsideRangeError, IssuerKeyNotFo
                            WrongKindError)
 from rmslab.xrml.document import CERTIFICATE_KINDS, KIND_NAMES, XrmlDocument, ordinal
 from rmslab.xrml.model import Validity
-from rmslab.xrml.reader import Chain
+from rmslab.xrml.reader import CertifiedKeys, Chain
 from rmslab.xrml.verify import VerifiedDocument, verify_document
 
 __all__ = ["ALLOWED_ISSUERS", "ValidatedChain", "find_issuer", "validate_chain",
@@ -60,17 +61,44 @@ def chain_position(doc: XrmlDocument, depth: int) -> str:
     return f"the {doc.kind_name}, {ordinal(depth + 1)} in the chain"
 
 
-def find_issuer(documents: Sequence[XrmlDocument], doc: XrmlDocument) -> XrmlDocument | None:
+def find_issuer(documents: Chain | Sequence[XrmlDocument],
+                doc: XrmlDocument) -> XrmlDocument | None:
     """The certificate among ``documents`` whose issued principal holds ``doc``'s issuer
-    key: the first one after ``doc``, else the nearest before it, else None."""
+    key: the first one after ``doc``, else the nearest before it, else None.
+
+    Given a :class:`Chain`, its index of certified keys answers (built once per chain:
+    examining every document of a chain stays linear in its length); given documents,
+    they are searched in turn. A certificate whose keys cannot be read raises when the
+    search reaches it, either way."""
     key = doc.issuer_key
     if key is None:
         return None
+    if isinstance(documents, Chain) and documents.certified_keys is not None:
+        return _find_in_index(documents, documents.certified_keys, doc, key)
     after = next((d for d in documents if d.index > doc.index and d.certifies(key)), None)
     if after is not None:
         return after
     before = [d for d in documents if d.index < doc.index and d.certifies(key)]
     return before[-1] if before else None
+
+
+def _find_in_index(chain: Chain, index: CertifiedKeys, doc: XrmlDocument,
+                   key: PublicKey) -> XrmlDocument | None:
+    holders = index.holders.get(key, ())
+    unreadable = index.unreadable
+    at = bisect.bisect_right(holders, doc.index)
+    stop = holders[at] if at < len(holders) else len(chain)
+    # the search after doc reads every certificate up to the holder it finds
+    broken = bisect.bisect_right(unreadable, doc.index)
+    if broken < len(unreadable) and unreadable[broken] < stop:
+        raise index.errors[broken]
+    if at < len(holders):
+        return chain[holders[at]]
+    # the search before doc reads every certificate before it
+    if unreadable and unreadable[0] < doc.index:
+        raise index.errors[0]
+    before = bisect.bisect_left(holders, doc.index)
+    return chain[holders[before - 1]] if before else None
 
 
 def check_issuer_kind(doc: XrmlDocument, issuer: XrmlDocument, position: str | None) -> None:
@@ -210,7 +238,7 @@ def validate_chain(chain: Chain | Sequence[XrmlDocument], anchor: PublicKey, *,
             path.append(verified)
             if verified.issuer_key == anchor:
                 return ValidatedChain(tuple(path), anchor)
-            issuer = find_issuer(documents, doc)
+            issuer = find_issuer(chain if isinstance(chain, Chain) else documents, doc)
             if issuer is None:
                 raise IssuerKeyNotFoundError(
                     f"no certificate in the chain holds its issuer's key "

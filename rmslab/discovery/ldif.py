@@ -109,8 +109,10 @@ def _decode(data: bytes) -> str:
 
 def _unfold(text: str) -> list[_Logical]:
     """Logical lines: folded lines joined, comments dropped; blank lines kept (they
-    separate records) as empty text."""
+    separate records) as empty text. The pieces of a folded line are joined once
+    (adding each to the line so far made a value folded over 64 MB take hours)."""
     out: list[_Logical] = []
+    pieces: list[str] = []  # the folded line being gathered: out[-1]'s text in pieces
     in_comment = False
     for index, raw in enumerate(re.split(r"\r?\n", text)):
         number = index + 1
@@ -121,12 +123,18 @@ def _unfold(text: str) -> list[_Logical]:
             if not out or not out[-1].text:
                 raise LdifFormatError("a continuation line (starting with a space) follows "
                                       "no line it could continue", number)
-            out[-1].text += line[1:]
+            pieces.append(line[1:])
             continue
+        if len(pieces) > 1:
+            out[-1].text = "".join(pieces)
         in_comment = line.startswith("#")
         if in_comment:
+            pieces = []
             continue
         out.append(_Logical(number, line))
+        pieces = [line]
+    if len(pieces) > 1:
+        out[-1].text = "".join(pieces)
     return out
 
 
@@ -182,11 +190,12 @@ def _record(lines: list[_Logical]) -> LdifRecord:
     if _split_line(first)[0].lower() != "dn":
         raise LdifFormatError("a record must begin with dn:", first.number)
     dn = _text(first, "dn")
-    rest = lines[1:]
     controls: list[str] = []
-    while rest and _split_line(rest[0])[0].lower() == "control":
-        controls.append(_text(rest[0], "control"))
-        rest = rest[1:]
+    start = 1
+    while start < len(lines) and _split_line(lines[start])[0].lower() == "control":
+        controls.append(_text(lines[start], "control"))
+        start += 1
+    rest = lines[start:]
     if not rest or _split_line(rest[0])[0].lower() != "changetype":
         if controls:
             raise LdifFormatError("control: belongs to a change record; changetype: is "

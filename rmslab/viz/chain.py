@@ -123,7 +123,7 @@ def chain_graph(chain: Chain, report: ChainReport | None = None,
                    style=look.style, penwidth="3" if marked else "2")
     unknown_roots: dict[str, str] = {}
     for doc in chain:
-        issuer = find_issuer(chain.documents, doc)
+        issuer = find_issuer(chain, doc)
         key = doc.issuer_key
         if issuer is not None:
             graph.edge(f"d{doc.index}", f"d{issuer.index}", label="issuer key certified by")

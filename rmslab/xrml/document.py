@@ -546,62 +546,72 @@ class DocumentParts:
         return self.descriptor_type or body_type or ""
 
 
-_PARTS = ("BODY | BODY/DESCRIPTOR/OBJECT | BODY/ISSUER | BODY/ISSUER/PUBLICKEY"
-          " | BODY/ISSUEDPRINCIPALS | BODY/ISSUEDPRINCIPALS/PRINCIPAL"
-          " | BODY/ISSUEDPRINCIPALS/PRINCIPAL/PUBLICKEY | SIGNATURE")
-# One XPath evaluation finds them for every document of a chain (walking the tree from
-# Python costs a proxy object per element visited); the XrML elements themselves are in
-# the result, in document order, and mark where each document's parts begin.
-_PARTS_OF_CHAIN = etree.XPath("XrML | " + " | ".join(f"XrML/{p.strip()}"
-                                                     for p in _PARTS.split("|")))
-_PARTS_OF_DOCUMENT = etree.XPath("self::XrML | " + _PARTS)
+# The parts as one XPath union. libxml2 merges the operands of "|" left to right, checking
+# each node of the right operand against every node gathered so far, so a union costs the
+# product of its operands' sizes: with one operand per part over a whole chain, 100,000
+# tiny documents took 72 s. Here every operand but the first selects at most one element
+# per document ("[1]"), and the first — the principals' keys, the only part that may be
+# many — stands leftmost, where it is gathered once and never checked again. Per document
+# the union is then linear in its size; over a chain, linear in its size times the number
+# of documents, which is why chains of more than _CHAIN_XPATH_MAX documents are located
+# one document at a time (one evaluation each, about 3 µs).
+_PARTS = ("BODY/ISSUEDPRINCIPALS[1]/PRINCIPAL/PUBLICKEY[1] | BODY"
+          " | BODY/DESCRIPTOR[OBJECT][1]/OBJECT[1] | BODY/ISSUER[1] | BODY/ISSUER[1]/PUBLICKEY[1]"
+          " | BODY/ISSUEDPRINCIPALS[1] | SIGNATURE[1]")
+# For a whole chain the XrML elements are in the result too (last operand: at most one per
+# document as well), in document order, and mark where each document's parts begin.
+_PARTS_OF_CHAIN = etree.XPath(" | ".join(f"XrML/{p.strip()}" for p in _PARTS.split("|"))
+                              + " | XrML")
+_PARTS_OF_DOCUMENT = etree.XPath(_PARTS)
+_CHAIN_XPATH_MAX = 16
 
-# What a PUBLICKEY in the result belongs to: the last ISSUER or PRINCIPAL before it.
-_ISSUER, _PRINCIPAL, _OTHER = 1, 2, 0
+# What a PUBLICKEY in the result belongs to: the last ISSUER or ISSUEDPRINCIPALS before it.
+_ISSUER, _PRINCIPALS, _OTHER = 1, 2, 0
 
 
 def locate_parts(elements: Sequence[etree._Element]) -> list[DocumentParts]:
     """The :class:`DocumentParts` of each ``XrML`` element, in order. The elements are
-    all the documents of one parsed text (children of one wrapper), or a single one."""
-    parent = elements[0].getparent() if len(elements) > 1 else None
-    found = cast("list[etree._Element]", _PARTS_OF_CHAIN(parent) if parent is not None
-                 else _PARTS_OF_DOCUMENT(elements[0]))
-    located: list[DocumentParts] = []
-    parts = DocumentParts()
-    owner = _OTHER
-    principals_seen = 0
-    key_taken = True
-    for element in found:
-        tag = element.tag
-        if tag == "XrML":
-            parts = DocumentParts()
-            located.append(parts)
-            owner, principals_seen, key_taken = _OTHER, 0, True
-        elif tag == "PUBLICKEY":
-            if owner == _ISSUER and parts.issuer_key is None:
-                parts.issuer_key = element
-            elif owner == _PRINCIPAL and not key_taken:
-                parts.principal_keys.append(element)
-                key_taken = True
-        elif tag == "PRINCIPAL":
-            owner, key_taken = (_PRINCIPAL, False) if principals_seen == 1 else (_OTHER, True)
-        elif tag == "ISSUER":
-            owner = _ISSUER if parts.issuer is None else _OTHER
-            if parts.issuer is None:
-                parts.issuer = element
-        elif tag == "ISSUEDPRINCIPALS":
-            principals_seen += 1
-            owner = _OTHER
-        elif tag == "BODY":
-            if parts.body is None:
-                parts.body = element
-        elif tag == "OBJECT":
-            if parts.descriptor is None:
-                parts.descriptor = element
-        elif tag == "SIGNATURE" and parts.signature is None:
-            parts.signature = element
+    all the documents of one parsed text (children of one wrapper), or a single one.
+    Linear in the size of the text, however many documents or principals it holds."""
+    parent = elements[0].getparent() if 1 < len(elements) <= _CHAIN_XPATH_MAX else None
+    if parent is not None:
+        located = _assign_parts(cast("list[etree._Element]", _PARTS_OF_CHAIN(parent)), None)
+    else:
+        located = [_assign_parts(cast("list[etree._Element]", _PARTS_OF_DOCUMENT(element)),
+                                 DocumentParts())[0] for element in elements]
     if len(located) != len(elements) or any(p.body is None for p in located):
         raise StructureError("the documents' parts could not be located")  # pragma: no cover
+    return located
+
+
+def _assign_parts(found: list[etree._Element],
+                  parts: DocumentParts | None) -> list[DocumentParts]:
+    """Sort the elements an XPath of parts found (in document order) into the parts of
+    their documents: a new document at each ``XrML`` (or ``parts``, for one document)."""
+    located: list[DocumentParts] = [] if parts is None else [parts]
+    current = parts if parts is not None else DocumentParts()
+    owner = _OTHER
+    for element in found:
+        tag = element.tag
+        if tag == "PUBLICKEY":
+            if owner == _PRINCIPALS:
+                current.principal_keys.append(element)
+            elif owner == _ISSUER:
+                current.issuer_key = element
+        elif tag == "XrML":
+            current = DocumentParts()
+            located.append(current)
+            owner = _OTHER
+        elif tag == "BODY":
+            current.body = element
+        elif tag == "ISSUER":
+            current.issuer, owner = element, _ISSUER
+        elif tag == "ISSUEDPRINCIPALS":
+            owner = _PRINCIPALS
+        elif tag == "OBJECT":
+            current.descriptor = element
+        elif tag == "SIGNATURE":
+            current.signature = element
     return located
 
 

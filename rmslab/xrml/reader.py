@@ -6,18 +6,31 @@ Accepts XrML text (UTF-8 or UTF-16) and protected-file containers (docs/wire-for
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, overload
 
+from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import InputError
 from rmslab.xrml.document import XrmlDocument, documents_from_text
 from rmslab.xrml.pfile import ProtectedFile, is_protected_file, read_protected_file
 from rmslab.xrml.source import (MAX_INPUT_BYTES, decode_text, parse_chain_text,
                                  refuse_if_too_large)
 
-__all__ = ["Chain", "read_chain", "read_file", "parse"]
+__all__ = ["Chain", "CertifiedKeys", "read_chain", "read_file", "parse"]
+
+
+@dataclass(frozen=True)
+class CertifiedKeys:
+    """Which certificates of a chain certify which keys: for each key, the indices of the
+    certificates whose issued principals hold it (ascending); and the indices of the
+    certificates whose keys cannot be read, with the error reading them raised."""
+
+    holders: dict[PublicKey, tuple[int, ...]]
+    unreadable: tuple[int, ...]
+    errors: tuple[InputError, ...]
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,29 @@ class Chain:
     @property
     def leaf(self) -> XrmlDocument:
         return self.documents[0]
+
+    @functools.cached_property
+    def certified_keys(self) -> CertifiedKeys | None:
+        """The index issuer lookups use (:func:`rmslab.trust.find_issuer`), read once per
+        chain; None when the documents are not numbered by their positions."""
+        holders: dict[PublicKey, list[int]] = {}
+        unreadable: list[int] = []
+        errors: list[InputError] = []
+        for position, document in enumerate(self.documents):
+            if document.index != position:
+                return None
+            if not document.is_certificate:
+                continue
+            try:
+                keys = document.principal_keys
+            except InputError as exc:
+                unreadable.append(position)
+                errors.append(exc)
+                continue
+            for key in dict.fromkeys(keys):
+                holders.setdefault(key, []).append(position)
+        return CertifiedKeys({key: tuple(found) for key, found in holders.items()},
+                             tuple(unreadable), tuple(errors))
 
 
 def parse(text: str, *, source: str = "<text>") -> Chain:

@@ -17,6 +17,9 @@ The content stays sealed: reading it needs the content key, which only a license
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import os
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -24,16 +27,33 @@ from typing import BinaryIO
 from rmslab.errors import ContainerError
 
 __all__ = ["MAGIC", "ProtectedFile", "is_protected_file", "read_protected_file",
-           "write_protected_file", "container_header", "read_container_header"]
+           "write_protected_file", "container_header", "read_container_header",
+           "MAX_LICENSE_BYTES"]
 
 MAGIC = b".pfile"
 _SUPPORTED_MAJOR = (2, 3)
 _UNKNOWN_SIZE = 0xFFFFFFFFFFFFFFFF
 
+#: Bounds on what the header may ask rmslab to read (real files: a notice of about 400
+#: bytes, a header of 24 or 40, an extension of 4, metadata of at most a few kilobytes,
+#: a license of tens of kilobytes). The license is XrML text: 16 MB, as for any XrML.
+MAX_NOTICE_BYTES = 64 * 1024
+MAX_HEADER_BYTES = 1024
+MAX_EXTENSION_BYTES = 1024
+MAX_METADATA_BYTES = 1024 * 1024
+MAX_LICENSE_BYTES = 16 * 1024 * 1024
+_SKIP_CHUNK = 1 << 20
+
 
 @dataclass(frozen=True)
 class ProtectedFile:
-    """A parsed container: its header fields, the license bytes and the sealed content."""
+    """A parsed container: its header fields, the license bytes and the sealed content.
+
+    ``content_length`` is the size of the sealed content (None when the container was
+    read from a stream whose end cannot be seen). ``content`` holds it only when the
+    container was read from bytes (:func:`read_protected_file`); read from a file
+    (:func:`read_container_header`), the content stays in the file and ``content`` is
+    empty — inspecting or verifying a protected file never reads its content."""
 
     major_version: int
     minor_version: int
@@ -43,7 +63,8 @@ class ProtectedFile:
     content_offset: int
     original_size: int | None
     metadata: bytes
-    content: bytes
+    content_length: int | None
+    content: bytes = b""
 
     @property
     def version(self) -> str:
@@ -54,55 +75,162 @@ def is_protected_file(data: bytes) -> bool:
     return data.startswith(MAGIC)
 
 
-def _u32(data: bytes, offset: int, what: str) -> int:
-    if offset + 4 > len(data):
-        raise ContainerError(
-            f"the protected file is truncated: {what} at byte {offset} lies past its end "
-            f"({len(data)} bytes)")
-    return int(struct.unpack_from("<I", data, offset)[0])
+def read_protected_file(data: bytes, *,
+                        license_limit: int = MAX_LICENSE_BYTES) -> ProtectedFile:
+    """Parse a protected-file container held in memory. Raises :class:`ContainerError`
+    naming the field that is missing, out of bounds or impossible."""
+    header = read_container_header(io.BytesIO(data), license_limit=license_limit)
+    return dataclasses.replace(header, content=data[header.content_offset:])
 
 
-def _slice(data: bytes, offset: int, length: int, what: str) -> bytes:
-    if offset < 0 or length < 0 or offset + length > len(data):
-        raise ContainerError(
-            f"the protected file is truncated or damaged: the {what} is said to occupy "
-            f"bytes {offset}–{offset + length}, but the file has {len(data)} bytes")
-    return data[offset:offset + length]
+def read_container_header(handle: BinaryIO, *, license_limit: int = MAX_LICENSE_BYTES,
+                          already_read: bytes = b"") -> ProtectedFile:
+    """Read a container's header, extension, license and metadata from an open file,
+    leaving the handle at the start of the sealed content (for streaming); ``content``
+    of the result is empty. Every length is checked against its bound before anything
+    is read, so a crafted header cannot make rmslab read more than the bounds (the
+    content is never read); the parts must lie, without overlapping, between the
+    header and the content, and the content must be whole AES blocks, at least as many
+    as the original size the header states. ``already_read`` is what the caller read of
+    the file before passing the handle (its first bytes, to recognise it).
 
-
-def read_protected_file(data: bytes) -> ProtectedFile:
-    """Parse a protected-file container. Raises :class:`ContainerError` naming the field
-    that is missing or out of bounds."""
-    if not data.startswith(MAGIC):
+    Raises :class:`ContainerError` naming the field."""
+    reader = _Reader(handle, already_read)
+    if reader.read_at_most(len(MAGIC)) != MAGIC:
         raise ContainerError("not a protected file: it does not start with '.pfile'")
-    major = _u32(data, 6, "the major version")
-    minor = _u32(data, 10, "the minor version")
+    prefix = MAGIC + reader.read(12, "the version and notice length")
+    major, minor, notice_length = struct.unpack_from("<III", prefix, 6)
     if major not in _SUPPORTED_MAJOR:
         raise ContainerError(f"protected-file version {major}.{minor} is not supported "
                              f"(rmslab reads versions 2 and 3)")
-    notice_length = _u32(data, 14, "the notice length")
-    notice = _slice(data, 18, notice_length, "notice").decode("utf-8", errors="replace")
-    header = 18 + notice_length
-    header_length = _u32(data, header, "the header length")
-    if header_length < 24 or header_length % 4:
-        raise ContainerError(f"the header length {header_length} at byte {header} is impossible")
-    fields = _slice(data, header, header_length, "header")
-    values = struct.unpack(f"<{header_length // 4}I", fields)
+    _bound(notice_length, MAX_NOTICE_BYTES, "notice", 14)
+    notice = reader.read(notice_length, "the notice").decode("utf-8", errors="replace")
+    header_at = 18 + notice_length
+    header_length = struct.unpack("<I", reader.read(4, "the header length"))[0]
+    if header_length < 24 or header_length % 4 or header_length > MAX_HEADER_BYTES:
+        raise ContainerError(
+            f"the header length {header_length} at byte {header_at} is impossible (a "
+            f"header holds 24 to {MAX_HEADER_BYTES} bytes, in 4-byte fields)")
+    values = (header_length,) + struct.unpack(
+        f"<{header_length // 4 - 1}I", reader.read(header_length - 4, "the header"))
+    header_end = header_at + header_length
     ext_offset, ext_length, lic_offset, lic_length, content_offset = values[1:6]
-    extension = _slice(data, ext_offset, ext_length, "file extension").decode(
-        "utf-8", errors="replace")
-    license_bytes = _slice(data, lic_offset, lic_length, "publishing license")
-    if content_offset > len(data):
-        raise ContainerError(f"the content is said to start at byte {content_offset}, past "
-                             f"the end of the file ({len(data)} bytes)")
     original_size: int | None = None
-    metadata = b""
+    sections = [("file extension", ext_offset, ext_length, MAX_EXTENSION_BYTES, 4),
+                ("publishing license", lic_offset, lic_length, license_limit, 12)]
     if len(values) >= 10:
         size = values[6] | (values[7] << 32)
         original_size = None if size == _UNKNOWN_SIZE else size
-        metadata = _slice(data, values[8], values[9], "metadata")
-    return ProtectedFile(major, minor, notice, extension, license_bytes, content_offset,
-                         original_size, metadata, data[content_offset:])
+        sections.append(("metadata", values[8], values[9], MAX_METADATA_BYTES, 32))
+    if content_offset < header_end:
+        raise ContainerError(
+            f"the content is said to start at byte {content_offset}, inside the "
+            f"container's header (bytes {header_at}–{header_end})")
+    read: dict[str, bytes] = {}
+    for what, offset, length, limit, field in sorted(sections, key=lambda s: (s[1], s[2])):
+        _bound(length, limit, what, header_at + field + 4)
+        if offset < reader.position or offset + length > content_offset:
+            raise ContainerError(
+                f"the {what} is said to occupy bytes {offset}–{offset + length}, which is "
+                f"not between the header (ending at byte {reader.position}, after the "
+                f"parts before it) and the content (starting at byte {content_offset})")
+        reader.skip_to(offset, f"the {what}")
+        read[what] = reader.read(length, f"the {what}")
+    reader.skip_to(content_offset, "the content")
+    content_length = reader.remaining()
+    _check_content_length(content_length, original_size, content_offset)
+    return ProtectedFile(major, minor, notice,
+                         read["file extension"].decode("utf-8", errors="replace"),
+                         read["publishing license"], content_offset, original_size,
+                         read.get("metadata", b""), content_length)
+
+
+def _bound(length: int, limit: int, what: str, at: int) -> None:
+    if length > limit:
+        raise ContainerError(f"the {what} is said to be {length} bytes long (field at byte "
+                             f"{at}); rmslab reads at most {limit} bytes of it")
+
+
+def _check_content_length(length: int | None, original_size: int | None,
+                          offset: int) -> None:
+    """The sealed content is whole AES blocks, at least the padded size of the original
+    when the header states it (XRML.md "Protected files"; both modes pad, see
+    :func:`rmslab.crypto.content.encrypted_size`)."""
+    if length is None:
+        return
+    expected = (original_size // 16 + 1) * 16 if original_size is not None else None
+    if expected is not None and length < expected:
+        raise ContainerError(
+            f"the content section is {length} bytes from byte {offset}, but the header says "
+            f"the content is {original_size} bytes, which encrypt to {expected}: the file "
+            "is truncated")
+    if length == 0 or length % 16:
+        raise ContainerError(
+            f"the content section is {length} bytes from byte {offset}, not a whole number "
+            "of 16-byte AES blocks: the file is truncated or damaged")
+
+
+class _Reader:
+    """Reads a container sequentially, counting its position and naming what is missing
+    when the file ends early."""
+
+    def __init__(self, handle: BinaryIO, already_read: bytes) -> None:
+        self.handle = handle
+        self.position = 0
+        self.pending = already_read
+
+    def read_at_most(self, length: int) -> bytes:
+        data, self.pending = self.pending[:length], self.pending[length:]
+        while len(data) < length and (more := self.handle.read(length - len(data))):
+            data += more
+        self.position += len(data)
+        return data
+
+    def read(self, length: int, what: str) -> bytes:
+        data, self.pending = self.pending[:length], self.pending[length:]
+        if len(data) < length:
+            data += self.handle.read(length - len(data))
+        while len(data) < length:  # a pipe may return less than asked
+            more = self.handle.read(length - len(data))
+            if not more:
+                raise ContainerError(
+                    f"the protected file is truncated or damaged: {what} (bytes {self.position}–"
+                    f"{self.position + length}) lies past its end (byte "
+                    f"{self.position + len(data)})")
+            data += more
+        self.position += length
+        return data
+
+    def skip_to(self, offset: int, what: str) -> None:
+        gap = offset - self.position
+        if gap <= 0:
+            return
+        if self._seekable() and not self.pending:
+            end = self.handle.seek(0, os.SEEK_END)
+            if end < offset:
+                raise ContainerError(f"the protected file is truncated or damaged: {what} is "
+                                     f"said to start at byte {offset}, past its end (byte "
+                                     f"{end})")
+            self.handle.seek(offset)
+            self.position = offset
+            return
+        while gap:
+            self.read(min(gap, _SKIP_CHUNK), what)
+            gap = offset - self.position
+
+    def remaining(self) -> int | None:
+        """Bytes left after the position, when the stream can tell (it stays put)."""
+        if not self._seekable() or self.pending:
+            return None
+        end = self.handle.seek(0, os.SEEK_END)
+        self.handle.seek(self.position)
+        return end - self.position
+
+    def _seekable(self) -> bool:
+        try:
+            return bool(self.handle.seekable())
+        except (AttributeError, OSError, ValueError):
+            return False
 
 
 _NOTICE = ("\r\n\r\n\r\nThis file is protected by rmslab, a teaching and audit workbench "
@@ -140,27 +268,3 @@ def write_protected_file(license_text: str, content: bytes, *, extension: str = 
     """A whole version 3.0 container around a license chain and sealed content."""
     return container_header(license_text, extension=extension, original_size=original_size,
                             metadata=metadata, notice=notice) + content
-
-
-def read_container_header(handle: BinaryIO, *, limit: int = 64 * 1024 * 1024) -> ProtectedFile:
-    """Read a container's header from an open file, leaving the handle at the start of the
-    encrypted content (for streaming). ``content`` of the result is empty."""
-    prefix = handle.read(18)
-    if not prefix.startswith(MAGIC):
-        raise ContainerError("not a protected file: it does not start with '.pfile'")
-    if len(prefix) < 18:
-        raise ContainerError("the protected file is truncated: its header is incomplete")
-    notice_length = _u32(prefix, 14, "the notice length")
-    rest = handle.read(notice_length + 4)
-    header_length = _u32(prefix + rest, 18 + notice_length, "the header length")
-    head = prefix + rest + handle.read(max(header_length - 4, 0))
-    if len(head) < 18 + notice_length + header_length:
-        raise ContainerError("the protected file is truncated: its header is incomplete")
-    values = struct.unpack_from("<6I", head, 18 + notice_length)
-    content_offset = values[5]
-    if content_offset > limit:
-        raise ContainerError(f"the header says the content starts at byte {content_offset}; "
-                             "that is not a protected file rmslab reads")
-    head += handle.read(content_offset - len(head))
-    parsed = read_protected_file(head)
-    return parsed

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Iterator, overload
 
 from rmslab.crypto.rsa import PublicKey
-from rmslab.errors import InputError
+from rmslab.errors import HostileInputError, InputError
 from rmslab.xrml.document import XrmlDocument, documents_from_text
-from rmslab.xrml.pfile import ProtectedFile, is_protected_file, read_protected_file
+from rmslab.xrml.pfile import (MAGIC, ProtectedFile, is_protected_file,
+                               read_container_header, read_protected_file)
 from rmslab.xrml.source import (MAX_INPUT_BYTES, decode_text, parse_chain_text,
                                  refuse_if_too_large)
 
@@ -98,7 +99,7 @@ def read_chain(data: bytes | str, *, source: str = "<bytes>",
     if is_protected_file(data):
         if len(data) > 64 * limit:
             raise InputError(f"{source}: the protected file is larger than rmslab reads")
-        container = read_protected_file(data)
+        container = read_protected_file(data, license_limit=limit)
         data = container.license_bytes
     text = decode_text(data, limit=limit)
     chain = parse(text, source=source)
@@ -106,21 +107,34 @@ def read_chain(data: bytes | str, *, source: str = "<bytes>",
 
 
 def read_file(path: str | os.PathLike[str], *, limit: int = MAX_INPUT_BYTES) -> Chain:
-    """Read an XrML file or a protected file. Refuses, without reading them whole, files
-    larger than the limit (protected files may carry large content)."""
+    """Read an XrML file or a protected file. Reads are bounded whatever the file claims
+    or is (a device, a pipe): XrML text beyond ``limit`` is refused after reading at most
+    one byte more; of a protected file only the header and the license chain are read,
+    never the sealed content (:func:`~rmslab.xrml.pfile.read_container_header`)."""
     p = Path(path)
     try:
-        size = p.stat().st_size
         with p.open("rb") as handle:
-            head = handle.read(6)
-            if head != b".pfile":
-                refuse_if_too_large(size, limit, f"{p.name}: the file")
-            data = head + handle.read()
+            head = handle.read(len(MAGIC))
+            if head == MAGIC:
+                container = read_container_header(handle, already_read=head,
+                                                  license_limit=limit)
+                data = container.license_bytes
+            else:
+                container = None
+                # a regular file says its size: refused without reading it
+                refuse_if_too_large(os.fstat(handle.fileno()).st_size, limit,
+                                    "the file")
+                data = head + handle.read(limit + 1 - len(head))
+                if len(data) > limit:
+                    raise HostileInputError(
+                        f"the file holds more than {limit / 1_048_576:.0f} MB; rmslab reads "
+                        f"at most {limit / 1_048_576:.0f} MB of XrML text")
     except OSError as exc:
         raise InputError(f"{p}: cannot be read ({exc.strerror or exc})") from None
-    try:
-        return read_chain(data, source=str(path), limit=limit)
     except InputError as exc:
-        if str(path) in str(exc):
-            raise
         raise type(exc)(f"{p.name}: {exc}") from None
+    try:
+        chain = parse(decode_text(data, limit=limit), source=str(path))
+    except InputError as exc:
+        raise type(exc)(f"{p.name}: {exc}") from None
+    return Chain(chain.documents, chain.text, str(path), container)

@@ -420,7 +420,7 @@ def inspect_json(chain: Chain) -> dict[str, Any]:
     if chain.container is not None:
         c = chain.container
         out["container"] = {"version": c.version, "extension": c.extension,
-                            "content_bytes": len(c.content),
+                            "content_bytes": c.content_length,
                             "original_size": c.original_size,
                             "metadata_bytes": len(c.metadata)}
     return out

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import argparse
 import functools
-from datetime import datetime, timezone
+import re
+import sys
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, TextIO
 
 from rmslab.report import Verdict
 
 __all__ = ["EXIT_OK", "EXIT_INVALID", "EXIT_INPUT", "EXIT_REFUSED", "EXIT_DISCOVERY",
            "EXIT_UNANCHORED", "EXIT_OUT_OF_TIME", "EXIT_STATUS_HELP", "verdict_status",
-           "parse_at", "wall_clock", "in_lab", "examples", "ExamplesFormatter"]
+           "parse_at", "parse_days", "warn_if_past", "EARLIEST", "LATEST", "MAX_DAYS",
+           "wall_clock", "in_lab", "examples", "ExamplesFormatter"]
 
 EXIT_OK, EXIT_INVALID, EXIT_INPUT, EXIT_REFUSED, EXIT_DISCOVERY = 0, 1, 2, 3, 4
 #: ``rmslab verify``: every check holds but no pinned root vouches for the chain
@@ -48,6 +51,18 @@ def wall_clock() -> datetime:
 LabCommand = Callable[[argparse.Namespace, TextIO, Any], int]
 Command = Callable[[argparse.Namespace, TextIO], int]
 
+#: The times a command accepts: what XrML writes (four-digit years, UTC, minutes) and
+#: Windows can hold (a FILETIME starts in 1601) — any time outside would be written as
+#: something rmslab, or RMS, cannot read back.
+EARLIEST = datetime(1601, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9999, 12, 31, 23, 59, tzinfo=timezone.utc)
+#: The longest interval in days a command accepts (ten years: a revocation list's
+#: refresh interval, R-6, is days to weeks in practice).
+MAX_DAYS = 3650
+
+_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?"
+                   r"(Z|[+-]\d{2}:\d{2})?", re.ASCII)
+
 
 class ExamplesFormatter(argparse.RawDescriptionHelpFormatter):
     """Help with the examples epilog printed as written, and descriptions filled to the
@@ -70,12 +85,58 @@ def examples(*pairs: tuple[str, str]) -> dict[str, Any]:
 
 
 def parse_at(value: str) -> datetime:
-    """A UTC time on the command line (``2026-01-05T09:00``)."""
+    """A time on the command line, as a UTC datetime: ``2026-01-05T09:00`` (UTC), a date
+    alone (midnight), optionally with seconds, and ``Z`` or an offset (``+02:00``),
+    which is converted to UTC. The one time parser of every command: a time that is not
+    in this form, or lies outside :data:`EARLIEST`…:data:`LATEST` once in UTC, is
+    refused by the argument parser (exit status 2), before anything is read or
+    written."""
+    text = value.strip()
+    if _TIME.fullmatch(text) is None:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a time like 2026-01-05T09:00 (UTC; a date alone, seconds, Z "
+            "or an offset such as +02:00 may be given)")
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a time like 2026-01-05T09:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a time: {exc}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)  # year 0 or 10000 in UTC: OverflowError
+        in_range = EARLIEST <= moment <= LATEST + timedelta(seconds=59)
+    except OverflowError:
+        in_range = False
+    if not in_range:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} lies outside the times rmslab and RMS can write "
+            f"({EARLIEST:%Y-%m-%dT%H:%M} to {LATEST:%Y-%m-%dT%H:%M} UTC)")
+    return moment
+
+
+def parse_days(value: str) -> int:
+    """A number of days on the command line: a whole number from 1 to :data:`MAX_DAYS`
+    (a negative, zero or larger interval is refused by the argument parser)."""
+    text = value.strip()
+    if not re.fullmatch(r"[+-]?\d{1,12}", text, re.ASCII):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of days")
+    days = int(text)
+    if not 1 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"{days} days: an interval is 1 to {MAX_DAYS} days (ten years)")
+    return days
+
+
+def warn_if_past(moment: datetime | None, now: datetime, option: str) -> None:
+    """Say on stderr that ``moment`` (given with ``option``) is before the lab's time.
+
+    A past expiry is allowed, with this warning, for teaching: it shows at once what
+    binding answers for expired content (B-2); nobody can open such content."""
+    if moment is not None and moment < now:
+        sys.stderr.write(
+            f"rmslab: warning: {option} {moment:%Y-%m-%dT%H:%M} is before the lab's time "
+            f"{now:%Y-%m-%dT%H:%M}: the content is expired from the start and binding will "
+            "refuse it (B-2)\n")
 
 
 def in_lab(*, write: bool, attr: str = "lab",

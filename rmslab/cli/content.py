@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from rmslab.cli.common import EXIT_INVALID, EXIT_OK, EXIT_REFUSED, examples, in_lab, parse_at
+from rmslab.cli.common import (EXIT_INVALID, EXIT_OK, EXIT_REFUSED, examples, in_lab,
+                               parse_at, parse_days, warn_if_past)
 from rmslab.errors import InputError
 
 __all__ = ["add_content_parsers"]
@@ -76,6 +77,7 @@ def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> 
     from rmslab.flows.publishing import policy_from_template, publish_offline, publish_online
     from rmslab.rights import Grant, RightsPolicy
     user, client = _session_user(deployment, args.user)
+    warn_if_past(args.until, deployment.lab.now(), "--until")
     if args.template:
         templates = client.account(user.name).templates
         if args.template not in templates:
@@ -325,7 +327,7 @@ def add_content_parsers(sub: Any) -> None:
                         "discovery finds from the client's registry, D-7)")
     p.add_argument("--require-revocation", action="store_true",
                    help="licenses require the issuing cluster's revocation list (R-6)")
-    p.add_argument("--revocation-interval", type=int, default=7, metavar="DAYS",
+    p.add_argument("--revocation-interval", type=parse_days, default=7, metavar="DAYS",
                    help="how old the required list may be (default 7 days)")
     p.set_defaults(run=_command_protect)
 

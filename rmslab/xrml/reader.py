@@ -20,7 +20,7 @@ from rmslab.xrml.pfile import (MAGIC, ProtectedFile, is_protected_file,
 from rmslab.xrml.source import (MAX_INPUT_BYTES, decode_text, parse_chain_text,
                                  refuse_if_too_large)
 
-__all__ = ["Chain", "CertifiedKeys", "read_chain", "read_file", "parse"]
+__all__ = ["Chain", "CertifiedKeys", "read_chain", "read_file", "read_xrml_text", "parse"]
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,13 @@ def read_file(path: str | os.PathLike[str], *, limit: int = MAX_INPUT_BYTES) -> 
     """Read an XrML file or a protected file. Reads are bounded whatever the file claims
     or is (a device, a pipe): XrML text beyond ``limit`` is refused after reading at most
     one byte more; of a protected file only the header and the license chain are read,
-    never the sealed content (:func:`~rmslab.xrml.pfile.read_container_header`)."""
-    p = Path(path)
+    never the sealed content (:func:`~rmslab.xrml.pfile.read_container_header`).
+    Errors name the file by its name."""
+    return _read_file(Path(path), limit, Path(path).name)
+
+
+def _read_file(p: Path, limit: int, name: str) -> Chain:
+    path = str(p)
     try:
         with p.open("rb") as handle:
             head = handle.read(len(MAGIC))
@@ -132,9 +137,21 @@ def read_file(path: str | os.PathLike[str], *, limit: int = MAX_INPUT_BYTES) -> 
     except OSError as exc:
         raise InputError(f"{p}: cannot be read ({exc.strerror or exc})") from None
     except InputError as exc:
-        raise type(exc)(f"{p.name}: {exc}") from None
+        raise type(exc)(f"{name}: {exc}") from None
     try:
         chain = parse(decode_text(data, limit=limit), source=str(path))
     except InputError as exc:
-        raise type(exc)(f"{p.name}: {exc}") from None
+        raise type(exc)(f"{name}: {exc}") from None
     return Chain(chain.documents, chain.text, str(path), container)
+
+
+def read_xrml_text(path: str | os.PathLike[str], *, limit: int = MAX_INPUT_BYTES) -> str:
+    """The text of a file that must hold XrML — a license store's ``EUL-*.drm`` or a
+    certificate kept in a lab — checked as :func:`read_file` checks any XrML (an empty,
+    truncated or garbled file is an :class:`InputError` naming the file), as it is
+    written: decoded, not re-serialised. Errors name the file by its whole path (a lab
+    holds many stores, with files of the same names)."""
+    chain = _read_file(Path(path), limit, str(path))
+    if chain.container is not None:
+        raise InputError(f"{path}: a protected file, where XrML text belongs")
+    return chain.text

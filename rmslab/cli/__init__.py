@@ -19,6 +19,7 @@ from rmslab.cli.common import EXIT_INPUT, EXIT_INVALID, EXIT_STATUS_HELP, exampl
 from rmslab.cli.documents import add_document_parsers
 from rmslab.cli.content import add_content_parsers
 from rmslab.cli.lab import add_lab_parsers
+from rmslab.cli.output import safe_stderr, safe_stream
 from rmslab.cli.revoke import add_revoke_parser
 from rmslab.discovery.command import add_discover_parser
 from rmslab.errors import InputError, RmslabError
@@ -48,9 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
+    with safe_stderr():  # every message names something from the input: made safe
+        return _main(argv, out or sys.stdout)
+
+
+def _main(argv: Sequence[str] | None, out: TextIO) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # what the command prints is made safe for a terminal; JSON stays exact (escaped)
+    out = safe_stream(out, json=bool(getattr(args, "json", False)))
     try:
         return int(args.run(args, out))
     except InputError as exc:

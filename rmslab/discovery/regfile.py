@@ -276,10 +276,15 @@ _DWORD = re.compile(r"dword:([0-9a-fA-F]{1,8})\s*", re.ASCII)
 _BYTE = re.compile(r"[0-9a-fA-F]{1,2}", re.ASCII)
 
 
+_HEX_BYTES_AS_WRITTEN = re.compile(r"[0-9a-fA-F]{2}(?:,[0-9a-fA-F]{2})*", re.ASCII)
+
+
 def _parse_hex_bytes(text: str, line: int) -> bytes:
     body = text.strip()
     if not body:
         return b""
+    if _HEX_BYTES_AS_WRITTEN.fullmatch(body):  # the registry editor's layout: at C speed
+        return bytes.fromhex(body.replace(",", ""))
     out = bytearray()
     for token in body.split(","):
         token = token.strip()

@@ -28,7 +28,7 @@ from rmslab.errors import ContainerError
 
 __all__ = ["MAGIC", "ProtectedFile", "is_protected_file", "read_protected_file",
            "write_protected_file", "container_header", "read_container_header",
-           "MAX_LICENSE_BYTES"]
+           "read_container_file", "MAX_LICENSE_BYTES"]
 
 MAGIC = b".pfile"
 _SUPPORTED_MAJOR = (2, 3)
@@ -143,6 +143,19 @@ def read_container_header(handle: BinaryIO, *, license_limit: int = MAX_LICENSE_
                          read["file extension"].decode("utf-8", errors="replace"),
                          read["publishing license"], content_offset, original_size,
                          read.get("metadata", b""), content_length)
+
+
+def read_container_file(path: str | os.PathLike[str], *,
+                        license_limit: int = MAX_LICENSE_BYTES) -> ProtectedFile:
+    """:func:`read_container_header` of the file at ``path``: errors (a broken header, a
+    file that cannot be opened) are :class:`ContainerError` naming the file."""
+    try:
+        with open(path, "rb") as handle:
+            return read_container_header(handle, license_limit=license_limit)
+    except OSError as exc:
+        raise ContainerError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except ContainerError as exc:
+        raise ContainerError(f"{os.fspath(path)}: {exc}") from None
 
 
 def _bound(length: int, limit: int, what: str, at: int) -> None:

@@ -41,3 +41,15 @@ def test_served_lab_bench_runs() -> None:
     rows = [line.split()[0] for line in result.stdout.splitlines()
             if line.startswith(("AcquireLicense ", "Activate ", "GetLicensorCertificate "))]
     assert rows == ["AcquireLicense", "Activate", "GetLicensorCertificate"]
+
+
+def test_hostile_inputs_bench_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "hostile_inputs.py"), "--sizes", "1",
+         "--rounds", "1", "--sparse-gb", "0.01"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines()
+            if line.startswith(("XrML tiny documents", ".reg continued hex", "LDIF folded"))]
+    assert len(rows) == 3  # XrML, .reg, LDIF at 1 MB
+    assert "GB of content (sparse)" in result.stdout and "status 0" in result.stdout

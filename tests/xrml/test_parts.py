@@ -103,3 +103,13 @@ def test_each_document_of_a_real_chain_gets_its_own_parts(corpus: Path) -> None:
         assert doc.issuer_key is not None and doc.signature is not None
     keys = [doc.issuer_key for doc in chain]
     assert len(set(k.fingerprint for k in keys if k)) > 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(documents(), min_size=17, max_size=20))
+def test_long_chains_located_one_document_at_a_time_find_the_same(texts: list[str]) -> None:
+    # past 16 documents the parts are located per document (one XPath for the whole
+    # chain would cost its size times its length)
+    elements = [doc.element for doc in read_chain("\n".join(texts))]
+    for element, parts in zip(elements, locate_parts(elements)):
+        assert located(parts) == walked(element)

@@ -92,7 +92,7 @@ def test_a_gigabyte_protected_file_is_inspected_without_reading_its_content(
     for command in (["inspect", str(path), "--json"], ["verify", str(path)]):
         done = run_limited(*command, memory_mb=400)
         _no_traceback(done.stdout, done.stderr)
-        assert done.returncode in (0, 1), done.stderr
+        assert done.returncode in (0, 1, 5, 6), done.stderr
     report = json.loads(run_limited("inspect", str(path), "--json", memory_mb=400).stdout)
     assert report["container"]["content_bytes"] == (size // 16 + 1) * 16
 
@@ -173,7 +173,7 @@ def test_the_extreme_times_in_range_are_answered(moment: str, lab: Path, tmp_pat
     status, output, error = run("audit", str(lab), "--at", moment)
     assert status in (0, 1) and "audit of" in output, error
     status, output, error = run("verify", str(protected), "--at", moment)
-    assert status in (0, 1) and "chain" in output, error
+    assert status in (0, 1, 5, 6) and "chain" in output, error
     status, output, error = run("inspect", str(protected))
     assert status == 0
     _no_traceback(output, error)

@@ -91,13 +91,14 @@ def test_examining_a_chain_of_many_signed_documents_is_linear() -> None:
     # every document after it
     teaching = teaching_chain(Lab(mode=1))
     leaf, *issuers = [doc.text for doc in teaching.chain]
+    at = Lab().now()
 
     def examined(copies: int) -> int:
         chain = read_chain("\n".join([leaf] * copies + issuers))
         for doc in chain:  # read what examine reads, outside the count
             doc.compute_digest(), doc.issuer, doc.signature
-        calls = _calls(lambda: examine(chain))
-        assert {doc.issuer_index for doc in examine(chain).documents[:copies]} == {copies}
+        calls = _calls(lambda: examine(chain, at=at))
+        assert {doc.issuer_index for doc in examine(chain, at=at).documents[:copies]} == {copies}
         return calls
 
     small, large = examined(150), examined(600)

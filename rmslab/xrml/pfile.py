@@ -167,7 +167,7 @@ def _bound(length: int, limit: int, what: str, at: int) -> None:
 def _check_content_length(length: int | None, original_size: int | None,
                           offset: int) -> None:
     """The sealed content is whole AES blocks, at least the padded size of the original
-    when the header states it (XRML.md "Protected files"; both modes pad, see
+    when the header states it (docs/wire-format.md "Protected files"; both modes pad, see
     :func:`rmslab.crypto.content.encrypted_size`)."""
     if length is None:
         return

@@ -1,6 +1,6 @@
 """Fuzzing what a crafted file or a command line controls: the fields of a protected
 file's header, and the times and intervals of the command. Whatever they hold, the
-answer is a result or an rmslab error — never another exception (DESIGN.md rule 5).
+answer is a result or an rmslab error — never another exception (docs/architecture.md rule 5).
 
 covers: A-1, P-6
 """

@@ -20,7 +20,7 @@ from rmslab.xrml.pfile import (MAGIC, ProtectedFile, is_protected_file,
 from rmslab.xrml.source import (MAX_INPUT_BYTES, decode_text, parse_chain_text,
                                  refuse_if_too_large)
 
-__all__ = ["Chain", "CertifiedKeys", "read_chain", "read_file", "read_xrml_text", "parse"]
+__all__ = ["Chain", "CertifiedKeys", "read_chain", "read_file", "parse"]
 
 
 @dataclass(frozen=True)
@@ -111,12 +111,9 @@ def read_file(path: str | os.PathLike[str], *, limit: int = MAX_INPUT_BYTES) -> 
     or is (a device, a pipe): XrML text beyond ``limit`` is refused after reading at most
     one byte more; of a protected file only the header and the license chain are read,
     never the sealed content (:func:`~rmslab.xrml.pfile.read_container_header`).
-    Errors name the file by its name."""
-    return _read_file(Path(path), limit, Path(path).name)
-
-
-def _read_file(p: Path, limit: int, name: str) -> Chain:
-    path = str(p)
+    Errors name the file."""
+    p = Path(path)
+    name = p.name
     try:
         with p.open("rb") as handle:
             head = handle.read(len(MAGIC))
@@ -143,15 +140,3 @@ def _read_file(p: Path, limit: int, name: str) -> Chain:
     except InputError as exc:
         raise type(exc)(f"{name}: {exc}") from None
     return Chain(chain.documents, chain.text, str(path), container)
-
-
-def read_xrml_text(path: str | os.PathLike[str], *, limit: int = MAX_INPUT_BYTES) -> str:
-    """The text of a file that must hold XrML — a license store's ``EUL-*.drm`` or a
-    certificate kept in a lab — checked as :func:`read_file` checks any XrML (an empty,
-    truncated or garbled file is an :class:`InputError` naming the file), as it is
-    written: decoded, not re-serialised. Errors name the file by its whole path (a lab
-    holds many stores, with files of the same names)."""
-    chain = _read_file(Path(path), limit, str(path))
-    if chain.container is not None:
-        raise InputError(f"{path}: a protected file, where XrML text belongs")
-    return chain.text

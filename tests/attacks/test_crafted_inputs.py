@@ -106,7 +106,10 @@ def test_an_endless_input_is_refused_within_a_memory_limit(source: str) -> None:
         _no_traceback(done.stdout, done.stderr)
 
 
-def test_an_empty_or_garbled_license_in_a_store_is_named(lab: Path, tmp_path: Path) -> None:
+def test_an_empty_or_garbled_license_in_a_store_changes_nothing(lab: Path,
+                                                                tmp_path: Path) -> None:
+    # the lab's database is the truth; EUL-*.drm is a view of it, never read back: an
+    # emptied or garbled view neither breaks a command nor changes what binds
     plain, protected = tmp_path / "plain.txt", tmp_path / "p.ptxt"
     plain.write_text("hello\n")
     status, output, _ = run("protect", str(plain), str(protected), "--lab", str(lab),
@@ -120,12 +123,11 @@ def test_an_empty_or_garbled_license_in_a_store_is_named(lab: Path, tmp_path: Pa
     try:
         for garbled in (b"", b"\xef\xbb\xbf", b"not xml", kept[:len(kept) // 2], b"\xff\xfe\x00"):
             license_file.write_bytes(garbled)
-            for command in (["open", str(protected), "--lab", str(lab), "--as", "bob"],
-                            ["audit", str(lab)]):
-                status, output, error = run(*command)
-                assert status == 2, (garbled, command, error)
-                assert str(license_file) in error, error
-                _no_traceback(output, error)
+            status, output, error = run("open", str(protected), "--lab", str(lab), "--as", "bob")
+            assert (status, output) == (0, "hello\n"), error
+            status, output, error = run("audit", str(lab))
+            assert status in (0, 1) and "audit of" in output, error
+            _no_traceback(output, error)
     finally:
         license_file.write_bytes(kept)
 

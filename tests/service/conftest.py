@@ -35,7 +35,11 @@ def wsdl() -> Path:
     """The directory of the seven WSDL files. Under CI=true a missing one is a failure."""
     found = wsdl_dir()
     if found is None:
-        message = "MS-RMPR's WSDL files were not found: set RMSLAB_WSDL"
+        message = ("MS-RMPR's WSDL files were not found. They are the seven WSDL documents of "
+                   "section 6 of Microsoft's MS-RMPR specification (activation, certification, "
+                   "licensing, publishing, server, template distribution, enrollment), each "
+                   "saved as NAME.wsdl (licensing.wsdl, …) in one folder; set RMSLAB_WSDL to "
+                   "it (default: ms-specs/wsdl beside the corpus, or ../shared/ms-specs/wsdl)")
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)

@@ -41,8 +41,10 @@ services do through :func:`rmslab.service.app.from_store`
 
 ``read`` reuses the deployment it loaded last while the lab's change counter
 (``generation``, raised by every committed write) has not moved: treat it as read-only
-and shared. ``write`` always loads its own deployment under the lock; keep nothing of
-it after the ``with`` block.
+and shared. ``write`` starts, under the lock, from the deployment this store's last
+write committed when the generation has not moved since (nothing else changed the lab;
+its logs are checked as on a load), else it loads the lab; keep nothing of it after the
+``with`` block (a write that raises discards it).
 
 **The clock only moves forward.** The lab keeps the latest time it ever recorded (a
 high-water mark of its clock); a clock found behind it, or behind the newest entry of a
@@ -50,8 +52,10 @@ logging database, is refused as tampering (:class:`~rmslab.errors.LabTamperedErr
 
 **Logs are never recreated.** The logging databases are opened in place, in WAL mode (a
 server and commands log into them at once); reads open them with ``mode=ro``. The lab
-keeps each log's row count and last row ID as of its last write: a log that is missing,
-emptied, unreadable, or holds fewer requests is refused
+keeps each log's row count and last row ID as of its last write — for each of its
+tables: the enrollment log, and the request log the servers write (recorded under the
+file's path with ``#request_log``): a log that is missing, emptied, replaced,
+unreadable, or holds fewer requests in either table is refused
 (:class:`~rmslab.errors.LogDamagedError`, naming the file and what it held), or — for
 ``rmslab log`` and ``rmslab audit`` — reported (audit finding RMS-009).
 
@@ -70,6 +74,7 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Iterator, Literal
 
 from rmslab.deployment import Deployment
@@ -81,7 +86,8 @@ from rmslab.store.tables import (SCHEMA_VERSION, TABLES, PathParts, Row, State, 
                                  check_names, dump, files_of, log_parts)
 from rmslab.xrml.model import format_time, parse_time
 
-__all__ = ["LabStore", "LAB_DATABASE", "LOCK_TIMEOUT_VARIABLE", "DEFAULT_LOCK_TIMEOUT"]
+__all__ = ["LabStore", "LAB_DATABASE", "LOCK_TIMEOUT_VARIABLE", "DEFAULT_LOCK_TIMEOUT",
+           "REQUEST_LOG_KEY"]
 
 LAB_DATABASE = "lab.sqlite"
 #: The environment variable that sets how long a command waits for the lab (seconds).
@@ -97,6 +103,21 @@ _STORE_TABLES = (
 )
 
 DamagedLogs = Literal["refuse", "report"]
+
+#: The key of a log file's request table in the ``logs`` table: the file's path and this.
+REQUEST_LOG_KEY = "#request_log"
+
+
+@dataclass
+class _Committed:
+    """What this store's last write committed: the lab's generation after it, the
+    deployment, its rows, the logs' recorded extents and the store row."""
+
+    generation: int
+    deployment: Deployment
+    state: State
+    logs: dict[str, Row]
+    store: Row
 
 
 def _default_timeout() -> float:
@@ -129,6 +150,7 @@ class LabStore:
         self.root = Path(directory)
         self.timeout = _default_timeout() if timeout is None else timeout
         self._cache: tuple[int, Deployment] | None = None
+        self._committed: _Committed | None = None
         self._cache_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -180,6 +202,7 @@ class LabStore:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 log.copy_to(path)
                 _record_log(db, name, log.extent())
+                _record_log(db, name, log.request_extent(), requests=True)
             for table in TABLES:
                 for row in state[table.name].values():
                     for parts, data in files_of(table.name, row):
@@ -268,7 +291,8 @@ class LabStore:
             log = self._open_log(name, logs, readonly=readonly_logs, damaged=damaged_logs)
             cluster_or_service.log = log
             if log.damage is None:
-                newest = log.extent().newest
+                newest = max((e.newest for e in (log.extent(), log.request_extent())
+                              if e.newest is not None), default=None)
                 if newest is not None and now < newest:
                     raise LabTamperedError(
                         f"{self.database}: the lab clock ({format_time(now)}) is behind the "
@@ -285,15 +309,14 @@ class LabStore:
                 "last recorded it" if recorded else "the lab has no record of it")
         try:
             log = LoggingDatabase.open(path, readonly=readonly, timeout=self.timeout)
-            extent = log.extent()
+            lost = _lost(log, relative, logs)
         except LogDamagedError as exc:
             problem = f"{exc}; {held}"
         else:
-            if recorded is None or (extent.rows >= recorded[1] and extent.last_id >= recorded[2]):
+            if lost is None:
                 return log
             log.close()
-            problem = (f"{path}: the log lost requests: it holds {extent.rows}, up to entry "
-                       f"{extent.last_id}; {held}")
+            problem = f"{path}: {lost}"
         if damaged == "refuse":
             raise LogDamagedError(f"{problem}. The audit log of the lab was damaged: "
                                   "rmslab refuses to use the lab (rmslab audit reports it)")
@@ -338,11 +361,22 @@ class LabStore:
                 self._cache = (int(store[0]), deployment)
         return deployment
 
-    def _logs_hold(self, deployment: Deployment) -> bool:
-        """The cached deployment's logs are still whole (else it is loaded again)."""
+    def _logs_hold(self, deployment: Deployment,
+                   recorded: dict[str, Row] | None = None) -> bool:
+        """The cached deployment's logs are still whole, in place, and — given what the
+        lab recorded of them — hold at least that (else it is loaded again, which says
+        what is wrong)."""
         try:
-            for _, owner in _owners(deployment):
-                owner.log.extent()
+            for name, owner in _owners(deployment):
+                log = owner.log
+                if log.damage is not None or not log.in_place():
+                    return False
+                if recorded is not None:
+                    if _lost(log, _relative(log_parts(name)), recorded) is not None:
+                        return False
+                else:
+                    log.extent()
+                    log.request_extent()
         except LogDamagedError:
             return False
         return True
@@ -356,22 +390,35 @@ class LabStore:
         try:
             self._begin_write(db)
             try:
-                older = int(db.execute("PRAGMA user_version").fetchone()[0]) < SCHEMA_VERSION
-                if older:
-                    _ensure_schema(db)  # a lab made before the mapping last grew
-                state, logs, store = self._read_state(db)
-                deployment = self._load(state, logs, store, readonly_logs=False,
-                                        damaged_logs="refuse")
-                # an older lab's rows lack what build filled in (a SID its seed gives):
-                # compare with the rows as stored, so this write completes them
-                before = state if older else dump(deployment)
+                kept = self._last_committed(db)
+                if kept is not None:  # nothing changed the lab since this store's last write
+                    deployment, before, logs, store = (kept.deployment, kept.state, kept.logs,
+                                                       kept.store)
+                else:
+                    older = (int(db.execute("PRAGMA user_version").fetchone()[0])
+                             < SCHEMA_VERSION)
+                    if older:
+                        _ensure_schema(db)  # a lab made before the mapping last grew
+                    state, logs, store = self._read_state(db)
+                    deployment = self._load(state, logs, store, readonly_logs=False,
+                                            damaged_logs="refuse")
+                    # an older lab's rows lack what build filled in (a SID its seed gives):
+                    # compare with the rows as stored, so this write completes them
+                    before = state if older else dump(deployment)
                 yield deployment
                 try:
-                    self._commit(db, deployment, before, logs, store, written)
+                    committed = self._commit(db, deployment, before, logs, store, written)
+                    with self._cache_lock:  # before COMMIT: the next writer waits for it
+                        self._committed = committed
+                    if db.in_transaction:
+                        db.execute("COMMIT")
+                    written.clear()
                 except sqlite3.Error as exc:
                     raise LabStoreError(f"{self.database}: what the command changed cannot "
                                         f"be kept ({exc}); nothing was changed") from None
             except BaseException:
+                with self._cache_lock:  # what the caller changed is not the lab's
+                    self._committed = None
                 try:
                     if db.in_transaction:
                         db.execute("ROLLBACK")
@@ -381,9 +428,29 @@ class LabStore:
         finally:
             db.close()
 
+    def _last_committed(self, db: sqlite3.Connection) -> _Committed | None:
+        """What this store's last write committed, taken (one writer uses it), when the
+        lab's generation has not moved since and its logs hold what the lab recorded."""
+        with self._cache_lock:
+            kept, self._committed = self._committed, None
+        if kept is None:
+            return None
+        try:
+            generation = int(db.execute("SELECT generation FROM store WHERE id = 1")
+                             .fetchone()[0])
+        except sqlite3.Error as exc:
+            raise LabStoreError(f"{self.database}: cannot be read ({exc})") from None
+        if generation != kept.generation or not self._logs_hold(kept.deployment, kept.logs):
+            for _, log in _logs(kept.deployment):
+                log.close()
+            return None
+        return kept
+
     def _commit(self, db: sqlite3.Connection, deployment: Deployment, before: State,
                 logs: dict[str, Row], store: Row, written: list[tuple[Path, bytes | None]]
-                ) -> None:
+                ) -> _Committed:
+        """Write what changed (rows, log extents, files) and raise the generation — all
+        but the COMMIT, which the caller makes — and say what the lab will then hold."""
         after = dump(deployment)
         check_names(after)
         now = after["lab"][(1,)][4]
@@ -412,15 +479,19 @@ class LabStore:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 log.copy_to(path)
                 log.attach(path)
-            extent = log.extent()
-            recorded = logs.get(_relative(log_parts(name)))
-            newest = format_time(extent.newest) if extent.newest else None
-            if recorded is None or tuple(recorded[1:]) != (extent.rows, extent.last_id, newest):
-                changed = True
-                _record_log(db, name, extent)
+            logs = dict(logs)
+            for requests, extent in ((False, log.extent()), (True, log.request_extent())):
+                log_key = _relative(log_parts(name)) + (REQUEST_LOG_KEY if requests else "")
+                recorded = logs.get(log_key)
+                newest = format_time(extent.newest) if extent.newest else None
+                if recorded is None or tuple(recorded[1:]) != (extent.rows, extent.last_id,
+                                                               newest):
+                    changed = True
+                    logs[log_key] = _record_log(db, name, extent, requests=requests)
+        generation = int(store[0])
         if not changed:  # nothing to keep: nothing is written
             db.execute("ROLLBACK")
-            return
+            return _Committed(generation, deployment, after, logs, store)
         db.execute("UPDATE store SET generation = generation + 1, clock_high_water = ?",
                    (max(now, high_water, key=_time),))
         for path, (old_data, new_data) in files.items():
@@ -430,8 +501,8 @@ class LabStore:
                 remove_file(path)
             else:
                 write_atomic(path, new_data)
-        db.execute("COMMIT")
-        written.clear()
+        return _Committed(generation + 1, deployment, after, logs,
+                          (generation + 1, max(now, high_water, key=_time)))
 
 
 def _ensure_schema(db: sqlite3.Connection) -> None:
@@ -495,10 +566,27 @@ def _relative(parts: PathParts) -> str:
     return "/".join(p if isinstance(p, str) else p[1] for p in parts)
 
 
-def _record_log(db: sqlite3.Connection, name: str | None, extent: LogExtent) -> None:
-    db.execute("INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?)",
-               (_relative(log_parts(name)), extent.rows, extent.last_id,
-                format_time(extent.newest) if extent.newest else None))
+def _record_log(db: sqlite3.Connection, name: str | None, extent: LogExtent, *,
+                requests: bool = False) -> Row:
+    """Record how far one table of a log goes (the request table under the file's path
+    and :data:`REQUEST_LOG_KEY`); returns the row."""
+    row = (_relative(log_parts(name)) + (REQUEST_LOG_KEY if requests else ""), extent.rows,
+           extent.last_id, format_time(extent.newest) if extent.newest else None)
+    db.execute("INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?)", row)
+    return row
+
+
+def _lost(log: LoggingDatabase, relative: str, recorded: dict[str, Row]) -> str | None:
+    """What a log lost against what the lab recorded of its two tables (None: nothing)."""
+    for requests, extent in ((False, log.extent()), (True, log.request_extent())):
+        key = relative + (REQUEST_LOG_KEY if requests else "")
+        held = recorded.get(key)
+        if held is not None and (extent.rows < held[1] or extent.last_id < held[2]):
+            table = "request log" if requests else "log"
+            return (f"the {table} lost requests: it holds {extent.rows}, up to entry "
+                    f"{extent.last_id}; it held {held[1]} request(s), up to entry "
+                    f"{held[2]}, when the lab last recorded it")
+    return None
 
 
 def _owners(deployment: Deployment) -> list[tuple[str | None, Any]]:

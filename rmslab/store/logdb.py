@@ -1,13 +1,27 @@
-"""A cluster's logging database: every enrollment and renewal request, accepted or
-refused, with who, what, when and the outcome (SPEC E-8).
+"""A cluster's logging database, as AD RMS keeps one (SPEC E-8; MS-RMPR 3.1.4).
+
+Two tables:
+
+* ``enrollment_log`` — every enrollment, certification and renewal request, accepted or
+  refused, with who, what, when and the outcome (E-8);
+* ``request_log`` — every request the cluster's SOAP services answered (certification,
+  licensing, publishing, templates, server information; the enrollment service's log:
+  Enroll), one row each: the lab's time, service, operation, the account that
+  authenticated (``DOMAIN\\user`` and SID) or ``anonymous``, the client's address, the
+  outcome (``answered``, ``fault`` — the exception name of MS-RMPR 3.1.4.5 kept — or
+  ``rejected``: the request could not be read), the HTTP status and the wall-clock
+  duration. The server writes the row before it sends the answer
+  (:mod:`rmslab.service.app`).
 
 A real SQLite database — a file when the deployment lives on disk (WAL mode, opened in
 place, never created or replaced by a command), in memory until then
-(:meth:`LoggingDatabase.copy_to` copies it with SQLite's backup API).
+(:meth:`LoggingDatabase.copy_to` copies it with SQLite's backup API). A log file made
+before the request table existed gets it the first time it is opened for writing.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -18,7 +32,8 @@ from typing import Callable, NamedTuple, TypeVar
 from rmslab.errors import InputError, LabBusyError, LogDamagedError
 from rmslab.xrml.model import format_time, parse_time
 
-__all__ = ["LogEntry", "LogExtent", "LoggingDatabase", "REQUEST_KINDS"]
+__all__ = ["LogEntry", "LogExtent", "LoggingDatabase", "REQUEST_KINDS", "RequestEntry",
+           "REQUEST_OUTCOMES", "ANONYMOUS_ACCOUNT"]
 
 _T = TypeVar("_T")
 
@@ -42,6 +57,33 @@ CREATE TABLE IF NOT EXISTS enrollment_log (
     request_id  TEXT
 );
 """
+
+#: What became of a request to a SOAP service: ``answered`` (the operation's response),
+#: ``fault`` (a SOAP fault naming MS-RMPR's exception: refused or failed), ``rejected``
+#: (the request could not be read: a ``soap:Client`` fault, or a 4xx).
+REQUEST_OUTCOMES = ("answered", "fault", "rejected")
+
+#: The account of a request that did not authenticate (MS-RMPR 3.1.1.1.8).
+ANONYMOUS_ACCOUNT = "anonymous"
+
+_REQUEST_SCHEMA = """
+CREATE TABLE IF NOT EXISTS request_log (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          TEXT NOT NULL,
+    service     TEXT NOT NULL,
+    operation   TEXT NOT NULL,
+    account     TEXT NOT NULL,
+    sid         TEXT,
+    client      TEXT NOT NULL DEFAULT '',
+    outcome     TEXT NOT NULL CHECK (outcome IN ('answered', 'fault', 'rejected')),
+    status      INTEGER NOT NULL,
+    exception   TEXT,
+    detail      TEXT NOT NULL DEFAULT '',
+    duration_ms REAL NOT NULL
+);
+"""
+_REQUEST_COLUMNS = ("id, at, service, operation, account, sid, client, outcome, status, "
+                    "exception, detail, duration_ms")
 
 
 class LogExtent(NamedTuple):
@@ -72,6 +114,31 @@ class LogEntry:
                 f"by {self.requester} for {self.subject} ({self.channel}){why}{rule}")
 
 
+@dataclass(frozen=True)
+class RequestEntry:
+    """One row of the request log: a request one of the services answered."""
+
+    id: int
+    at: str
+    service: str
+    operation: str
+    account: str
+    sid: str | None
+    client: str
+    outcome: str
+    status: int
+    exception: str | None
+    detail: str
+    duration_ms: float
+
+    def __str__(self) -> str:
+        what = f" {self.exception}" if self.exception else ""
+        why = f" — {self.detail}" if self.detail and self.outcome != "answered" else ""
+        return (f"{self.id:>4} {self.at} {self.service + '/' + self.operation:<44} "
+                f"{self.outcome:<8} {self.status} {self.duration_ms:>7.1f} ms  by "
+                f"{self.account}{f' from {self.client}' if self.client else ''}{what}{why}")
+
+
 class LoggingDatabase:
     """The enrollment log of one cluster (or of the enrollment service).
 
@@ -91,7 +158,8 @@ class LoggingDatabase:
         # shared under a lock.
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False)
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(_SCHEMA + _REQUEST_SCHEMA)
+        self._identity: tuple[int, int] | None = None
 
     @classmethod
     def open(cls, path: str | Path, *, readonly: bool = False,
@@ -100,7 +168,7 @@ class LoggingDatabase:
         log = cls.__new__(cls)
         log.path, log.readonly, log.damage = str(path), readonly, None
         log._lock = threading.Lock()
-        log._db = _connect(Path(path), readonly=readonly, timeout=timeout)
+        log._db, log._identity = _connect(Path(path), readonly=readonly, timeout=timeout)
         return log
 
     @classmethod
@@ -136,6 +204,84 @@ class LoggingDatabase:
             raise LogDamagedError(f"{self.path}: the request cannot be logged ({exc})") from None
         return int(cursor.lastrowid or 0)
 
+    def record_request(self, *, at: datetime, service: str, operation: str, account: str,
+                       sid: str | None, client: str, outcome: str, status: int,
+                       exception: str | None, detail: str, duration_ms: float) -> int:
+        """Add one row to the request log and commit it (the server calls this before it
+        sends the answer); returns the row's ID."""
+        if outcome not in REQUEST_OUTCOMES:
+            raise ValueError(f"unknown request outcome {outcome!r}")
+        if self.damage is not None:
+            raise LogDamagedError(f"{self.path}: {self.damage}; nothing more is logged into it")
+        if self.readonly:
+            raise LogDamagedError(f"{self.path}: opened read-only; nothing is logged into it")
+        if not self.in_place():
+            raise LogDamagedError(f"{self.path}: the logging database was removed or replaced "
+                                  "while the server had it open; the request is not logged")
+        try:
+            with self._lock, self._db:
+                cursor = self._db.execute(
+                    "INSERT INTO request_log (at, service, operation, account, sid, client, "
+                    "outcome, status, exception, detail, duration_ms) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (format_time(at), service, operation, account, sid, client, outcome,
+                     status, exception, detail[:500], round(duration_ms, 3)))
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise LabBusyError(f"{self.path}: another process holds the log too long; the "
+                                   f"request was not logged ({exc})") from None
+            raise LogDamagedError(f"{self.path}: the request cannot be logged ({exc})") from None
+        except sqlite3.Error as exc:
+            raise LogDamagedError(f"{self.path}: the request cannot be logged ({exc})") from None
+        return int(cursor.lastrowid or 0)
+
+    def requests(self, *, service: str | None = None, operation: str | None = None,
+                 outcome: str | None = None, account: str | None = None
+                 ) -> list[RequestEntry]:
+        """The request log's rows, oldest first (none when the log has no request table:
+        a log file made before it, opened read-only)."""
+        query = f"SELECT {_REQUEST_COLUMNS} FROM request_log"
+        clauses, params = [], []
+        for column, value in (("service", service), ("operation", operation),
+                              ("outcome", outcome), ("account", account)):
+            if value:
+                clauses.append(f"{column} = ? COLLATE NOCASE")
+                params.append(value)
+        if clauses:
+            query += " WHERE " + " AND ".join(clauses)
+        with self._lock:
+            if not self._has_requests():
+                return []
+            rows = self._guarded(lambda: self._db.execute(query + " ORDER BY id",
+                                                           params).fetchall())
+        return [RequestEntry(*row) for row in rows]
+
+    def request_extent(self) -> LogExtent:
+        """How many requests the request log holds, its last row ID and newest time."""
+        with self._lock:
+            if not self._has_requests():
+                return LogExtent(0, 0, None)
+            rows, last, newest = self._guarded(lambda: self._db.execute(
+                "SELECT COUNT(*), COALESCE(MAX(id), 0), MAX(at) FROM request_log"
+            ).fetchone())
+        return LogExtent(int(rows), int(last), self._moment(newest))
+
+    def _has_requests(self) -> bool:
+        return bool(self._guarded(lambda: self._db.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'request_log'"
+        ).fetchone()[0]))
+
+    def in_place(self) -> bool:
+        """Whether the file this log was opened from is still the one at its path (a log
+        removed or replaced while open is noticed; a log in memory always is)."""
+        if self._identity is None:
+            return True
+        try:
+            found = os.stat(self.path)
+        except OSError:
+            return False
+        return (found.st_dev, found.st_ino) == self._identity
+
     def entries(self, *, kind: str | None = None, outcome: str | None = None) -> list[LogEntry]:
         query = ("SELECT id, at, kind, requester, subject, channel, outcome, reason, spec_id, "
                  "request_id FROM enrollment_log")
@@ -164,11 +310,13 @@ class LoggingDatabase:
             rows, last, newest = self._guarded(lambda: self._db.execute(
                 "SELECT COUNT(*), COALESCE(MAX(id), 0), MAX(at) FROM enrollment_log"
             ).fetchone())
+        return LogExtent(int(rows), int(last), self._moment(newest))
+
+    def _moment(self, newest: str | None) -> datetime | None:
         try:
-            moment = parse_time(newest, f"{self.path}: the newest entry") if newest else None
+            return parse_time(newest, f"{self.path}: the newest entry") if newest else None
         except InputError as exc:
             raise LogDamagedError(str(exc)) from None
-        return LogExtent(int(rows), int(last), moment)
 
     def _guarded(self, query: Callable[[], _T]) -> _T:
         try:
@@ -192,7 +340,7 @@ class LoggingDatabase:
         opened in place."""
         with self._lock:
             self._db.close()
-            self._db = _connect(Path(path), readonly=False, timeout=30.0)
+            self._db, self._identity = _connect(Path(path), readonly=False, timeout=30.0)
             self.path = str(path)
             self.readonly = False
 
@@ -200,11 +348,14 @@ class LoggingDatabase:
         self._db.close()
 
 
-def _connect(path: Path, *, readonly: bool, timeout: float) -> sqlite3.Connection:
-    """Open an existing log file in place — never create one — and check it is one."""
+def _connect(path: Path, *, readonly: bool,
+             timeout: float) -> tuple[sqlite3.Connection, tuple[int, int]]:
+    """Open an existing log file in place — never create one — and check it is one; with
+    the file's identity (device, inode) as opened."""
     if not path.is_file():
         raise LogDamagedError(f"{path}: the logging database is missing")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise LogDamagedError(f"{path}: the logging database is empty (emptied)")
     uri = f"{path.resolve().as_uri()}?mode={'ro' if readonly else 'rw'}"
     try:
@@ -217,16 +368,24 @@ def _connect(path: Path, *, readonly: bool, timeout: float) -> sqlite3.Connectio
         if "enrollment_log" not in tables:
             raise LogDamagedError(f"{path}: not a logging database (it holds no "
                                   "enrollment_log table: emptied or replaced)")
+        # (never open the file outside SQLite: closing it would drop the locks SQLite
+        # holds on it in this process)
+        page = int(db.execute("PRAGMA page_size").fetchone()[0])
+        if page and size % page:
+            raise LogDamagedError(f"{path}: the logging database is damaged (truncated: "
+                                  f"{size} bytes is not a whole number of {page}-byte pages)")
         problems = [row[0] for row in db.execute("PRAGMA quick_check")]
         if problems != ["ok"]:
             raise LogDamagedError(f"{path}: the logging database is damaged "
                                   f"({'; '.join(problems)[:200]})")
         if not readonly:  # only a log found whole is touched
             db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_REQUEST_SCHEMA)  # a log made before the request table
+        found = path.stat()
     except sqlite3.Error as exc:
         db.close()
         raise LogDamagedError(f"{path}: not a readable logging database ({exc})") from None
     except LogDamagedError:
         db.close()
         raise
-    return db
+    return db, (found.st_dev, found.st_ino)

@@ -15,7 +15,8 @@ from rmslab.trust import validate_chain
 from rmslab.xrml.model import format_time
 from rmslab.xrml.reader import parse
 
-__all__ = ["Finding", "AuditReport", "audit_deployment", "SEVERITIES", "CHECKS"]
+__all__ = ["Finding", "AuditReport", "audit_deployment", "SEVERITIES", "CHECKS",
+           "UNAUTHORIZED_REPEATS"]
 
 SEVERITIES = ("high", "medium", "low", "info")
 
@@ -30,7 +31,13 @@ CHECKS: dict[str, str] = {
     "RMS-007": "no rights policy template requires revocation (revocation is not in force)",
     "RMS-008": "a cluster's revocation list is older than 7 days",
     "RMS-009": "a logging database that is missing, damaged, or lost requests",
+    "RMS-017": "a server that answers over plain HTTP",
+    "RMS-018": "a server licensor certificate chain checked against no pinned root",
+    "RMS-019": "repeated UnauthorizedAccessException faults for one caller in a request log",
 }
+
+#: How many UnauthorizedAccessException faults for one caller make RMS-019.
+UNAUTHORIZED_REPEATS = 3
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,27 @@ def _chain_finding(report: AuditReport, text: str, subject: str, deployment: Dep
                            exc.spec_id or "A-1"))
 
 
+def _unauthorized_finding(report: AuditReport, subject: str, log: Any) -> None:
+    """RMS-019: a caller (account and address) the servers refused as unauthorized
+    (MS-RMPR 3.3.4.1: Certify without a valid sign-in) again and again — someone
+    guessing passwords, or a client with a stale one."""
+    callers: dict[tuple[str, str], list[Any]] = {}
+    for entry in log.requests(outcome="fault"):
+        if (entry.exception or "").endswith("UnauthorizedAccessException"):
+            callers.setdefault((entry.account, entry.client), []).append(entry)
+    for (account, client), entries in sorted(callers.items()):
+        if len(entries) < UNAUTHORIZED_REPEATS:
+            continue
+        where = f" from {client}" if client else ""
+        report.add(Finding(
+            "RMS-019", "medium", subject,
+            f"{len(entries)} requests by {account}{where} refused as unauthorized "
+            f"({', '.join(sorted({e.operation for e in entries}))}), {entries[0].at} to "
+            f"{entries[-1].at}; the last: {entries[-1].detail}",
+            "find out who is signing in with a wrong password (rmslab log DIR --requests "
+            "--outcome fault)", "E-9"))
+
+
 def audit_deployment(deployment: Deployment, *, at: datetime | None = None,
                      picture: bool = True) -> AuditReport:
     """Run every audit check over ``deployment`` at ``at`` (default: the lab's clock)."""
@@ -156,6 +184,9 @@ def audit_deployment(deployment: Deployment, *, at: datetime | None = None,
                                "restore the logging database from a backup and find out who "
                                "changed it: a log that disappears or loses requests hides "
                                "who asked for what", "E-8"))
+    for subject, log in [*owners, ("the enrollment service", deployment.enrollment_service.log)]:
+        if log.damage is None:
+            _unauthorized_finding(report, subject, log)
     for cluster in deployment.clusters.values():
         subject = f"cluster {cluster.name}"
         if not cluster.enrolled:

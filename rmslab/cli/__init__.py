@@ -21,6 +21,7 @@ from rmslab.cli.content import add_content_parsers
 from rmslab.cli.lab import add_lab_parsers
 from rmslab.cli.output import safe_stderr, safe_stream
 from rmslab.cli.revoke import add_revoke_parser
+from rmslab.cli.serve import add_serve_parsers
 from rmslab.discovery.command import add_discover_parser
 from rmslab.errors import InputError, RmslabError
 
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_lab_parsers(sub)
     add_content_parsers(sub)
     add_revoke_parser(sub)
+    add_serve_parsers(sub)
     add_discover_parser(sub)
     return parser
 

@@ -95,6 +95,15 @@ def _command_log(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
         if not logs:
             raise InputError(f"no cluster {args.cluster!r} in {args.directory}")
     damaged = [log for _, log in logs if log.damage is not None]
+    if args.requests:
+        return _requests(args, out, logs, damaged)
+    if args.outcome not in (None, "accepted", "refused"):
+        raise InputError(f"--outcome {args.outcome}: the enrollment log's outcomes are "
+                         "accepted and refused (answered, fault and rejected are the "
+                         "request log's: add --requests)")
+    if args.operation or args.account:
+        raise InputError("--operation and --account select rows of the request log: add "
+                         "--requests")
     rows = [(name, entry) for name, log in logs
             for entry in log.entries(kind=args.kind, outcome=args.outcome)]
     if args.json:
@@ -107,6 +116,36 @@ def _command_log(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
                 out.write(f"{name}: DAMAGED — {log.damage}\n")
                 continue
             out.write(f"{name}: {len(entries)} request(s)\n")
+            for entry in entries:
+                out.write(f"  {entry}\n")
+    for log in damaged:
+        sys.stderr.write(f"rmslab: {log.damage}\n")
+    return EXIT_INPUT if damaged else EXIT_OK
+
+
+def _requests(args: argparse.Namespace, out: TextIO, logs: list[tuple[str, Any]],
+              damaged: list[Any]) -> int:
+    """``rmslab log DIR --requests``: the request logs — every request the lab's
+    services answered (rmslab serve, LoopbackService), one row each."""
+    if args.kind:
+        raise InputError("--kind selects rows of the enrollment log; the request log has "
+                         "--operation")
+    if args.outcome not in (None, "answered", "fault", "rejected"):
+        raise InputError(f"--outcome {args.outcome}: the request log's outcomes are "
+                         "answered, fault and rejected")
+    rows = [(name, entry) for name, log in logs if log.damage is None
+            for entry in log.requests(operation=args.operation, outcome=args.outcome,
+                                      account=args.account)]
+    if args.json:
+        json.dump([{"log": name, **entry.__dict__} for name, entry in rows], out, indent=2)
+        out.write("\n")
+    else:
+        for name, log in logs:
+            if log.damage is not None:
+                out.write(f"{name}: DAMAGED — {log.damage}\n")
+                continue
+            entries = [e for n, e in rows if n == name]
+            out.write(f"{name}: {len(entries)} service request(s)\n")
             for entry in entries:
                 out.write(f"  {entry}\n")
     for log in damaged:
@@ -222,20 +261,39 @@ def add_lab_parsers(sub: Any) -> None:
     p.set_defaults(run=_command_audit)
 
     p = sub.add_parser(
-        "log", help="the enrollment logs of a lab on disk (E-8)",
+        "log", help="the logging databases of a lab on disk: enrollment requests (E-8), or "
+                    "every request its services answered (--requests)",
         description="Every enrollment, certification and renewal request the lab's clusters "
-                    "and its enrollment service received, accepted or refused (E-8).",
+                    "and its enrollment service received, accepted or refused (E-8). With "
+                    "--requests, the request log instead: every request the lab's SOAP "
+                    "services answered (rmslab serve), one row each — the lab's time, "
+                    "service, operation, the account that signed in or anonymous, the "
+                    "client's address, the outcome (answered, fault with MS-RMPR's exception "
+                    "name, rejected: unreadable), the HTTP status and how long it took.",
         **examples(("rmslab log lab", "every log of the lab"),
                    ("rmslab log lab --cluster contoso-root --outcome refused",
                     "only the refusals of the root cluster"),
                    ("rmslab log lab --kind account-certification --json",
-                    "one kind of request, as JSON")))
+                    "one kind of request, as JSON"),
+                   ("rmslab log lab --requests --outcome fault",
+                    "every request the servers answered with a SOAP fault"),
+                   ("rmslab log lab --requests --operation AcquireLicense --json",
+                    "every use license asked for, as JSON")))
     p.add_argument("directory", help="the lab's folder (made by rmslab lab create)")
     p.add_argument("--cluster", help="only this cluster's log (or enrollment-service)")
+    p.add_argument("--requests", action="store_true",
+                   help="the request log (every request the services answered) instead of "
+                        "the enrollment log")
     p.add_argument("--kind", help="only this kind of request (e.g. account-certification, "
                                   "slc-renewal)")
-    p.add_argument("--outcome", choices=("accepted", "refused"),
-                   help="only the accepted or only the refused requests")
+    p.add_argument("--operation", metavar="NAME",
+                   help="with --requests: only this operation (e.g. AcquireLicense, Certify)")
+    p.add_argument("--account", metavar="ACCOUNT",
+                   help="with --requests: only this account (CONTOSO\\alice, or anonymous)")
+    p.add_argument("--outcome", choices=("accepted", "refused", "answered", "fault",
+                                         "rejected"),
+                   help="only one outcome: accepted or refused (enrollment log); answered, "
+                        "fault or rejected (--requests)")
     p.add_argument("--json", action="store_true", help="machine-readable output: one object "
                                                       "per request")
     p.set_defaults(run=_command_log)

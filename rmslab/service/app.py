@@ -19,6 +19,17 @@ memory, one writer at a time; :func:`from_store` serves a lab on disk
 (:class:`rmslab.store.labdb.LabStore`): a request that may change the lab is one write
 transaction on it, the others read its cached snapshot, so the server and ``rmslab``
 commands can work on the same lab at once and lose nothing.
+
+**Every request to a service is logged** (as AD RMS keeps its logging database): one row
+in the request log of the cluster it was for (the enrollment service's own log for
+Enroll), :meth:`rmslab.store.logdb.LoggingDatabase.record_request` — the lab's time,
+service, operation, the account that authenticated or ``anonymous``, the client's
+address, the outcome and the exception name of a fault, the HTTP status and the
+wall-clock duration — committed *before* the answer is handed to the server, so no
+answered request goes unlogged, even if the process is killed the moment after. A row
+that cannot be written turns the answer into a fault that says so. Requests for no
+service (404) and published documents (GET) are not service requests and are not
+logged.
 """
 
 from __future__ import annotations
@@ -27,19 +38,24 @@ import base64
 import binascii
 import contextlib
 import threading
+import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterable, Iterator
+from datetime import datetime
+from typing import (TYPE_CHECKING, Any, Callable, ContextManager, Iterable, Iterator,
+                    Protocol)
 from urllib.parse import urlsplit
 
 from lxml import etree
 
-from rmslab.errors import InputError, RefusedError, RmslabError, VerificationError
+from rmslab.errors import (InputError, LabBusyError, LogDamagedError, RefusedError,
+                           RmslabError, VerificationError)
 from rmslab.service import faults
-from rmslab.service.auth import RequestContext, authenticate
+from rmslab.service.auth import DomainAccount, RequestContext, authenticate
 from rmslab.service.soap import (ENROLLMENT, SERVICES, VERSION_1_0, Envelope,
                                  EnvelopeError, Node, Operation, OPERATIONS, Service,
-                                 SoapFault, certificates_xml, el, read_envelope,
+                                 SoapFault, certificates_xml, el, read_envelope, read_fault,
                                  version_tuple, write_envelope, write_fault)
+from rmslab.store.logdb import ANONYMOUS_ACCOUNT, LoggingDatabase
 from rmslab.trace import Trace
 
 if TYPE_CHECKING:
@@ -53,7 +69,7 @@ if TYPE_CHECKING:
     from rmslab.store.labdb import LabStore
 
 __all__ = ["Served", "Provider", "in_memory", "from_store", "RmsApplication",
-           "MAX_REQUEST_BYTES", "ENROLLMENT_PATHS", "READ_ONLY_OPERATIONS"]
+           "MAX_REQUEST_BYTES", "ENROLLMENT_PATHS", "READ_ONLY_OPERATIONS", "Exchange"]
 
 #: The largest request body answered (larger: 413). AcquireLicense carries a publishing
 #: license chain and a RAC chain: tens of kilobytes.
@@ -100,21 +116,70 @@ class Served:
         return names
 
 
-#: ``provider(write)`` yields the deployment to serve one request from.
-Provider = Callable[[bool], ContextManager[Served]]
+class Provider(Protocol):
+    """Where the servers' state comes from: ``provider(write)`` yields the deployment to
+    serve one request from; :meth:`request_log` is the log a service's requests are
+    written to (``owner``: a cluster's name, or None for the enrollment service)."""
+
+    def __call__(self, write: bool) -> ContextManager[Served]: ...
+
+    def request_log(self, owner: str | None) -> LoggingDatabase: ...
+
+
+class _InMemory:
+    def __init__(self, served: Served) -> None:
+        self.served = served
+        self.lock = threading.RLock()
+
+    @contextlib.contextmanager
+    def __call__(self, write: bool) -> Iterator[Served]:
+        with self.lock:
+            yield self.served
+
+    def request_log(self, owner: str | None) -> LoggingDatabase:
+        if owner is None:
+            assert self.served.enrollment is not None
+            return self.served.enrollment.log
+        return next(c.log for c in self.served.clusters if c.name == owner)
 
 
 def in_memory(served: Served) -> Provider:
     """A provider of one deployment held in memory: readers share it, writers (requests
     that issue certificates or licenses, which move the lab's random streams and logs)
-    take turns."""
-    lock = threading.RLock()
+    take turns. Requests are logged into the deployment's own logs."""
+    return _InMemory(served)
+
+
+class _FromStore:
+    def __init__(self, store: LabStore) -> None:
+        self.store = store
+        self._logs: dict[str | None, LoggingDatabase] = {}
+        self._lock = threading.Lock()
 
     @contextlib.contextmanager
-    def provide(write: bool) -> Iterator[Served]:
-        with lock:
-            yield served
-    return provide
+    def __call__(self, write: bool) -> Iterator[Served]:
+        if not write:
+            with self.store.read() as snapshot:
+                yield Served.of(snapshot)
+            return
+        with self.store.write() as deployment:
+            yield Served.of(deployment)
+
+    def request_log(self, owner: str | None) -> LoggingDatabase:
+        """The lab's log file of ``owner``, opened in place once and kept open; opened
+        again when it was replaced (the store's read, made for every request, has
+        checked the file at its path against what the lab recorded)."""
+        from rmslab.store.names import lab_path
+        from rmslab.store.tables import log_parts
+        with self._lock:
+            log = self._logs.get(owner)
+            if log is None or not log.in_place():
+                if log is not None:
+                    log.close()
+                log = LoggingDatabase.open(lab_path(self.store.root, *log_parts(owner)),
+                                           timeout=self.store.timeout)
+                self._logs[owner] = log
+            return log
 
 
 def from_store(store: LabStore) -> Provider:
@@ -126,24 +191,9 @@ def from_store(store: LabStore) -> Provider:
     fault keeps nothing in the lab (what the servers logged stays in their logs). A
     request for reading shares the snapshot the store keeps while the lab has not changed
     (:meth:`LabStore.read`). A lab that cannot be used (another command holds it too long,
-    its clock set back, a damaged log) is a fault naming why."""
-
-    @contextlib.contextmanager
-    def provide(write: bool) -> Iterator[Served]:
-        if not write:
-            with store.read() as snapshot:
-                yield Served.of(snapshot)
-            return
-        deployment: Deployment | None = None
-        try:
-            with store.write() as deployment:
-                yield Served.of(deployment)
-        finally:  # the logs this request opened: closed now, not when collected
-            if deployment is not None:
-                for log in [c.log for c in deployment.clusters.values()] + [
-                        deployment.enrollment_service.log]:
-                    log.close()
-    return provide
+    its clock set back, a damaged log) is a fault naming why. Requests are logged into
+    the lab's log files, each opened once for the server's life."""
+    return _FromStore(store)
 
 
 #: The operations that only read what the servers hold (their SLC, templates, URLs):
@@ -186,6 +236,47 @@ class _Call:
         return self.served.anchor
 
 
+@dataclass
+class Exchange:
+    """One request to a service as the request log keeps it, filled in as it is
+    answered: when it started (wall clock, for its duration), who sent it, the service
+    and operation, the lab's time, the account that authenticated (MS-RMPR 3.1.1.1.5)."""
+
+    started: float
+    client: str
+    service: str | None = None
+    owner: str | None = None
+    operation: str = ""
+    at: datetime | None = None
+    account: DomainAccount | None = None
+
+    def record(self, log: LoggingDatabase, status: str, body: bytes) -> int:
+        """Write the row for the answer ``status`` / ``body``: answered (200), a fault (a
+        ``soap:Server`` fault: the exception name of MS-RMPR 3.1.4.5 kept) or rejected
+        (the request could not be read: another fault, or a 4xx)."""
+        code = int(status.split(" ", 1)[0])
+        outcome, exception, detail = "answered", None, ""
+        if code != 200:
+            outcome, detail = "rejected", body[:300].decode("utf-8", "replace").strip()
+            try:
+                fault = read_fault(read_envelope(body))
+            except EnvelopeError:
+                fault = None
+            if fault is not None:
+                detail = fault.reason or fault.string
+                if fault.code == "Server":
+                    outcome, exception = "fault", fault.exception
+                else:
+                    exception = f"soap:{fault.code}"
+        assert self.service is not None and self.at is not None
+        return log.record_request(
+            at=self.at, service=self.service, operation=self.operation or "-",
+            account=self.account.name if self.account is not None else ANONYMOUS_ACCOUNT,
+            sid=self.account.sid if self.account is not None else None, client=self.client,
+            outcome=outcome, status=code, exception=exception, detail=detail,
+            duration_ms=(time.perf_counter() - self.started) * 1000)
+
+
 class RmsApplication:
     """The WSGI application (PEP 3333). Every answer is a document, a SOAP response, a
     SOAP fault or a 4xx; nothing it is sent raises out of it."""
@@ -196,12 +287,14 @@ class RmsApplication:
         #: Unexpected errors met while answering (a bug, not an input): kept for tests.
         self.internal_errors: list[BaseException] = []
         #: Called with each SOAP request body read and the answer's status and body
-        #: (what a wire capture would see); for tests and, later, the request log.
+        #: (what a wire capture would see), after the request is logged.
         self.on_exchange: Callable[[bytes, str, bytes], None] | None = None
 
     # --- WSGI --------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any],
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
+        exchange = Exchange(time.perf_counter(), str(environ.get("REMOTE_ADDR") or ""))
+        environ["rmslab.exchange"] = exchange
         try:
             status, headers, body = self._answer(environ)
         except RmslabError as exc:  # the deployment cannot be had (a lab on disk, locked, …)
@@ -210,17 +303,39 @@ class RmsApplication:
             self.internal_errors.append(exc)
             status, headers, body = _fault_answer(500, "Server", f"{faults.UNSPECIFIED}: "
                                                   f"the server failed ({type(exc).__name__})")
+        if exchange.service is not None:
+            status, headers, body = self._logged(exchange, status, headers, body)
         request = environ.get("rmslab.request")
         if self.on_exchange is not None and isinstance(request, bytes):
             self.on_exchange(request, status, body)
         start_response(status, headers + [("Content-Length", str(len(body)))])
         return [body]
 
+    def _logged(self, exchange: Exchange, status: str, headers: list[tuple[str, str]],
+                body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
+        """Write the request's row (committed) and return the answer to send — or, when
+        the row cannot be written, a fault that says so."""
+        try:
+            exchange.record(self.provider.request_log(exchange.owner), status, body)
+        except (LogDamagedError, LabBusyError) as exc:
+            return _fault_answer(500, "Server", f"{faults.UNSPECIFIED}: the request cannot "
+                                 f"be logged, so it is not answered ({exc})")
+        except Exception as exc:  # noqa: BLE001 - never a traceback
+            self.internal_errors.append(exc)
+            return _fault_answer(500, "Server", f"{faults.UNSPECIFIED}: the request cannot "
+                                 f"be logged ({type(exc).__name__})")
+        return status, headers, body
+
     def _answer(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
+        exchange: Exchange = environ["rmslab.exchange"]
         with self.provider(False) as served:
             host, path = _route(environ, served.hosts())
             target = self._target(served, host, path)
+            if target is not None and method == "POST":
+                exchange.at = served.lab.now()
+                exchange.account = authenticate(environ.get("HTTP_AUTHORIZATION"),
+                                                served.directory, served.lab).account
         if method == "GET" or method == "HEAD":
             return self._get(host, path)
         if method != "POST":
@@ -228,6 +343,7 @@ class RmsApplication:
         if target is None:
             return _plain(404, "no service answers at this URL")
         service, channel, cluster_name = target
+        exchange.service, exchange.owner = service.name, cluster_name
         data = _read_body(environ, self.max_request)
         if data is None:
             return _plain(413, f"the request is larger than {self.max_request} bytes")
@@ -237,6 +353,7 @@ class RmsApplication:
         except EnvelopeError as exc:
             return _fault_answer(500 if exc.code == "VersionMismatch" else 400, exc.code,
                                  str(exc))
+        exchange.operation = envelope.operation
         operation = OPERATIONS.get(envelope.operation)
         if (operation is None or operation.service != service
                 or envelope.namespace != service.namespace):
@@ -251,6 +368,7 @@ class RmsApplication:
         try:
             version = _check_version(envelope, operation)
             with self.provider(operation.name not in READ_ONLY_OPERATIONS) as served:
+                exchange.at = served.lab.now()
                 cluster = next((c for c in served.clusters if c.name == cluster_name), None)
                 context = authenticate(environ.get("HTTP_AUTHORIZATION"), served.directory,
                                        served.lab)

@@ -66,7 +66,7 @@ class LoopbackService:
                  directory: Directory | None = None, provider: Provider | None = None,
                  threads: int = 4, channel_timeout: float = 30.0,
                  connection_limit: int = 1000, max_request: int = MAX_REQUEST_BYTES) -> None:
-        from waitress.server import create_server
+        from rmslab.service.serve import create_waitress
         clusters = tuple(clusters)
         lab = (enrollment.lab if enrollment is not None else
                clusters[0].lab if clusters else None)
@@ -79,12 +79,10 @@ class LoopbackService:
             provider = in_memory(served)
         self.web = web
         self.application = RmsApplication(provider, max_request=max_request)
-        self._server = create_server(
-            self.application, host="127.0.0.1", port=0, threads=threads, ident="rmslab",
-            max_request_body_size=max_request, channel_timeout=int(max(1, channel_timeout)),
-            cleanup_interval=int(max(1, min(30, channel_timeout / 2))),
-            connection_limit=connection_limit, asyncore_loop_timeout=0.25,
-            clear_untrusted_proxy_headers=True)
+        self._server = create_waitress(
+            self.application, host="127.0.0.1", port=0, threads=threads,
+            channel_timeout=channel_timeout, connection_limit=connection_limit,
+            max_request=max_request)
         self._closing = False
         self._thread = threading.Thread(target=self._run, daemon=True, name="rmslab-waitress")
         self._thread.start()

@@ -8,14 +8,21 @@ machine certificate and logs it: a write transaction) and GetLicensorCertificate
 the SLC: the snapshot). Each is timed as the client sees it (wall clock, loopback HTTP
 included).
 
-Usage: python bench/served_lab.py [--rounds N]
+With ``--before SRC`` (an older rmslab source tree, e.g. ``git archive main | tar -x -C
+/tmp/before``) the same measurement runs again with that tree first on ``PYTHONPATH``
+and both tables are printed: what a change to the store or the server did.
+
+Usage: python bench/served_lab.py [--rounds N] [--before SRC]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -68,7 +75,19 @@ def _time(calls: dict[str, Callable[[], object]], rounds: int) -> dict[str, list
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--before", metavar="SRC",
+                        help="an older rmslab source tree to measure the same way")
     args = parser.parse_args()
+    if args.before:
+        source = str(Path(args.before).resolve())
+        print(f"before: {source}", flush=True)
+        result = subprocess.run([sys.executable, __file__, "--rounds", str(args.rounds)],
+                                env={**os.environ, "PYTHONPATH": source}, text=True,
+                                capture_output=True)
+        if result.returncode or f"rmslab from {source}" not in result.stdout:
+            raise SystemExit(f"--before {source}: {result.stderr[-2000:]}")
+        print(result.stdout, end="")
+        print("after: this tree", flush=True)
     from rmslab.cli import main as cli
     from rmslab.service import LoopbackService
     from rmslab.store.disk import load_deployment
@@ -89,6 +108,8 @@ def main() -> None:
                 for code in calls:
                     for name, seconds in _time(calls[code], 1).items():
                         results[code][name] += seconds
+    import rmslab
+    print(f"rmslab from {Path(rmslab.__file__).resolve().parent.parent}")
     print(f"one SOAP request over loopback, wall clock, {args.rounds} rounds: floor = the same "
           "server holding the deployment in memory, measured in this run")
     print(f"{'request':<24} {'floor':>8} {'store':>8} {'ratio':>6} {'median':>8}")

@@ -53,3 +53,22 @@ def test_hostile_inputs_bench_runs() -> None:
             if line.startswith(("XrML tiny documents", ".reg continued hex", "LDIF folded"))]
     assert len(rows) == 3  # XrML, .reg, LDIF at 1 MB
     assert "GB of content (sparse)" in result.stdout and "status 0" in result.stdout
+
+
+def test_serve_bench_runs() -> None:
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "serve.py"), "--seconds",
+                             "0.3", "--concurrency", "1,2"], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()
+            if line.strip().split(" ")[0] in ("1", "2")]
+    assert [row[0] for row in rows] == ["1", "2"] and all(len(row) == 7 for row in rows)
+    assert "signature(s)" in result.stdout and "ratio" in result.stdout
+
+
+def test_served_lab_bench_compares_an_older_tree(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "served_lab.py"), "--rounds",
+                             "1", "--before", str(REPO)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("AcquireLicense ") == 2 and "after: this tree" in result.stdout

@@ -289,6 +289,7 @@ class RmsApplication:
         #: Called with each SOAP request body read and the answer's status and body
         #: (what a wire capture would see), after the request is logged.
         self.on_exchange: Callable[[bytes, str, bytes], None] | None = None
+        self._routing: Served | None = None
 
     # --- WSGI --------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any],
@@ -326,16 +327,30 @@ class RmsApplication:
                                  f"be logged ({type(exc).__name__})")
         return status, headers, body
 
+    def _routes(self, refresh: bool = False) -> Served:
+        """The deployment requests are routed with: the last snapshot read (shared and
+        read-only), read again when asked — so a stream of write requests does not
+        reload the lab's snapshot for routing after each of them."""
+        routing = self._routing
+        if routing is None or refresh:
+            with self.provider(False) as routing:
+                self._routing = routing
+        return routing
+
     def _answer(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         exchange: Exchange = environ["rmslab.exchange"]
-        with self.provider(False) as served:
-            host, path = _route(environ, served.hosts())
-            target = self._target(served, host, path)
-            if target is not None and method == "POST":
-                exchange.at = served.lab.now()
-                exchange.account = authenticate(environ.get("HTTP_AUTHORIZATION"),
-                                                served.directory, served.lab).account
+        routing = self._routes(refresh=method != "POST")
+        host, path = _route(environ, routing.hosts())
+        target = self._target(routing, host, path)
+        if target is None and method == "POST":  # a host or cluster added meanwhile?
+            routing = self._routes(refresh=True)
+            host, path = _route(environ, routing.hosts())
+            target = self._target(routing, host, path)
+        if target is not None and method == "POST":  # until the operation says better
+            exchange.at = routing.lab.now()
+            exchange.account = authenticate(environ.get("HTTP_AUTHORIZATION"),
+                                            routing.directory, routing.lab).account
         if method == "GET" or method == "HEAD":
             return self._get(host, path)
         if method != "POST":
@@ -367,11 +382,18 @@ class RmsApplication:
                                                 f"{operation.action}")
         try:
             version = _check_version(envelope, operation)
-            with self.provider(operation.name not in READ_ONLY_OPERATIONS) as served:
+            write = operation.name not in READ_ONLY_OPERATIONS
+            with self.provider(write) as served:
+                if not write:
+                    self._routing = served
                 exchange.at = served.lab.now()
                 cluster = next((c for c in served.clusters if c.name == cluster_name), None)
+                if cluster_name is not None and cluster is None:
+                    raise SoapFault(faults.UNSPECIFIED, f"the cluster {cluster_name} is no "
+                                    "longer served here")
                 context = authenticate(environ.get("HTTP_AUTHORIZATION"), served.directory,
                                        served.lab)
+                exchange.account = context.account
                 call = _Call(operation, envelope, context, served, cluster, channel, version)
                 response = HANDLERS[operation.name](call)
         except SoapFault as fault:

@@ -104,6 +104,9 @@ _STORE_TABLES = (
 
 DamagedLogs = Literal["refuse", "report"]
 
+#: How many idle connections to the lab database a store keeps for its next transactions.
+_IDLE_CONNECTIONS = 8
+
 #: The key of a log file's request table in the ``logs`` table: the file's path and this.
 REQUEST_LOG_KEY = "#request_log"
 
@@ -151,7 +154,12 @@ class LabStore:
         self.timeout = _default_timeout() if timeout is None else timeout
         self._cache: tuple[int, Deployment] | None = None
         self._committed: _Committed | None = None
+        self._idle: list[sqlite3.Connection] = []
         self._cache_lock = threading.Lock()
+        #: Writers of this process take turns here, in order, rather than in SQLite's
+        #: busy handler (which sleeps and retries: unfair under load); the lab's lock
+        #: (BEGIN IMMEDIATE) then only waits for other processes.
+        self._writer = threading.Lock()
 
     def __repr__(self) -> str:
         return f"LabStore({str(self.root)!r})"
@@ -213,6 +221,26 @@ class LabStore:
 
     # --- opening ------------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
+        """A connection to the lab database: one this store used before and kept (see
+        :meth:`_release`), else a new one, checked to be a lab's."""
+        self._check_exists()
+        with self._cache_lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._open()
+
+    def _release(self, db: sqlite3.Connection) -> None:
+        """Keep a connection for the next transaction (a long-running server then never
+        pays for connecting, nor for the checkpoint SQLite makes when the last
+        connection closes); one still in a transaction, or beyond the few kept, is
+        closed."""
+        with self._cache_lock:
+            if not db.in_transaction and len(self._idle) < _IDLE_CONNECTIONS:
+                self._idle.append(db)
+                return
+        db.close()
+
+    def _check_exists(self) -> None:
         if not self.root.is_dir():
             raise LabStoreError(f"{self.root}: no such lab directory")
         if not self.database.is_file():
@@ -221,6 +249,8 @@ class LabStore:
                     f"{self.root}: a lab made by an older rmslab (deployment.json, a "
                     "directory rewritten whole); create it again with `rmslab lab create`")
             raise LabStoreError(f"{self.root}: not an rmslab lab (it has no {LAB_DATABASE})")
+
+    def _open(self) -> sqlite3.Connection:
         try:
             db = sqlite3.connect(f"{self.database.resolve().as_uri()}?mode=rw", uri=True,
                                  timeout=self.timeout, isolation_level=None,
@@ -353,7 +383,7 @@ class LabStore:
         except sqlite3.Error as exc:
             raise LabStoreError(f"{self.database}: cannot be read ({exc})") from None
         finally:
-            db.close()
+            self._release(db)
         deployment = self._load(state, logs, store, readonly_logs=readonly_logs,
                                 damaged_logs=damaged_logs)
         if cached:
@@ -385,6 +415,20 @@ class LabStore:
     def write(self) -> Iterator[Deployment]:
         """The lab's deployment under its write lock; what the caller changed is committed
         when the block ends (rolled back, files too, when it raises)."""
+        if not (self._writer.acquire(timeout=self.timeout) if self.timeout > 0
+                else self._writer.acquire(blocking=False)):
+            raise LabBusyError(
+                f"{self.root}: another request of this process holds the lab (waited "
+                f"{self.timeout:g} s; {LOCK_TIMEOUT_VARIABLE} sets how long); nothing was "
+                "changed")
+        try:
+            with self._write() as deployment:
+                yield deployment
+        finally:
+            self._writer.release()
+
+    @contextmanager
+    def _write(self) -> Iterator[Deployment]:
         db = self._connect()
         written: list[tuple[Path, bytes | None]] = []
         try:
@@ -426,7 +470,7 @@ class LabStore:
                     _restore(written)
                 raise
         finally:
-            db.close()
+            self._release(db)
 
     def _last_committed(self, db: sqlite3.Connection) -> _Committed | None:
         """What this store's last write committed, taken (one writer uses it), when the
@@ -440,7 +484,12 @@ class LabStore:
                              .fetchone()[0])
         except sqlite3.Error as exc:
             raise LabStoreError(f"{self.database}: cannot be read ({exc})") from None
-        if generation != kept.generation or not self._logs_hold(kept.deployment, kept.logs):
+        try:
+            clock = tuple(db.execute("SELECT * FROM lab").fetchone() or ())
+        except sqlite3.Error as exc:
+            raise LabStoreError(f"{self.database}: cannot be read ({exc})") from None
+        if (generation != kept.generation or clock != tuple(kept.state["lab"][(1,)])
+                or not self._logs_hold(kept.deployment, kept.logs)):
             for _, log in _logs(kept.deployment):
                 log.close()
             return None

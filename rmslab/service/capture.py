@@ -154,6 +154,28 @@ class WireMessage:
     def envelope(self) -> Envelope:
         return read_envelope(self.body)
 
+    def header(self, name: str) -> str | None:
+        """The value of the header ``name`` (any case), as sent."""
+        return next((v for n, v in self.headers if n.lower() == name.lower()), None)
+
+    def documents(self) -> list[str]:
+        """Every XrML document the envelope carries, in order, each exactly as sent."""
+        envelope = self.envelope()
+        root = envelope.body.getroottree().getroot()
+        found = []
+        for node in root.iter("XrML"):
+            parent = node.getparent()
+            if parent is not None:
+                found.append(envelope.documents(parent))
+        return found
+
+    def fault_exception(self) -> str | None:
+        """The exception name a fault's faultstring starts with (MS-RMPR 3.1.4.5), short
+        (``NoRightsForRequestedPrincipalException``); None for an answer."""
+        from rmslab.service.soap import read_fault
+        fault = read_fault(self.envelope())
+        return fault.exception.rsplit(".", 1)[-1] if fault is not None else None
+
     def lines(self) -> list[WireLine]:
         """Every line of the message, each with its note: the start line, each header,
         each element of the envelope (an XrML document as one line, described)."""

@@ -167,8 +167,8 @@ class _FromStore:
 
     def request_log(self, owner: str | None) -> LoggingDatabase:
         """The lab's log file of ``owner``, opened in place once and kept open; opened
-        again when it was replaced (the store's read, made for every request, has
-        checked the file at its path against what the lab recorded)."""
+        again when it was replaced, once the store has checked the file now at its path
+        against what the lab recorded of it (a log that lost requests is refused)."""
         from rmslab.store.names import lab_path
         from rmslab.store.tables import log_parts
         with self._lock:
@@ -176,6 +176,8 @@ class _FromStore:
             if log is None or not log.in_place():
                 if log is not None:
                     log.close()
+                    with self.store.read():  # raises LogDamagedError for a damaged log
+                        pass
                 log = LoggingDatabase.open(lab_path(self.store.root, *log_parts(owner)),
                                            timeout=self.store.timeout)
                 self._logs[owner] = log

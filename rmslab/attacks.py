@@ -4,24 +4,23 @@ answered each attempt (the check, with its rule ID in docs/rules.md, or the sect
 docs/wire-format.md it rests on), and what stops the attack, or the plain statement that
 nothing in the system can.
 
-=====================================  ==================================================
-:func:`tamper_with_body`               bob edits his use license (VIEW → PRINT): the digest
-:func:`wrap_signature`                 a second BODY, a moved SIGNATURE: the reader
-:func:`substitute_key`                 another key in a document: issuer-key-not-found,
-                                       bad-signature
-:func:`replay_use_license`             bob's use license in carol's store: binding (B-2)
-:func:`roll_back_the_clock`            the lab's store refuses (E-8); a client in the field:
-                                       nothing
-:func:`move_enabling_bits`             the binding hash (MS-RMPR 2.2.9.1.13, 3.5.4.1)
-:func:`strip_protection`               VIEW releases the key; a modified application
-                                       writes the plaintext: nothing
-:func:`ecb_picture`                    mode 1 content in ECB shows the picture: nothing in
-                                       mode 1; mode 2 (CBC4K)
-:func:`key_sealing_paddings`           PKCS#1 v1.5 (mode 1) against OAEP (mode 2)
-:func:`forge_use_license`              a use license signed with a CLC: P-7
-:func:`hide_tampered_publishing_license`  a changed publishing license behind a cached use
-                                       license: B-2
-=====================================  ==================================================
+* :func:`tamper_with_body` — bob edits his use license (VIEW → PRINT): the digest, then
+  the signature (B-2);
+* :func:`wrap_signature` — a second BODY, a moved SIGNATURE: the reader;
+* :func:`substitute_key` — another key in a document: issuer-key-not-found, then
+  bad-signature;
+* :func:`replay_use_license` — bob's use license in carol's store: binding (B-2);
+* :func:`roll_back_the_clock` — the lab's store refuses; a client in the field: nothing;
+* :func:`move_enabling_bits` — the binding hash (MS-RMPR 2.2.9.1.13, 3.5.4.1), or the
+  digest;
+* :func:`strip_protection` — VIEW releases the key, a modified application writes the
+  plaintext: nothing;
+* :func:`ecb_picture` — mode-1 content in ECB shows the picture: nothing in mode 1;
+  mode 2's CBC4K, and the audit (RMS-003);
+* :func:`key_sealing_paddings` — PKCS#1 v1.5 (mode 1) against OAEP (mode 2);
+* :func:`forge_use_license` — a use license signed with a CLC: P-7;
+* :func:`hide_tampered_publishing_license` — a changed publishing license behind a cached
+  use license: B-2.
 
 The same outcomes are asserted outside the notebook by tests/attacks/test_attacks_notebook.py,
 beside the attack tests that came first (tests/attacks/test_forged_use_license.py,
@@ -42,7 +41,7 @@ import html
 import io
 import sqlite3
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -66,12 +65,13 @@ from rmslab.teaching import tamper, with_body
 from rmslab.viz.bitmap import Bitmap, padlock, side_by_side
 from rmslab.xrml.document import XrmlDocument
 from rmslab.xrml.licenses import content_license_body
-from rmslab.xrml.model import Principal
+from rmslab.xrml.model import Principal, parse_time
 from rmslab.xrml.pfile import read_protected_file, write_protected_file
 from rmslab.xrml.reader import Chain, parse, read_chain
 from rmslab.xrml.writer import sign
 
 __all__ = ["Outcome", "AttackResult", "StrippedContent", "EcbPicture", "KeySealing",
+           "Scene", "scene", "publish_for_bob", "WRAPPINGS", "wrapped_use_license",
            "tamper_with_body", "wrap_signature", "substitute_key", "replay_use_license",
            "roll_back_the_clock", "move_enabling_bits", "strip_protection", "ecb_picture",
            "key_sealing_paddings", "forge_use_license", "hide_tampered_publishing_license",
@@ -173,8 +173,9 @@ class AttackResult:
             check = e(o.by) + (f" [{e(o.rule)}]" if o.rule else "")
             if link:
                 check = f'<a href="../{e(link)}">{check}</a>'
-            mark = ("<b style='color:#a00'>✗ stopped</b>" if o.stopped
-                    else "<b style='color:#070'>✓ went through</b>")
+            # from the defender's side: an attempt stopped is good news
+            mark = ("<b style='color:#070'>✗ stopped</b>" if o.stopped
+                    else "<b style='color:#a00'>✓ went through</b>")
             rows.append(f"<tr><td style='text-align:left'>{e(o.tried)}</td><td>{mark}</td>"
                         f"<td style='text-align:left'>{check}<br><small>{e(o.reason)}"
                         "</small></td></tr>")
@@ -187,16 +188,16 @@ class AttackResult:
                 + f"<p><b>{head}:</b> {e(self.conclusion)}</p></div>")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class StrippedContent(AttackResult):
-    """:func:`strip_protection`: what the modified application wrote."""
+    """:func:`strip_protection`: the key released for VIEW, and what the modified
+    application wrote with it."""
 
-    plaintext: bytes
     content_key: bytes
-    written: bytes = field(repr=False)
+    written: bytes
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class EcbPicture(AttackResult):
     """:func:`ecb_picture`: the picture, and what each mode made of it."""
 
@@ -212,7 +213,7 @@ class EcbPicture(AttackResult):
         return side_by_side(self.picture, self.ecb, self.cbc4k)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class KeySealing(AttackResult):
     """:func:`key_sealing_paddings`: the two encoded blocks."""
 
@@ -224,9 +225,9 @@ class KeySealing(AttackResult):
 
 
 @dataclass
-class _Scene:
+class Scene:
     """alice has protected :data:`MINUTES` for bob (VIEW) online with contoso-root; bob
-    holds his use license."""
+    holds his use license. ``protected_file`` is the file's bytes."""
 
     deployment: Deployment
     license_chain: str
@@ -250,21 +251,39 @@ class _Scene:
         self.client(user).account(user).licenses[self.content_id] = text
 
     def bind(self, user: str, right: str, license_chain: str | None = None) -> Binding:
+        """Every binding check for ``right`` as ``user`` on the user's computer, now."""
         return explain_binding(self.session(user), license_chain or self.license_chain, right,
                                anchor=self.anchor)
 
+    def bind_at(self, user: str, right: str, at: datetime | str) -> Binding:
+        """:meth:`bind` with the clock of the user's computer set to ``at`` (UTC; a
+        ``'YYYY-MM-DDTHH:MM'`` text or a datetime), forward or back — as its user can set
+        it. The lab's clock is the computers' clock."""
+        moment = parse_time(at, "at") if isinstance(at, str) else at
+        if moment is None:
+            raise ValueError("bind_at needs a moment: 'YYYY-MM-DDTHH:MM' (UTC)")
+        lab = self.deployment.lab
+        lab.advance(minutes=(moment - lab.now()).total_seconds() / 60)
+        return self.bind(user, right)
 
-def _scene(lab: Lab | None = None, *, rights: tuple[str, ...] = ("VIEW",),
-           until: datetime | None = None, cluster: str | None = None,
-           content: bytes = MINUTES) -> _Scene:
+
+def scene(lab: Lab | None = None, *, rights: tuple[str, ...] = ("VIEW",),
+          until: datetime | str | None = None, cluster: str | None = None,
+          content: bytes = MINUTES) -> Scene:
+    """The standard deployment in ``lab`` (the default lab when None), and alice's
+    ``content`` protected online for bob with ``rights`` (until ``until``, when given), by
+    ``cluster`` (contoso-root when None); bob holds his use license."""
+    if isinstance(until, str):
+        until = parse_time(until, "until")
     deployment = standard_deployment(lab or Lab())
-    return _publish_for_bob(deployment, rights=rights, until=until, cluster=cluster,
+    return publish_for_bob(deployment, rights=rights, until=until, cluster=cluster,
                             content=content)
 
 
-def _publish_for_bob(deployment: Deployment, *, rights: tuple[str, ...] = ("VIEW",),
-                     until: datetime | None = None, cluster: str | None = None,
-                     content: bytes = MINUTES) -> _Scene:
+def publish_for_bob(deployment: Deployment, *, rights: tuple[str, ...] = ("VIEW",),
+                    until: datetime | None = None, cluster: str | None = None,
+                    content: bytes = MINUTES) -> Scene:
+    """:func:`scene` in an existing deployment."""
     licensing = deployment.clusters[cluster] if cluster else deployment.root_cluster
     sink = io.BytesIO()
     policy = RightsPolicy((Grant(BOB, rights, not_after=until),), until)
@@ -273,7 +292,7 @@ def _publish_for_bob(deployment: Deployment, *, rights: tuple[str, ...] = ("VIEW
     acquire_use_license(licensing, deployment.clients["BOB-PC"], deployment.user("bob"),
                         protected.publishing_license,
                         anchor=deployment.enrollment_service.anchor)
-    return _Scene(deployment, protected.publishing_license, protected.content_id,
+    return Scene(deployment, protected.publishing_license, protected.content_id,
                   sink.getvalue())
 
 
@@ -340,19 +359,19 @@ def tamper_with_body(lab: Lab | None = None) -> AttackResult:
     """Bob changes VIEW to PRINT in his own use license and asks to print; then he also
     recomputes its DIGEST/VALUE. The surface-coding digest catches the first, the
     signature the second; binding refuses both (B-2)."""
-    scene = _scene(lab)
-    original = scene.use_license()
+    world = scene(lab)
+    original = world.use_license()
     chain = parse(original, source="bob's use license")
     edited = _view_to_print(chain)
-    scene.store("bob", edited.text)
+    world.store("bob", edited.text)
     first = _from_binding("bob's use license with VIEW changed to PRINT, asked for PRINT",
-                          scene.bind("bob", "PRINT"))
+                          world.bind("bob", "PRINT"))
     report = _from_report("the same license as rmslab verify sees it", edited,
-                          at=scene.deployment.lab.now(), anchor=scene.anchor,
+                          at=world.deployment.lab.now(), anchor=world.anchor,
                           by="the surface-coding digest of the BODY", reference=DIGEST_DOC)
-    scene.store("bob", _restate_digest(edited, 0))
+    world.store("bob", _restate_digest(edited, 0))
     second = _from_binding("… and DIGEST/VALUE recomputed for the changed BODY",
-                           scene.bind("bob", "PRINT"))
+                           world.bind("bob", "PRINT"))
     return AttackResult(
         number="1", title="tamper with a BODY",
         attack="Bob holds a use license that grants him VIEW. He edits it in his license "
@@ -367,6 +386,18 @@ def tamper_with_body(lab: Lab | None = None) -> AttackResult:
 # --- 2. signature wrapping -------------------------------------------------------------------
 
 
+#: The shapes :func:`wrapped_use_license` makes, each with what it does.
+WRAPPINGS: dict[str, str] = {
+    "second body": "a forged BODY (PRINT) before the signed one, one SIGNATURE for both",
+    "second body after": "a forged BODY (PRINT) after the signed one, before the SIGNATURE",
+    "signature inside": "the server's SIGNATURE moved inside the forged BODY",
+    "body inside signature": "the forged BODY in place, the signed one tucked inside the "
+                             "SIGNATURE",
+    "unsigned in front": "the forged BODY as a document of its own, unsigned, in front of the "
+                         "real license",
+}
+
+
 def _wrapped(chain: Chain, forged_body: str, how: str) -> str:
     leaf = chain[0]
     text = chain.text
@@ -377,6 +408,8 @@ def _wrapped(chain: Chain, forged_body: str, how: str) -> str:
     signature = text[start:end]
     if how == "second body":
         return text[:body_start] + forged_body + body + text[body_end:]
+    if how == "second body after":
+        return text[:body_end] + forged_body + text[body_end:]
     if how == "signature inside":
         return (text[:body_start] + forged_body[:-len("</BODY>")] + signature + "</BODY>"
                 + text[body_end:start] + text[end:])
@@ -386,7 +419,17 @@ def _wrapped(chain: Chain, forged_body: str, how: str) -> str:
                 + text[end:])
     if how == "unsigned in front":
         return f'<XrML xmlns="" version="1.2">{forged_body}</XrML>' + text
-    raise ValueError(how)
+    raise ValueError(f"no wrapping {how!r}; the wrappings are {', '.join(WRAPPINGS)}")
+
+
+def wrapped_use_license(how: str, lab: Lab | None = None) -> str:
+    """Bob's use license (of :func:`scene`) with a forged BODY granting PRINT placed as
+    ``how`` says (a key of :data:`WRAPPINGS`), the server's signature kept: the text an
+    attacker would put in the license store."""
+    if how not in WRAPPINGS:
+        raise ValueError(f"no wrapping {how!r}; the wrappings are {', '.join(WRAPPINGS)}")
+    chain = parse(scene(lab).use_license(), source="bob's use license")
+    return _wrapped(chain, _print_body(chain), how)
 
 
 def wrap_signature(lab: Lab | None = None) -> AttackResult:
@@ -394,18 +437,13 @@ def wrap_signature(lab: Lab | None = None) -> AttackResult:
     reader might take it while the server's signature still checks the original — a
     second BODY, the SIGNATURE moved inside the forged BODY, the original BODY hidden in
     the SIGNATURE, the forged document unsigned in front of the real one."""
-    scene = _scene(lab)
-    chain = parse(scene.use_license(), source="bob's use license")
+    world = scene(lab)
+    chain = parse(world.use_license(), source="bob's use license")
     forged = _print_body(chain)
     outcomes = []
-    for how, tried in (("second body", "a forged BODY (PRINT) before the signed one, one "
-                                       "SIGNATURE for both"),
-                       ("signature inside", "the server's SIGNATURE moved inside the forged "
-                                            "BODY"),
-                       ("body inside signature", "the forged BODY in place, the signed one "
-                                                 "tucked inside the SIGNATURE"),
-                       ("unsigned in front", "the forged BODY as a document of its own, "
-                                             "unsigned, in front of the real license")):
+    for how in ("second body", "signature inside", "body inside signature",
+                "unsigned in front"):
+        tried = WRAPPINGS[how]
         text = _wrapped(chain, forged, how)
         try:
             read_chain(text, source="bob's use license")
@@ -414,8 +452,8 @@ def wrap_signature(lab: Lab | None = None) -> AttackResult:
                                         "the reader, before anything is verified",
                                         ENVELOPE_DOC))
             continue
-        scene.store("bob", text)
-        outcomes.append(_from_binding(f"{tried}, asked for PRINT", scene.bind("bob", "PRINT")))
+        world.store("bob", text)
+        outcomes.append(_from_binding(f"{tried}, asked for PRINT", world.bind("bob", "PRINT")))
     return AttackResult(
         number="2", title="signature wrapping",
         attack="Bob wants PRINT without breaking the server's signature: he keeps the signed "
@@ -483,12 +521,12 @@ def substitute_key(lab: Lab | None = None) -> AttackResult:
 
 def replay_use_license(lab: Lab | None = None) -> AttackResult:
     """Carol copies bob's use license into her own license store and opens the file."""
-    scene = _scene(lab)
+    world = scene(lab)
     without = _from_binding("carol opens the file with no use license of her own",
-                            scene.bind("carol", "VIEW"))
-    scene.store("carol", scene.use_license("bob"))
+                            world.bind("carol", "VIEW"))
+    world.store("carol", world.use_license("bob"))
     replayed = _from_binding("carol opens it with bob's use license copied into her store",
-                             scene.bind("carol", "VIEW"))
+                             world.bind("carol", "VIEW"))
     return AttackResult(
         number="4", title="replay bob's use license as carol",
         attack="Bob's use license is a signed, valid document. Carol copies it from bob's "
@@ -524,13 +562,13 @@ def roll_back_the_clock(lab: Lab | None = None) -> AttackResult:
             return LabTamperedError(text)
 
         with store.write() as deployment:
-            scene = _publish_for_bob(deployment, until=until)
-            license_chain = scene.license_chain
+            world = publish_for_bob(deployment, until=until)
+            license_chain = world.license_chain
             deployment.lab.advance(days=2)
         with store.read() as deployment:
-            scene = _Scene(deployment, license_chain, scene.content_id, b"")
+            world = Scene(deployment, license_chain, world.content_id, b"")
             outcomes.append(_from_binding("the lab, two days later: bob opens the minutes",
-                                          scene.bind("bob", "VIEW")))
+                                          world.bind("bob", "VIEW")))
         try:
             with store.write() as deployment:
                 deployment.lab.advance(days=-2)
@@ -546,13 +584,13 @@ def roll_back_the_clock(lab: Lab | None = None) -> AttackResult:
         edited = "the clock edited back two days in lab.sqlite, then bob opens the minutes"
         try:
             with LabStore(root).read() as deployment:  # the next command opens the lab
-                scene = _Scene(deployment, license_chain, scene.content_id, b"")
-                outcomes.append(_from_binding(edited, scene.bind("bob", "VIEW")))
+                world = Scene(deployment, license_chain, world.content_id, b"")
+                outcomes.append(_from_binding(edited, world.bind("bob", "VIEW")))
         except LabTamperedError as exc:
             outcomes.append(_from_error(edited, shown(exc), "the lab's store: the clock is "
                                         "behind the latest time it recorded", CLOCK_DOC))
     # a client in the field: its clock is its computer's
-    field_scene = _scene(Lab(seed=lab.seed, at=lab.now()), until=until)
+    field_scene = scene(Lab(seed=lab.seed, at=lab.now()), until=until)
     field_lab = field_scene.deployment.lab
     field_lab.advance(days=2)
     expired = _from_binding("bob's computer, two days later: bob opens the minutes",
@@ -611,15 +649,15 @@ def move_enabling_bits(lab: Lab | None = None) -> AttackResult:
     contoso-licensing. The enabling bits of one are moved to another: the binding hash
     refuses them where the bound ISSUER differs; where it is the same server, the hash
     cannot tell them apart and the digest of the license's BODY does."""
-    scene = _scene(lab)
-    deployment = scene.deployment
-    second = _publish_for_bob(deployment, content=b"Second content\n")
-    other = _publish_for_bob(deployment, cluster="contoso-licensing",
+    world = scene(lab)
+    deployment = world.deployment
+    second = publish_for_bob(deployment, content=b"Second content\n")
+    other = publish_for_bob(deployment, cluster="contoso-licensing",
                              content=b"From the licensing cluster\n")
-    bob_pc = scene.client("bob")
+    bob_pc = world.client("bob")
     account_key = bob_pc.account_key("bob")
     licenses = {name: parse(bob_pc.account("bob").licenses[s.content_id], source=name)
-                for name, s in (("minutes", scene), ("second", second), ("other", other))}
+                for name, s in (("minutes", world), ("second", second), ("other", other))}
     bits = {name: _bits_of(chain[0], account_key, deployment.lab)
             for name, chain in licenses.items()}
     issuer = {name: chain[0].element_text("BODY/ISSUER") for name, chain in licenses.items()}
@@ -649,7 +687,7 @@ def move_enabling_bits(lab: Lab | None = None) -> AttackResult:
     moved = tamper(second_license, 0, value, moved_value)
     outcomes.append(_from_report("the minutes' bits written into the second license's XML "
                                  "(same issuer)", moved, at=deployment.lab.now(),
-                                 anchor=scene.anchor,
+                                 anchor=world.anchor,
                                  by="the surface-coding digest of the license's BODY",
                                  reference=DIGEST_DOC))
     raw, bits_type = bits["minutes"]
@@ -681,13 +719,13 @@ def strip_protection(lab: Lab | None = None) -> StrippedContent:
     """Bob may only VIEW. He asks for EXPORT (refused), then for VIEW — the client releases
     the content key to the application — and a modified application writes the
     plaintext with that key."""
-    scene = _scene(lab)
+    world = scene(lab)
     export = _from_binding("bob asks to EXPORT (save without protection)",
-                           scene.bind("bob", "EXPORT"))
-    view = scene.bind("bob", "VIEW")
+                           world.bind("bob", "EXPORT"))
+    view = world.bind("bob", "VIEW")
     assert view.content_key is not None
     opened = _from_binding("bob asks to VIEW", view)
-    container = read_protected_file(scene.protected_file)
+    container = read_protected_file(world.protected_file)
     written = io.BytesIO()
     cipher = ContentCipher(view.content_key, view.mode)
     written.write(cipher.decrypt(container.content))
@@ -709,7 +747,7 @@ def strip_protection(lab: Lab | None = None) -> StrippedContent:
                    "Management Services”, Grothe et al., USENIX WOOT 2016): a user granted "
                    "only VIEW removed the protection from a document — and since the content "
                    "carries no MAC, could change it too.",
-        plaintext=plaintext, content_key=view.content_key, written=plaintext)
+        content_key=view.content_key, written=plaintext)
 
 
 # --- 8. ECB ----------------------------------------------------------------------------------
@@ -896,22 +934,22 @@ def hide_tampered_publishing_license(lab: Lab | None = None) -> AttackResult:
     publishing license was changed (its URL, its BODY, its signature) is opened with
     that cached license. Binding checks the file's publishing license first (B-2). The
     same attack as tests/attacks/test_cached_license_tampered_pl.py."""
-    scene = _scene(lab)
+    world = scene(lab)
     opened = _from_binding("bob opens the file; his use license is now cached",
-                           scene.bind("bob", "VIEW"))
-    chain = parse(scene.license_chain, source="publishing license")
+                           world.bind("bob", "VIEW"))
+    chain = parse(world.license_chain, source="publishing license")
     url = "https://rms.contoso.example/_wmcs/licensing"
     changed_url = tamper(chain, 0, url, "https://rms.evil.example/_wmcs/licensing").text
-    container = read_protected_file(scene.protected_file)
+    container = read_protected_file(world.protected_file)
     copy = write_protected_file(changed_url, container.content, extension=container.extension)
     copied_chain = read_chain(copy, source="the tampered copy").text
     tampered = _from_binding("a copy whose publishing license names another licensing URL, "
                              "opened with the cached license",
-                             scene.bind("bob", "VIEW", copied_chain))
+                             world.bind("bob", "VIEW", copied_chain))
     without = "".join(d.text for d in chain if d.kind not in
                       ("Server-Licensor-Certificate", "DRM-CA-Certificate"))
     no_chain = _from_binding("a copy whose publishing license lost its SLC chain",
-                             scene.bind("bob", "VIEW", without))
+                             world.bind("bob", "VIEW", without))
     return AttackResult(
         number="10b", title="a tampered publishing license behind a cached use license",
         attack="Once bob holds a use license for the content, the license in the file "

@@ -133,7 +133,7 @@ def test_4_bobs_use_license_replayed_by_carol_is_for_another_principal(
 def test_4_and_carols_key_cannot_open_the_content_key_in_bobs_license() -> None:
     """The conclusion's second claim: a client that skipped the check still could not."""
     deployment = standard_deployment(Lab())
-    scene = attacks._publish_for_bob(deployment)
+    scene = attacks.publish_for_bob(deployment)
     carol_pc, bob_pc = deployment.clients["CAROL-PC"], deployment.clients["BOB-PC"]
     use_license = parse(scene.use_license("bob"))[0]
     sealed = use_license.sealed_key_for(bob_pc.account_key("bob").public)
@@ -174,9 +174,9 @@ def test_6_two_use_licenses_of_one_server_bind_their_bits_to_the_same_issuer_tex
     """Why the hash cannot tell them apart (MS-RMPR 2.2.9.1.13: a UL's hash is of its
     ISSUER), and the hash itself, sealed and opened with rmslab.crypto.enabling_bits."""
     deployment = standard_deployment(Lab())
-    first = attacks._publish_for_bob(deployment)
-    second = attacks._publish_for_bob(deployment, content=b"another\n")
-    other = attacks._publish_for_bob(deployment, cluster="contoso-licensing")
+    first = attacks.publish_for_bob(deployment)
+    second = attacks.publish_for_bob(deployment, content=b"another\n")
+    other = attacks.publish_for_bob(deployment, cluster="contoso-licensing")
     issuer = {name: parse(s.use_license("bob"))[0].element_text("BODY/ISSUER")
               for name, s in (("first", first), ("second", second), ("other", other))}
     assert issuer["first"] == issuer["second"] != issuer["other"]
@@ -199,14 +199,14 @@ def test_7_view_releases_the_key_and_a_modified_application_writes_the_plaintext
     export, view, stripped = result.outcomes
     _stopped_by(export, "B-2", "the use license grants EXPORT", "it grants VIEW")
     assert not view.stopped and not stripped.stopped
-    assert result.plaintext == result.written == attacks.MINUTES
+    assert result.written == attacks.MINUTES
     assert "How to Break Microsoft Rights Management Services" in result.conclusion
     assert "2016" in result.conclusion
 
 
 def test_7_the_key_released_for_view_decrypts_the_file_outside_any_check() -> None:
     deployment = standard_deployment(Lab())
-    scene = attacks._publish_for_bob(deployment)
+    scene = attacks.publish_for_bob(deployment)
     binding = scene.bind("bob", "VIEW")
     assert binding.allowed and binding.content_key is not None
     content = read_protected_file(scene.protected_file).content

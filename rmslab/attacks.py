@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from lxml import etree
+
 from rmslab.actors.client import Client
 from rmslab.crypto import enabling_bits as eb
 from rmslab.crypto.content import ContentCipher
@@ -64,11 +66,10 @@ from rmslab.samples import teaching_chain
 from rmslab.teaching import tamper, with_body
 from rmslab.viz.bitmap import Bitmap, padlock, side_by_side
 from rmslab.xrml.document import XrmlDocument
-from rmslab.xrml.licenses import content_license_body
 from rmslab.xrml.model import Principal, parse_time
 from rmslab.xrml.pfile import read_protected_file, write_protected_file
 from rmslab.xrml.reader import Chain, parse, read_chain
-from rmslab.xrml.writer import sign
+from rmslab.xrml.writer import principal_xml, sign
 
 __all__ = ["Outcome", "AttackResult", "StrippedContent", "EcbPicture", "KeySealing",
            "Scene", "scene", "publish_for_bob", "WRAPPINGS", "wrapped_use_license",
@@ -347,8 +348,7 @@ def _view_to_print(chain: Chain) -> Chain:
 def _print_body(chain: Chain) -> str:
     leaf = chain[0]
     body = chain.text[leaf.span.body_start:leaf.span.body_end]
-    for old, new in (("<VIEW><CONDITIONLIST>", "<PRINT><CONDITIONLIST>"),
-                     ("</CONDITIONLIST></VIEW>", "</CONDITIONLIST></PRINT>")):
+    for old, new in (("<VIEW>", "<PRINT>"), ("</VIEW>", "</PRINT>")):
         if body.count(old) != 1:
             raise ValueError(f"the use license must grant VIEW once ({old!r})")
         body = body.replace(old, new, 1)
@@ -617,21 +617,31 @@ def roll_back_the_clock(lab: Lab | None = None) -> AttackResult:
 # --- 6. move enabling bits -------------------------------------------------------------------
 
 
+def _enabling_bits_element(use_license: XrmlDocument) -> etree._Element:
+    """The (first) ENABLINGBITS element of a use license: in its issued principal as
+    rmslab's interim licenses write it, in its right's ACCESS/PRINCIPAL as MS-RMPR 2.2.9.9.6
+    does."""
+    found = use_license.element.find("BODY//ENABLINGBITS")
+    if found is None or not found.findtext("VALUE"):
+        raise ValueError(f"{use_license.position} holds no ENABLINGBITS")
+    return found
+
+
+def _interim(bits: bytes) -> bool:
+    """Whether bits are rmslab's interim sealing (:mod:`rmslab.crypto.seal`)."""
+    return bits[:3] in (b"RS1", b"RS2")
+
+
 def _bits_of(use_license: XrmlDocument, account_key: PrivateKey,
              lab: Lab) -> tuple[bytes, eb.EnablingBitsType]:
     """The ENABLINGBITS of a use license in the format of MS-RMPR 2.2.9.1.13: as they are
     when the flow wrote that format, or — while the flows seal with rmslab.crypto.seal —
     opened and sealed again to the same key, bound to the license's ISSUER."""
-    principal = use_license.element.find("BODY/ISSUEDPRINCIPALS/PRINCIPAL")
-    element = principal.find("ENABLINGBITS") if principal is not None else None
-    value = element.findtext("VALUE") if element is not None else None
-    if element is None or not value:
-        raise ValueError(f"{use_license.position} holds no ENABLINGBITS")
-    bits = base64.b64decode(value)
+    element = _enabling_bits_element(use_license)
+    bits = base64.b64decode(element.findtext("VALUE") or "")
+    if not _interim(bits):
+        return bits, eb.EnablingBitsType.from_attribute(element.get("type", ""))
     mode = 2 if use_license.mode == 2 else 1
-    bits_type = eb.EnablingBitsType.from_attribute(element.get("type", "sealed-key"))
-    if bits[:3] not in (b"RS1", b"RS2"):
-        return bits, bits_type
     bits_type = eb.EnablingBitsType.for_mode(mode)
     return eb.seal_content_key(unseal(bits, account_key),
                                eb.CipherMode.CBC4K if mode == 2 else eb.CipherMode.ECB,
@@ -681,9 +691,8 @@ def move_enabling_bits(lab: Lab | None = None) -> AttackResult:
                                 reference=SEALED_KEY_DOC))
     # the same move inside the signed document
     second_license = licenses["second"]
-    value = second_license[0].element.findtext("BODY/ISSUEDPRINCIPALS/PRINCIPAL/ENABLINGBITS/VALUE") or ""
-    moved_value = licenses["minutes"][0].element.findtext(
-        "BODY/ISSUEDPRINCIPALS/PRINCIPAL/ENABLINGBITS/VALUE") or ""
+    value = _enabling_bits_element(second_license[0]).findtext("VALUE") or ""
+    moved_value = _enabling_bits_element(licenses["minutes"][0]).findtext("VALUE") or ""
     moved = tamper(second_license, 0, value, moved_value)
     outcomes.append(_from_report("the minutes' bits written into the second license's XML "
                                  "(same issuer)", moved, at=deployment.lab.now(),
@@ -850,79 +859,115 @@ def key_sealing_paddings(lab: Lab | None = None) -> KeySealing:
 # --- 10. forged use license; tampered publishing license behind a cached one ------------------
 
 
-def _content_key(client: Client, user: str, content_id: str) -> bytes:
+def _opened_content_key(use_license: XrmlDocument, account_key: PrivateKey,
+                        lab: Lab) -> eb.ContentKey:
     """What the holder of a use license can always learn: the content key in it."""
-    use_license = parse(client.account(user).licenses[content_id])[0]
-    account_key = client.account_key(user)
-    raw, bits_type = _bits_of(use_license, account_key, client.lab)
+    raw, bits_type = _bits_of(use_license, account_key, lab)
     return eb.open_content_key(raw, account_key,
                                bound_to=use_license.element_text("BODY/ISSUER"),
-                               bits_type=bits_type).key
+                               bits_type=bits_type)
 
 
-def _sealed_like_the_flows(key: bytes, to: Principal, lab: Lab) -> bytes:
-    """The content key sealed to ``to`` as the licensing flow seals it today
-    (:mod:`rmslab.crypto.seal`)."""
-    assert to.public_key is not None
-    return seal(key, to.public_key, lab.random_bytes)
+def _resealed(key: eb.ContentKey, interim: bool, to: PublicKey, bound_to: str,
+              bits_type: eb.EnablingBitsType, lab: Lab) -> bytes:
+    """The content key sealed to ``to`` in the format the license had: rmslab's interim
+    sealing, or MS-RMPR 2.2.9.1.13 bound to ``bound_to`` (the new ISSUER)."""
+    if interim:
+        return seal(key.key, to, lab.random_bytes)
+    return eb.seal_content_key(key.key, key.cipher, to=to, bound_to=bound_to,
+                               bits_type=bits_type, random=lab.random_bytes)
+
+
+def _forged_use_license(real_text: str, *, signer: Client, signer_user: str,
+                        holder: Principal, holder_email: str, rename: tuple[str, str] | None,
+                        lab: Lab) -> str:
+    """``real_text`` (a use license the server issued to ``signer_user``) rewritten by its
+    holder: the ISSUER becomes the holder's CLC principal, the issued principal
+    ``holder``, the grant ``holder_email``'s (a right renamed when ``rename`` says so),
+    the content key sealed again to ``holder``'s key — then signed with the CLC key, the
+    CLC chain after it. Every signature sound, every hash bound to the new ISSUER."""
+    account = signer.account(signer_user)
+    assert account.clc is not None and account.clc_text is not None
+    assert holder.public_key is not None
+    real = parse(real_text)[0]
+    content_key = _opened_content_key(real, signer.account_key(signer_user), lab)
+    bits_element = _enabling_bits_element(real)
+    old_value = bits_element.findtext("VALUE") or ""
+    interim = _interim(base64.b64decode(old_value))
+    bits_type = eb.EnablingBitsType.from_attribute(bits_element.get("type", "sealed-key"))
+    issuer = str(principal_xml(account.clc.principals[0].identity(), tag="ISSUER"))
+    bits = _resealed(content_key, interim, holder.public_key, issuer, bits_type, lab)
+    body = real.body_text
+    replaced = [(real.element_text("BODY/ISSUER"), issuer)]
+    old_holder = real.element_text("BODY/ISSUEDPRINCIPALS/PRINCIPAL")
+    if old_value in old_holder:  # the interim layout: the bits live in the principal
+        replaced.append((old_holder, str(principal_xml(holder, internal_id="1",
+                                                      enabling_bits=bits))))
+    else:
+        replaced += [(old_holder, str(principal_xml(holder, internal_id="1"))),
+                     (f">{old_value}<", f">{base64.b64encode(bits).decode('ascii')}<")]
+    rights = real.element_text("BODY/WORK/RIGHTSGROUP")
+    new_rights = rights.replace(f">{signer.account(signer_user).rac.principals[0].name}<",
+                                f">{holder_email}<")
+    if rename is not None:
+        old, new = rename
+        new_rights = new_rights.replace(f"<{old}>", f"<{new}>", 1).replace(
+            f"</{old}>", f"</{new}>", 1)
+    replaced.append((rights, new_rights))
+    for old, new in replaced:
+        if body.count(old) != 1:
+            raise ValueError(f"the use license must hold {old[:40]!r}… once")
+        body = body.replace(old, new, 1)
+    signed = sign(body, signer.clc_key(signer_user), lab.digest_algorithm)
+    start_tag = real.text[:real.text.index("<BODY")]  # the root's own attributes, kept
+    return start_tag + signed[signed.index("<BODY"):] + account.clc_text
 
 
 def forge_use_license(lab: Lab | None = None) -> AttackResult:
-    """Alice may VIEW bob's content; her use license gives her its content key. She writes
-    use licenses of her own — PRINT for herself, VIEW for carol — and signs them with her
-    CLC key, with her CLC chain: every signature sound, the chain up to the root. Binding
-    asks who issued them (P-7). The same attack as tests/attacks/test_forged_use_license.py."""
+    """Alice may VIEW bob's content; her use license gives her its content key. She
+    rewrites it — PRINT for herself, VIEW for carol — and signs it with her CLC key, with
+    her CLC chain: every signature sound, the chain up to the root. Binding asks who
+    issued it (P-7). The same attack as tests/attacks/test_forged_use_license.py, done by
+    editing the license she holds."""
     deployment = standard_deployment(lab or Lab())
     bob_pc, alice_pc = deployment.clients["BOB-PC"], deployment.clients["ALICE-PC"]
+    carol_pc = deployment.clients["CAROL-PC"]
     anchor = deployment.enrollment_service.anchor
     protected = publish_online(deployment.root_cluster, bob_pc, deployment.user("bob"),
                                RightsPolicy((Grant("alice@contoso.example", ("VIEW",)),)),
                                b"bob's plans", io.BytesIO())
-    pl_text = protected.publishing_license
+    pl_text, content_id = protected.publishing_license, protected.content_id
     acquire_use_license(deployment.root_cluster, alice_pc, deployment.user("alice"), pl_text,
                         anchor=anchor)
-    content_key = _content_key(alice_pc, "alice", protected.content_id)
-    account = alice_pc.account("alice")
-    assert account.clc is not None and account.clc_text is not None
-    clc_text = account.clc_text
-    pl = parse(pl_text)[0]
-    now = deployment.lab.now()
-
-    def forged(holder: Principal, email: str, rights: tuple[str, ...]) -> str:
-        body = content_license_body(
-            id="{0f0f0f0f-0000-4000-8000-00000000f0f0}", issued=now,
-            issuer=account.clc.principals[0].identity(),  # type: ignore[union-attr]
-            user=holder, sealed_key=_sealed_like_the_flows(content_key, holder, deployment.lab),
-            content_id=pl.content_id or "", owner=pl.owner,
-            policy=RightsPolicy((Grant(email, rights),)), validity=(now, now + timedelta(days=30)),
-            publishing_license_id=pl.id or "")
-        return sign(body, alice_pc.clc_key("alice"), deployment.lab.digest_algorithm) \
-            + clc_text
+    real = alice_pc.account("alice").licenses[content_id]
 
     def rac(client: Client, user: str) -> Principal:
         return client.account(user).rac.principals[0].identity(with_levels=False)
 
-    carol_pc = deployment.clients["CAROL-PC"]
     alice_session = AppSession(alice_pc, deployment.user("alice"))
     carol_session = AppSession(carol_pc, deployment.user("carol"))
     honest = _from_binding("alice asks to PRINT with the use license the server gave her",
                            explain_binding(alice_session, pl_text, "PRINT", anchor=anchor))
-    account.licenses[protected.content_id] = forged(rac(alice_pc, "alice"),
-                                                    "alice@contoso.example", ("VIEW", "PRINT"))
-    herself = _from_binding("alice signs herself a use license with PRINT, with her CLC key",
+    alice_pc.account("alice").licenses[content_id] = _forged_use_license(
+        real, signer=alice_pc, signer_user="alice", holder=rac(alice_pc, "alice"),
+        holder_email="alice@contoso.example", rename=("VIEW", "PRINT"), lab=deployment.lab)
+    herself = _from_binding("alice rewrites her use license to grant PRINT and signs it with "
+                            "her CLC key",
                             explain_binding(alice_session, pl_text, "PRINT", anchor=anchor))
-    carol_pc.account("carol").licenses[protected.content_id] = forged(
-        rac(carol_pc, "carol"), CAROL, ("VIEW",))
-    for_carol = _from_binding("alice signs carol a use license with VIEW, with her CLC key",
+    carol_pc.account("carol").licenses[content_id] = _forged_use_license(
+        real, signer=alice_pc, signer_user="alice", holder=rac(carol_pc, "carol"),
+        holder_email=CAROL, rename=None, lab=deployment.lab)
+    for_carol = _from_binding("alice rewrites it for carol (VIEW) and signs it with her CLC key",
                               explain_binding(carol_session, pl_text, "VIEW", anchor=anchor))
     return AttackResult(
         number="10a", title="a use license forged with a client licensor certificate",
         attack="Alice may VIEW bob's content, so her use license gives her its content key. "
-               "Her CLC key can sign, and her CLC chains up to the root: she writes use "
-               "licenses of her own.",
+               "Her CLC key can sign, and her CLC chains up to the root: she rewrites the "
+               "license she holds and signs it herself.",
         outcomes=(honest, herself, for_carol), stoppable=True,
         details=("each forged license is signed with alice's CLC key and carries her CLC "
-                 "chain: every signature in it verifies up to the root",),
+                 "chain: every signature in it verifies up to the root, and its content key "
+                 "is sealed to its holder",),
         conclusion="binding asks who issued the use license: a licensing server (its key "
                    "certified by an SLC), or — offline — the author's own CLC making an owner "
                    "license for the author alone. A CLC certifies a key for signing "
@@ -939,7 +984,11 @@ def hide_tampered_publishing_license(lab: Lab | None = None) -> AttackResult:
                            world.bind("bob", "VIEW"))
     chain = parse(world.license_chain, source="publishing license")
     url = "https://rms.contoso.example/_wmcs/licensing"
-    changed_url = tamper(chain, 0, url, "https://rms.evil.example/_wmcs/licensing").text
+    body = chain[0].body_text
+    if url not in body:
+        raise ValueError("the publishing license must name its licensing URL")
+    changed_url = with_body(chain, 0, body.replace(url, "https://rms.evil.example/_wmcs/"
+                                                        "licensing", 1)).text
     container = read_protected_file(world.protected_file)
     copy = write_protected_file(changed_url, container.content, extension=container.extension)
     copied_chain = read_chain(copy, source="the tampered copy").text

@@ -300,6 +300,40 @@ def test_10a_a_use_license_signed_with_a_clc_is_refused_by_p7(
     assert results["10a"].rules == ("B-2", "P-7")
 
 
+def test_10a_the_forgery_is_sound_but_for_who_signed_it() -> None:
+    """What makes P-7 the check that matters: the license alice rewrites for carol verifies
+    up to the root, is issued to carol's RAC principal, and its content key opens with
+    carol's account key to the content key of bob's file."""
+    from rmslab.flows.licensing import acquire_use_license
+    from rmslab.flows.publishing import publish_online
+    from rmslab.rights import Grant, RightsPolicy
+    from rmslab.trust import validate_chain
+    deployment = standard_deployment(Lab())
+    alice_pc, carol_pc = deployment.clients["ALICE-PC"], deployment.clients["CAROL-PC"]
+    anchor = deployment.enrollment_service.anchor
+    protected = publish_online(deployment.root_cluster, deployment.clients["BOB-PC"],
+                               deployment.user("bob"),
+                               RightsPolicy((Grant("alice@contoso.example", ("VIEW",)),)),
+                               b"bob's plans", io.BytesIO())
+    acquire_use_license(deployment.root_cluster, alice_pc, deployment.user("alice"),
+                        protected.publishing_license, anchor=anchor)
+    real = alice_pc.account("alice").licenses[protected.content_id]
+    carol = carol_pc.account("carol").rac.principals[0].identity(with_levels=False)
+    forged = parse(attacks._forged_use_license(
+        real, signer=alice_pc, signer_user="alice", holder=carol,
+        holder_email="carol@contoso.example", rename=None, lab=deployment.lab))
+    validated = validate_chain(forged, anchor, at=deployment.lab.now())
+    assert validated.path[1].document.kind == "Client-Licensor-Certificate"
+    holder = forged[0].principals[0]
+    assert holder.public_key == carol.public_key and holder.name == carol.name
+    alice_key = attacks._opened_content_key(parse(real)[0], alice_pc.account_key("alice"),
+                                            deployment.lab)
+    carol_key = attacks._opened_content_key(forged[0], carol_pc.account_key("carol"),
+                                            deployment.lab)
+    assert carol_key.key == alice_key.key
+    assert "carol@contoso.example" in forged[0].element_text("BODY/WORK/RIGHTSGROUP")
+
+
 # --- 10b (and tests/attacks/test_cached_license_tampered_pl.py) -------------------------------
 
 

@@ -15,7 +15,6 @@ covers: B-2, P-7, L-1, A-1
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 
@@ -266,30 +265,6 @@ def test_9_pkcs1_v15_shows_its_structure_and_oaep_hides_it() -> None:
     assert "No oracle attack is run here" in result.conclusion
 
 
-def test_9_the_raw_block_is_what_the_padding_check_accepts() -> None:
-    """The block read raw holds the message cryptography's own PKCS#1 v1.5 and OAEP
-    decryption return."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    from rmslab.crypto.rsa_padding import raw_rsa_open
-    lab = Lab()
-    for kind, mode in ((eb.EnablingBitsType.SEALED_KEY, 1),
-                       (eb.EnablingBitsType.SEALED_KEY_V2, 2)):
-        key = Lab(mode=mode).key("cluster:contoso")
-        bits = eb.seal_content_key(bytes(16), eb.CipherMode.ECB, to=key.public,
-                                   bound_to="<ISSUER/>", bits_type=kind,
-                                   random=lab.random_bytes)
-        block = bits[:key.public.size // 8]
-        pad = (padding.PKCS1v15() if mode == 1 else
-               padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(),
-                            label=None))
-        message = key._key.decrypt(block, pad)
-        assert len(message) == eb.KEY_HEADER_SIZE + 16
-        if mode == 1:
-            assert raw_rsa_open(block, key).endswith(b"\x00" + message)
-
-
 # --- 10a (and tests/attacks/test_forged_use_license.py) ---------------------------------------
 
 
@@ -354,27 +329,3 @@ def test_results_show_as_html_with_rules_linked(results: dict[str, AttackResult]
     assert '<a href="../docs/rules.md#p-7">' in page
     wrapping = results["2"]._repr_html_()  # the reader's words name tags: escaped
     assert "a second &lt;BODY&gt;" in wrapping and "a second <BODY>" not in wrapping
-
-
-def test_the_padlocks_png_is_a_valid_grayscale_png() -> None:
-    import struct
-    import zlib
-    picture = attacks.ecb_picture().picture
-    data = picture.to_png()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    at, chunks = 8, {}
-    while at < len(data):
-        (length,) = struct.unpack(">I", data[at:at + 4])
-        tag, body = data[at + 4:at + 8], data[at + 8:at + 8 + length]
-        (crc,) = struct.unpack(">I", data[at + 8 + length:at + 12 + length])
-        assert crc == zlib.crc32(tag + body) & 0xFFFFFFFF
-        chunks[tag] = body
-        at += 12 + length
-    width, height, depth, color = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
-    assert (width, height, depth, color) == (picture.width, picture.height, 8, 0)
-    rows = zlib.decompress(chunks[b"IDAT"])
-    assert len(rows) == height * (width + 1)
-    assert b"".join(rows[y * (width + 1) + 1:(y + 1) * (width + 1)]
-                    for y in range(height)) == picture.pixels
-    assert base64.b64encode(data)  # displayable as image/png
-    assert io.BytesIO(picture._repr_png_()).getvalue() == data

@@ -73,6 +73,7 @@ from rmslab.xrml.writer import principal_xml, sign
 
 __all__ = ["Outcome", "AttackResult", "StrippedContent", "EcbPicture", "KeySealing",
            "Scene", "scene", "publish_for_bob", "WRAPPINGS", "wrapped_use_license",
+           "write_plaintext",
            "tamper_with_body", "wrap_signature", "substitute_key", "replay_use_license",
            "roll_back_the_clock", "move_enabling_bits", "strip_protection", "ecb_picture",
            "key_sealing_paddings", "forge_use_license", "hide_tampered_publishing_license",
@@ -724,6 +725,21 @@ def move_enabling_bits(lab: Lab | None = None) -> AttackResult:
 # --- 7. strip protection with VIEW -----------------------------------------------------------
 
 
+def _content_cipher(binding: Binding) -> ContentCipher:
+    """The content cipher of the key binding released (the one place that reads how)."""
+    if binding.content_key is None:
+        raise ValueError(f"binding released no key: {binding.failed}")
+    return ContentCipher(binding.content_key, binding.mode)
+
+
+def write_plaintext(binding: Binding, protected_file: bytes) -> bytes:
+    """What a modified application does with the key binding released to it for any
+    right: decrypt the protected file's content and write it out — here, return it."""
+    written = io.BytesIO()
+    written.write(_content_cipher(binding).decrypt(read_protected_file(protected_file).content))
+    return written.getvalue()
+
+
 def strip_protection(lab: Lab | None = None) -> StrippedContent:
     """Bob may only VIEW. He asks for EXPORT (refused), then for VIEW — the client releases
     the content key to the application — and a modified application writes the
@@ -734,11 +750,7 @@ def strip_protection(lab: Lab | None = None) -> StrippedContent:
     view = world.bind("bob", "VIEW")
     assert view.content_key is not None
     opened = _from_binding("bob asks to VIEW", view)
-    container = read_protected_file(world.protected_file)
-    written = io.BytesIO()
-    cipher = ContentCipher(view.content_key, view.mode)
-    written.write(cipher.decrypt(container.content))
-    plaintext = written.getvalue()
+    plaintext = write_plaintext(view, world.protected_file)
     stripped = Outcome("the application, modified, writes what it decrypted for VIEW to a "
                        "file", False, "nothing: the rights are enforced by the application",
                        reason=f"{len(plaintext)} bytes written in clear: {plaintext[:40]!r}…")
@@ -898,17 +910,19 @@ def _forged_use_license(real_text: str, *, signer: Client, signer_user: str,
     issuer = str(principal_xml(account.clc.principals[0].identity(), tag="ISSUER"))
     bits = _resealed(content_key, interim, holder.public_key, issuer, bits_type, lab)
     body = real.body_text
-    replaced = [(real.element_text("BODY/ISSUER"), issuer)]
+    new_value = base64.b64encode(bits).decode("ascii")
     old_holder = real.element_text("BODY/ISSUEDPRINCIPALS/PRINCIPAL")
+    rights = real.element_text("BODY/WORK/RIGHTSGROUP")
+    replaced = [(real.element_text("BODY/ISSUER"), issuer)]
     if old_value in old_holder:  # the interim layout: the bits live in the principal
         replaced.append((old_holder, str(principal_xml(holder, internal_id="1",
                                                       enabling_bits=bits))))
-    else:
-        replaced += [(old_holder, str(principal_xml(holder, internal_id="1"))),
-                     (f">{old_value}<", f">{base64.b64encode(bits).decode('ascii')}<")]
-    rights = real.element_text("BODY/WORK/RIGHTSGROUP")
-    new_rights = rights.replace(f">{signer.account(signer_user).rac.principals[0].name}<",
-                                f">{holder_email}<")
+        new_rights = rights
+    else:  # MS-RMPR 2.2.9.9.6: the bits live in the right's ACCESS/PRINCIPAL
+        replaced.append((old_holder, str(principal_xml(holder, internal_id="1"))))
+        new_rights = rights.replace(f">{old_value}<", f">{new_value}<")
+    new_rights = new_rights.replace(
+        f">{signer.account(signer_user).rac.principals[0].name}<", f">{holder_email}<")
     if rename is not None:
         old, new = rename
         new_rights = new_rights.replace(f"<{old}>", f"<{new}>", 1).replace(

@@ -48,7 +48,7 @@ def _second_body_after(answer: Any) -> Judgement:
 @register("12.2", NOTEBOOK, Kind.FIND,
           "Find the key a modified application needs to write the minutes in clear: the "
           "content key bob's client releases when he asks to VIEW (scene().bind('bob', "
-          "'VIEW')). Give it as bytes; decrypt the file's content with it to see.",
+          "'VIEW')). Give it as bytes; write_plaintext(binding, file) shows what it opens.",
           "bytes: the 16-byte content key")
 def _released_key(answer: Any) -> Judgement:
     world = scene()
@@ -60,9 +60,9 @@ def _released_key(answer: Any) -> Judgement:
     if not isinstance(answer, (bytes, bytearray)):
         return hint("give bytes: a binding's content_key")
     if bytes(answer) == binding.content_key:
-        return correct("with it, ContentCipher(key, binding.mode).decrypt(content) is the "
-                       "plaintext: binding released it for VIEW, rightly, and nothing checks "
-                       "what the application does next")
+        return correct("with it the file's content decrypts to the plaintext "
+                       "(write_plaintext(binding, file) does that): binding released it for "
+                       "VIEW, rightly, and nothing checks what the application does next")
     if bytes(answer) == MINUTES:
         return hint("that is what the key decrypts; give the key")
     if bytes(answer) == read_protected_file(world.protected_file).content:

@@ -8,9 +8,10 @@ A-1, P-4, P-6).
   it is annotated through :mod:`rmslab.crypto.enabling_bits` itself: what anyone reads
   (:func:`~rmslab.crypto.enabling_bits.read_public_parts`) and, given the recipient's
   private key, every field inside (:func:`~rmslab.crypto.enabling_bits.open_enabling_bits`)
-  — so the view follows that module. Bits rmslab's flows still seal with their interim
-  format (:mod:`rmslab.crypto.seal`, tag ``RS1``/``RS2``) are annotated as that format,
-  and said to be it.
+  — so the view follows that module. Licenses carry their content keys in that layout;
+  bits still sealed in rmslab's interim format (:mod:`rmslab.crypto.seal`, tag
+  ``RS1``/``RS2``: the private keys in certificates, until they follow MS-RMPR too) are
+  annotated as that format, and said to be it.
 * :func:`content_view` — the encrypted content: CBC4K (mode 2) in 4096-byte blocks, each
   with an IV of its own, or ECB (mode 1); with the content key, each IV and the
   plaintext of each AES block, and the PKCS#7 padding at the end
@@ -31,6 +32,7 @@ from rmslab.crypto import enabling_bits as eb
 from rmslab.crypto.content import CBC4K_BLOCK
 from rmslab.crypto.rsa import PrivateKey, PublicKey
 from rmslab.errors import InputError
+from rmslab.xrml.model import Principal
 from rmslab.xrml.pfile import MAGIC, read_protected_file
 
 __all__ = ["ByteField", "ByteView", "container_view", "enabling_bits_view", "content_view",
@@ -266,9 +268,9 @@ def _interim_view(bits: bytes, recipient: PublicKey | None) -> ByteView:
         fields.append(ByteField(19 + size, bits[19 + size:], "sealed secret",
                                 "the secret under AES-256-CBC, PKCS#7 padding", spec))
     return ByteView("ENABLINGBITS (rmslab interim format)", len(bits), fields,
-                    [f"not yet the layout of {ENABLING_BITS_SPEC}: rmslab's flows still seal "
-                     "with rmslab.crypto.seal; rmslab.crypto.enabling_bits writes and reads "
-                     "the MS-RMPR layout, and this view follows it once the flows do"])
+                    [f"not yet the layout of {ENABLING_BITS_SPEC}: sealed with "
+                     "rmslab.crypto.seal; rmslab.crypto.enabling_bits writes and reads "
+                     "the MS-RMPR layout, which every license's bits follow"])
 
 
 # --- the content -----------------------------------------------------------------------
@@ -359,23 +361,28 @@ def protected_file_views(data: bytes, *, keys: list[PrivateKey] | None = None
     license_ = read_chain(data)[0]
     mode = license_.mode or 2
     content_key: bytes | None = None
-    for principal in license_.principals:
+    for principal_element in license_.element.iterfind("BODY/ISSUEDPRINCIPALS/PRINCIPAL"):
+        principal = Principal.from_element(principal_element, license_.position)
         recipient = principal.public_key
-        sealed = license_.sealed_key_for(recipient) if recipient is not None else None
-        if not sealed:
+        value = principal_element.find("ENABLINGBITS/VALUE")
+        if recipient is None or value is None or not (value.text or "").strip():
             continue
-        bits_type = "sealed-key-v2" if mode == 2 else "sealed-key"
+        sealed = base64.b64decode(value.text or "")
+        bits_type = principal_element.find("ENABLINGBITS").get("type", "")  # type: ignore[union-attr]
         opener = next((k for k in keys or [] if k.public == recipient), None)
+        interim = sealed[:3] in (b"RS1", b"RS2")
         if opener is not None and content_key is None:
             try:
-                content_key = (unseal(sealed, opener) if sealed[:3] in (b"RS1", b"RS2") else
-                               eb.open_enabling_bits(sealed, opener,
-                                                     eb.EnablingBitsType(bits_type)
-                                                     ).content_key.key)  # type: ignore[union-attr]
+                opened = (None if interim else eb.open_enabling_bits(
+                    sealed, opener, eb.EnablingBitsType.from_attribute(bits_type)).content_key)
+                content_key = (unseal(sealed, opener) if interim else
+                               opened.key if opened is not None else None)
+                if opened is not None:  # the cipher the KeyHeader names, not the mode's
+                    mode = opened.content_mode
             except (SealError, AttributeError):
                 content_key = None
         view = enabling_bits_view(sealed, bits_type, recipient=recipient,
-                                  key=opener if sealed[:3] not in (b"RS1", b"RS2") else None)
+                                  key=opener if not interim else None)
         views.append(ByteView(f"{view.title}, sealed for {principal.label}", view.size,
                               view.fields, view.notes))
     views.append(content_view(parsed.content, mode=mode, key=content_key,

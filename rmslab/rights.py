@@ -25,10 +25,10 @@ from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import InputError
 from rmslab.xrml.model import (describe_interval, format_time, interval_attributes,
                                parse_interval, parse_time, read_public_key)
-from rmslab.xrml.writer import Markup, element, object_xml, public_key_xml, rangetime_xml
+from rmslab.xrml.writer import Markup, element, public_key_xml, rangetime_xml
 
 __all__ = ["ELEMENT_RIGHTS", "NAMED_RIGHTS", "RIGHTS", "Grant", "RightsPolicy",
-           "RevocationRequirement", "normalise_right", "ANYONE", "MemberOf"]
+           "RevocationRequirement", "normalise_right", "ANYONE", "OWNER_PRINCIPAL", "MemberOf"]
 
 ELEMENT_RIGHTS = ("VIEW", "EDIT", "PRINT", "EXTRACT", "EXPORT")
 NAMED_RIGHTS = ("OWNER", "VIEWRIGHTSDATA", "REPLY", "REPLYALL", "FORWARD", "DOCEDIT",
@@ -38,6 +38,45 @@ RIGHTS = ELEMENT_RIGHTS + NAMED_RIGHTS
 ANYONE = "ANYONE"
 #: "Is the user a member of the group with this e-mail address?" — the directory's answer.
 MemberOf = Callable[[str], bool]
+
+
+#: The internal principal a template grants OWNER to: whoever owns content protected with
+#: it (MS-RMPR 2.2.9.10.4).
+OWNER_PRINCIPAL = "Owner"
+
+
+def _access(user: str, domain: str | None, *, template: bool) -> Markup:
+    """``ACCESS/PRINCIPAL/OBJECT`` naming ``user`` (see :meth:`RightsPolicy.to_rights_list`)."""
+    if user == ANYONE or user == OWNER_PRINCIPAL:
+        obj = element("OBJECT", (), element("ID", {"type": "Internal"},
+                                            (ANYONE if template else "Anyone")
+                                            if user == ANYONE else OWNER_PRINCIPAL))
+    else:
+        local = domain is not None and user.lower().endswith("@" + domain.lower())
+        obj = element("OBJECT", (), element("ID", {"type": "Windows" if local and not template
+                                                   else "Unspecified"}),
+                      element("NAME", (), user))
+    return element("ACCESS", (), element("PRINCIPAL", (), obj))
+
+
+def _principal_name(principal: etree._Element | None) -> str | None:
+    """Who a rights list's PRINCIPAL names: its NAME, else its internal ID ("Anyone" →
+    :data:`ANYONE`, "Owner" → :data:`OWNER_PRINCIPAL`), else its ``internal-id``."""
+    if principal is None:
+        return None
+    name = (principal.findtext("OBJECT/NAME") or "").strip()
+    if name:
+        return name
+    id_element = principal.find("OBJECT/ID")
+    if id_element is not None and id_element.get("type") == "Internal":
+        value = (id_element.text or "").strip().lower()
+        if value == "anyone":
+            return ANYONE
+        if value == "owner":
+            return OWNER_PRINCIPAL
+    if id_element is not None and (id_element.text or "").strip():
+        return (id_element.text or "").strip()
+    return principal.get("internal-id")
 
 
 def normalise_right(name: str) -> str:
@@ -75,13 +114,21 @@ class Grant:
 class RevocationRequirement:
     """A license's demand for a revocation list (R-3, R-6, R-7): where the list is, who
     may sign it, and how old it may be — ``interval``, any whole number of seconds, written
-    as the days, hours, minutes and seconds of an INTERVALTIME (MS-RMPR 2.2.9.9.10)."""
+    as the days, hours, minutes and seconds of an INTERVALTIME (MS-RMPR 2.2.9.9.10).
+
+    Written exactly as MS-RMPR 2.2.9.7.9 and 2.2.9.9.10 give the revocation point:
+    ``REFRESH/DISTRIBUTIONPOINT`` with ``OBJECT type="Revocation"`` (the ID of the list's
+    issuer with its type — ``list_id`` and ``id_type`` —, an optional NAME, the ADDRESS
+    of type URL) and the PUBLICKEY that signs the list, then the INTERVALTIME with the
+    parts that are not zero. The list itself is another matter: its body is rmslab's
+    reading of XrML 1.2 section 3.17 (:mod:`rmslab.revocation`)."""
 
     url: str
     list_id: str
     revoker_key: PublicKey
     interval: timedelta
     name: str | None = None
+    id_type: str = "MS-GUID"
 
     def __post_init__(self) -> None:
         if self.interval < timedelta(0) or self.interval.microseconds:
@@ -97,8 +144,10 @@ class RevocationRequirement:
         return element(
             "REFRESH", (),
             element("DISTRIBUTIONPOINT", (),
-                    object_xml("Revocation", self.list_id or None, name=self.name,
-                               addresses=[("URL", self.url)]),
+                    element("OBJECT", {"type": "Revocation"},
+                            element("ID", {"type": self.id_type}, self.list_id),
+                            element("NAME", (), self.name) if self.name else None,
+                            element("ADDRESS", {"type": "URL"}, self.url)),
                     public_key_xml(self.revoker_key)),
             element("INTERVALTIME", interval_attributes(self.interval)))
 
@@ -111,9 +160,11 @@ class RevocationRequirement:
         if point is None or key is None or not url or interval is None:
             raise InputError(f"{where}: a REFRESH condition needs the list's URL, its signer's "
                              "key and an interval")
+        id_element = point.find("OBJECT/ID")
         return cls(url.strip(), (point.findtext("OBJECT/ID") or "").strip(), key,
                    parse_interval(interval, f"{where}: REFRESH"),
-                   point.findtext("OBJECT/NAME"))
+                   point.findtext("OBJECT/NAME"),
+                   (id_element.get("type") if id_element is not None else None) or "MS-GUID")
 
 
 @dataclass(frozen=True)
@@ -142,57 +193,102 @@ class RightsPolicy:
         return tuple(found)
 
     # --- XrML ------------------------------------------------------------------------------
-    def to_rights_list(self) -> Markup:
-        """``RIGHTSLIST`` with one entry per (grant, right)."""
-        entries = []
+    def to_rights_list(self, *, domain: str | None = None, template: bool = False) -> Markup:
+        """``RIGHTSLIST`` with one entry per (grant, right), as the rights data of a
+        publishing license writes them (MS-RMPR 2.2.9.8.5.3) or, with ``template``, as a
+        rights policy template does (2.2.9.10.4: the OWNER right of the internal principal
+        "Owner" first). Each entry's CONDITIONLIST holds its time conditions first — TIME
+        with a RANGETIME for a window, TIME with an INTERVALTIME ``days`` for the license
+        caching interval — then ACCESS with the principal: ``ID type="Internal"`` for
+        ANYONE, ``ID type="Windows"`` (no SID: the lab's client does not look it up, which
+        2.2.9.8.5.3 allows) and NAME for a user of ``domain``, ``ID type="Unspecified"``
+        and NAME for any other e-mail address."""
+        entries: list[Markup] = []
+        if template:
+            entries.append(element("RIGHT", {"name": "OWNER"}, element(
+                "CONDITIONLIST", (), _access(OWNER_PRINCIPAL, domain, template=True))))
         for grant in self.grants:
             for right in grant.rights:
+                window = None
+                if not template and (grant.not_before or grant.not_after or self.not_after):
+                    window = element("TIME", (), rangetime_xml(
+                        grant.not_before, grant.not_after or self.not_after))
                 conditions = element(
-                    "CONDITIONLIST", (),
-                    element("ACCESS", (), element(
-                        "PRINCIPAL", (), object_xml("Group-Identity", None, name=grant.user))),
-                    element("TIME", (), rangetime_xml(grant.not_before,
-                                                      grant.not_after or self.not_after))
-                    if grant.not_before or grant.not_after or self.not_after else None,
-                    element("INTERVALTIME", {"days": str(self.caching_days)})
+                    "CONDITIONLIST", (), window,
+                    element("TIME", (), element("INTERVALTIME",
+                                                {"days": str(self.caching_days)}))
                     if self.caching_days is not None else None,
-                    self.revocation.to_xml() if self.revocation is not None else None)
+                    _access(grant.user, domain, template=template))
                 entries.append(element(right, (), conditions) if right in ELEMENT_RIGHTS
                                else element("RIGHT", {"name": right}, conditions))
         return element("RIGHTSLIST", (), *entries)
 
+    def preconditions_xml(self) -> Markup | None:
+        """A template's ``PRECONDITIONLIST`` when the policy expires (MS-RMPR
+        2.2.9.10.4.1, method 1)."""
+        if self.not_after is None:
+            return None
+        return element("PRECONDITIONLIST", (), element("TIME", (),
+                                                       rangetime_xml(None, self.not_after)))
+
+    def revocation_xml(self) -> Markup | None:
+        """``WORK/CONDITIONLIST`` with the revocation point, when the policy requires a
+        list (MS-RMPR 2.2.9.7.9 in a publishing license, 2.2.9.9.10 in a use license)."""
+        if self.revocation is None:
+            return None
+        return element("CONDITIONLIST", (), self.revocation.to_xml())
+
+    @classmethod
+    def from_work(cls, work: etree._Element, where: str) -> "RightsPolicy":
+        """The policy of a ``WORK`` element: its rights list, its PRECONDITIONLIST expiry
+        and its revocation point (``WORK/CONDITIONLIST/REFRESH``)."""
+        rights_list = work.find("RIGHTSGROUP/RIGHTSLIST")
+        if rights_list is None:
+            raise InputError(f"{where}: no rights list")
+        policy = cls.from_rights_list(rights_list, where)
+        refresh = work.find("CONDITIONLIST/REFRESH")
+        revocation = (RevocationRequirement.from_element(refresh, where)
+                      if refresh is not None else None)
+        until = parse_time(work.findtext("PRECONDITIONLIST/TIME/RANGETIME/UNTIL"), where)
+        return cls(policy.grants, until or policy.not_after, policy.caching_days, revocation)
+
     @classmethod
     def from_rights_list(cls, rights_list: etree._Element, where: str) -> "RightsPolicy":
+        """The grants of a rights list, as rights data, templates and use licenses write
+        it: a principal is read from its NAME, else its internal ID ("Anyone" is
+        :data:`ANYONE`; the template's OWNER right of the internal principal "Owner" is
+        implied by every template and left out). A use license's principal
+        ``internal-id="1"`` reads as the license's holder, ``"1"``."""
         by_user: dict[tuple[str, str | None, str | None], list[str]] = {}
         caching: int | None = None
-        expiry: datetime | None = None
-        revocation: RevocationRequirement | None = None
         for entry in rights_list:
             if not isinstance(entry.tag, str):
                 continue
             right = entry.get("name") if entry.tag == "RIGHT" else entry.tag
             conditions = entry.find("CONDITIONLIST")
-            user = conditions.findtext("ACCESS/PRINCIPAL/OBJECT/NAME") if conditions is not None else None
+            scope = conditions if conditions is not None else entry
+            user = _principal_name(scope.find("ACCESS/PRINCIPAL"))
             if not right or not user:
                 raise InputError(f"{where}: a right without a principal")
+            if user == OWNER_PRINCIPAL:
+                continue
             start = until = None
             if conditions is not None:
                 start = conditions.findtext("TIME/RANGETIME/FROM")
                 until = conditions.findtext("TIME/RANGETIME/UNTIL")
-                interval = conditions.find("INTERVALTIME")
+                interval = conditions.find("TIME/INTERVALTIME")
                 if interval is not None and interval.get("days") is not None:
-                    caching = int(interval.get("days", "0"))
-                refresh = conditions.find("REFRESH")
-                if refresh is not None:
-                    revocation = RevocationRequirement.from_element(refresh, where)
+                    try:
+                        caching = int(interval.get("days", "0"))
+                    except ValueError:
+                        raise InputError(f"{where}: INTERVALTIME days="
+                                         f"{interval.get('days')!r} is not a number") from None
             by_user.setdefault((user.strip(), start, until), []).append(right.strip())
         grants = []
         for (user, start, until), rights in by_user.items():
-            not_after = parse_time(until, where)
-            grants.append(Grant(user, tuple(rights), parse_time(start, where), not_after))
-            if not_after and (expiry is None or not_after > expiry):
-                expiry = not_after
-        return cls(tuple(grants), None, caching, revocation)
+            grants.append(Grant(user, tuple(rights), parse_time(start, where),
+                                parse_time(until, where)))
+        return cls(tuple(grants), None, caching, None)
 
     def describe(self) -> list[str]:
         lines = []

@@ -79,12 +79,16 @@ def test_enabling_bits_are_annotated_through_the_enabling_bits_module(
         enabling_bits_view(bits, "sealed-key-v2", key=deployment.clusters["contoso-licensing"].key)
 
 
-def test_the_flows_interim_sealing_is_shown_as_what_it_is(deployment: Deployment) -> None:
-    views = protected_file_views(_protected(deployment))
+def test_a_publishing_license_holds_one_copy_in_the_ms_rmpr_layout(
+        deployment: Deployment) -> None:
+    # MS-RMPR 2.2.9.1.11, 2.2.9.1.13: one principal, the server, and its bits as specified;
+    # with the server's key the content cipher comes from the KeyHeader (CBC4K here)
+    data = _protected(deployment)
+    views = protected_file_views(data, keys=[deployment.root_cluster.key])
     bits = [v for v in views if v.title.startswith("ENABLINGBITS")]
-    assert len(bits) == 2  # P-4: one copy for the server, one for the CLC
-    assert all("interim" in v.title and "not yet the layout of MS-RMPR 2.2.9.1.13" in v.notes[0]
-               for v in bits)
+    assert len(bits) == 1 and "interim" not in bits[0].title
+    assert any("KeyHeader" in f.name for f in bits[0].fields)
+    assert views[-1].fields and "interim" not in views[-1].title
 
 
 def test_cbc4k_blocks_each_with_its_iv_and_the_plaintext_with_the_key() -> None:

@@ -31,14 +31,18 @@ for EDIT, …, B-1). The client checks, in order (B-2):
    but the author;
 5. it is for this user on this machine: its issued principal is the principal of the RAC
    on this machine, OBJECT and key (MS-RMPR 2.2.9.9.3: "copied verbatim from the … RAC");
-6. it is for this publishing license: the same content ID, and, when the use license
-   names the publishing license it was made from (rmslab's use licenses carry its ID in
-   a ``Publishing-License`` DISTRIBUTIONPOINT; MS-RMPR 2.2.9.9 defines none, so a license
-   without one is judged by its content ID), that license's ID;
-7. it grants the right, and its conditions hold now (validity and the right's window);
+6. it is for this publishing license: the same content ID, and the same OWNER, which a use
+   license copies from the publishing license it was made from (MS-RMPR 2.2.9.9.5; a use
+   license names no publishing license ID, 2.2.9.9);
+7. it grants the right, and its conditions hold now (each right's own time: a use license
+   has no VALIDITYTIME, 2.2.9.9.6);
 8. revocation (R-3, in :mod:`rmslab.flows.revocation`).
 
-Only then is the content key unsealed. Content and license IDs read from the file are
+Only then is the content key opened: the ENABLINGBITS of the right granted, with the
+account key, their hash checked against the use license's ISSUER (MS-RMPR 2.2.9.1.13) —
+bits moved from another license are refused (EnablingBitsHashDoesNotMatch) —, and the
+content decrypted with the cipher the content key's KeyHeader names (ECB or CBC4K,
+2.2.9.1.13.1), never one inferred from the cryptographic mode. Content and license IDs read from the file are
 GUIDs or refused before anything is looked up with them (:func:`rmslab.xrml.ids.license_ids`).
 :func:`explain_binding` runs every check and reports each; :func:`bind` raises
 :class:`~rmslab.errors.BindingRefusedError` naming the first failed check and its rule.
@@ -62,11 +66,12 @@ from rmslab.actors.web import Web
 from rmslab.flows.revocation import involved_revocation, read_list, revocation_checks
 from rmslab.revocation import RevocationIndex
 from rmslab.crypto.content import ContentCipher
+from rmslab.crypto.enabling_bits import (ContentKey, EnablingBitsError, EnablingBitsType,
+                                         open_content_key)
 from rmslab.crypto.rsa import PublicKey
-from rmslab.crypto.seal import SealError, unseal
 from rmslab.errors import (BindingRefusedError, InputError, NotEnrolledError,
                            VerificationError)
-from rmslab.rights import RightsPolicy, normalise_right
+from rmslab.rights import Grant, RightsPolicy, normalise_right
 from rmslab.trace import Check, DocumentRef, Trace
 from rmslab.trust import validate_chain
 from rmslab.xrml.document import XrmlDocument
@@ -123,10 +128,20 @@ class Binding:
 
     right: str
     trace: Trace
-    content_key: bytes | None
-    mode: int
+    content: ContentKey | None
     use_license: Chain | None = None
     issued_by: str = ""
+
+    @property
+    def content_key(self) -> bytes | None:
+        """The content key's bytes, when binding allowed."""
+        return self.content.key if self.content is not None else None
+
+    @property
+    def cipher(self) -> ContentCipher:
+        """The content cipher the key's KeyHeader names (MS-RMPR 2.2.9.1.13.1)."""
+        assert self.content is not None
+        return ContentCipher(self.content.key, self.content.content_mode)
 
     @property
     def allowed(self) -> bool:
@@ -191,10 +206,37 @@ def _issuer_check(use_license: XrmlDocument, certifier: XrmlDocument | None,
                    "licensing server (SLC) or the author's own CLC issues use licenses")
 
 
-def _policy(use_license: XrmlDocument) -> RightsPolicy:
-    rights_list = use_license.element.find("BODY/WORK/RIGHTSGROUP/RIGHTSLIST")
-    return (RightsPolicy.from_rights_list(rights_list, use_license.position)
-            if rights_list is not None else RightsPolicy(()))
+def _policy(use_license: XrmlDocument, holder: str) -> RightsPolicy:
+    """The rights of a use license, all for its one issued principal (``holder``,
+    MS-RMPR 2.2.9.9.3), and its revocation point (WORK/CONDITIONLIST, 2.2.9.9.10)."""
+    work = use_license.element.find("BODY/WORK")
+    if work is None or work.find("RIGHTSGROUP/RIGHTSLIST") is None:
+        return RightsPolicy(())
+    policy = RightsPolicy.from_work(work, use_license.position)
+    return RightsPolicy(tuple(Grant(holder, g.rights, g.not_before, g.not_after)
+                              for g in policy.grants), policy.not_after, policy.caching_days,
+                        policy.revocation)
+
+
+def _bits_for(use_license: XrmlDocument, right: str) -> tuple[bytes, EnablingBitsType] | None:
+    """The ENABLINGBITS of the use license's right that allows ``right`` (OWNER allows
+    every right), as written in its ACCESS/PRINCIPAL (MS-RMPR 2.2.9.9.6)."""
+    import base64
+    for entry in use_license.element.iterfind("BODY/WORK/RIGHTSGROUP/RIGHTSLIST/*"):
+        if not isinstance(entry.tag, str):
+            continue
+        name = entry.get("name") if entry.tag == "RIGHT" else entry.tag
+        if name not in (right, "OWNER"):
+            continue
+        bits = entry.find(".//ACCESS/PRINCIPAL/ENABLINGBITS")
+        if bits is None:
+            continue
+        try:
+            return (base64.b64decode(bits.findtext("VALUE") or "", validate=True),
+                    EnablingBitsType.from_attribute(bits.get("type", "")))
+        except (ValueError, EnablingBitsError):
+            return b"", EnablingBitsType.SEALED_KEY
+    return None
 
 
 def verify_publishing_license(chain: Chain, anchor: PublicKey, *,
@@ -230,7 +272,7 @@ def explain_binding(session: AppSession, license_chain: str, right: str, *,
     issued_by = ""
 
     def refused() -> Binding:
-        return Binding(right, trace, None, lab.mode, chain, issued_by)
+        return Binding(right, trace, None, chain, issued_by)
 
     verified, reason = verify_publishing_license(pl_chain, anchor, now=now)
     trace.check("B-2", "the publishing license in the file verifies up to the root", verified,
@@ -278,29 +320,30 @@ def explain_binding(session: AppSession, license_chain: str, right: str, *,
                 + (", with another key" if holder is not None and account_key is not None
                    and holder.public_key != account_key else
                    ", a principal other than the RAC's" if holder is not None else ""))
-    references = [d.id for d in use_license.distribution_points
-                  if d.type == "Publishing-License"]
     same_content = use_license.content_id == content_id
-    same_license = not references or license_id in references
-    for_license = same_content and same_license
+    same_owner = (use_license.owner or "").lower() == (pl.owner or "").lower()
+    for_license = same_content and same_owner
     trace.check("B-2", "the use license is for this publishing license", for_license,
-                (f"content {content_id}" if same_content else
-                 f"it is for content {use_license.content_id}, not {content_id}")
-                + ("" if not same_content else
-                   f", made from the publishing license {license_id}" if references and
-                   same_license else
-                   f", but made from the publishing license {references[0]}, not {license_id}"
-                   if references else
-                   " (it names no publishing license: judged by the content ID)"))
-    policy = _policy(use_license)
+                (f"content {content_id}, owner {pl.owner or '-'} (a use license copies both "
+                 "from its publishing license)" if for_license else
+                 f"it is for content {use_license.content_id}, not {content_id}"
+                 if not same_content else
+                 f"it names the owner {use_license.owner or '-'}, the publishing license "
+                 f"{pl.owner or '-'}"))
+    policy = _policy(use_license, user.email)
     grants = [g for g in policy.for_user(user.email) if g.allows(right)]
     trace.check("B-2", f"the use license grants {right}", bool(grants),
                 f"it grants {', '.join(policy.rights_of(user.email)) or 'nothing'}")
     in_time = any((g.not_before is None or g.not_before <= now)
                   and (g.not_after is None or now <= g.not_after) for g in grants)
     if grants:
-        trace.check("B-2", f"the conditions of {right} hold now", in_time,
-                    f"checked at {now:%Y-%m-%d %H:%M} UTC")
+        why = f"checked at {now:%Y-%m-%d %H:%M} UTC"
+        if not in_time:
+            ends = [g.not_after for g in grants if g.not_after and g.not_after < now]
+            starts = [g.not_before for g in grants if g.not_before and g.not_before > now]
+            why += (f": the right expired on {max(ends):%Y-%m-%d %H:%M} UTC" if ends else
+                    f": the right is not valid before {min(starts):%Y-%m-%d %H:%M} UTC")
+        trace.check("B-2", f"the conditions of {right} hold now", in_time, why)
     if trace.failed_checks:
         return refused()
     machine_key = client.machine_key.public
@@ -309,16 +352,23 @@ def explain_binding(session: AppSession, license_chain: str, right: str, *,
                              user_keys=[k for k in (account_key, machine_key) if k],
                              trace=trace):
         return refused()
-    sealed = use_license.sealed_key_for(account_key) if account_key else None
+    found = _bits_for(use_license, right)
     try:
-        content_key = unseal(sealed or b"", client.account_key(user.name))
-    except SealError as exc:
+        if found is None:
+            raise EnablingBitsError(f"the use license holds no enabling bits for {right}")
+        content = open_content_key(found[0], client.account_key(user.name),
+                                   bound_to=use_license.element_text("BODY/ISSUER"),
+                                   bits_type=found[1])
+        content.content_mode  # a cipher rmslab can run, or refused here
+    except EnablingBitsError as exc:
         trace.check("B-2", "the content key is released", False, str(exc))
         return refused()
     trace.step(client.name, "releases the content key to the application", session.application,
                keys=[f"content key unsealed with {user.email}'s account key"])
-    trace.check("B-2", "the content key is released", True, "all checks passed")
-    return Binding(right, trace, content_key, 2 if pl.mode == 2 else 1, chain, issued_by)
+    trace.check("B-2", "the content key is released", True,
+                f"all checks passed; the content cipher is {content.cipher.label}, as the "
+                "key's KeyHeader says")
+    return Binding(right, trace, content, chain, issued_by)
 
 
 def bind(session: AppSession, license_chain: str, right: str, *,
@@ -346,9 +396,7 @@ def open_protected(session: AppSession, source: BinaryIO, sink: BinaryIO, right:
     from rmslab.xrml.source import decode_text
     license_chain = decode_text(header.license_bytes)
     binding = bind(session, license_chain, right, anchor=anchor)
-    assert binding.content_key is not None
-    cipher = ContentCipher(binding.content_key, binding.mode)
-    size = cipher.decrypt_stream(source, sink)
+    size = binding.cipher.decrypt_stream(source, sink)
     binding.trace.step(session.application, f"decrypts the content ({size} bytes)")
     return binding
 
@@ -364,7 +412,7 @@ def revocations_not_applied(session: AppSession, binding: Binding, license_chain
     if not binding.allowed or binding.use_license is None:
         return []
     ul_chain, pl_chain = binding.use_license, session.read(license_chain)
-    requirement = _policy(ul_chain[0]).revocation
+    requirement = _policy(ul_chain[0], session.user.email).revocation
     client, user = session.client, session.user
     keys = [k for k in (ul_chain[0].principals[0].public_key if ul_chain[0].principals
                         else None, client.machine_key.public) if k is not None]

@@ -54,9 +54,11 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from rmslab.actors.client import Client
 from rmslab.actors.cluster import ApplicationExclusion, Cluster
 from rmslab.actors.people import User
-from rmslab.crypto.content import ContentCipher
+from rmslab.crypto.content import rights_data_cipher
+from rmslab.crypto.enabling_bits import (ContentKey, EnablingBitsError, EnablingBitsType,
+                                         open_content_key, publishing_license_binding,
+                                         seal_content_key)
 from rmslab.crypto.rsa import PrivateKey, PublicKey
-from rmslab.crypto.seal import SealError, seal, unseal
 from rmslab.errors import (BadSignatureError, DigestMismatchError, DrmacExcludedError,
                            ExpiredError, InputError, InvalidPersonaCertSignatureError,
                            InvalidPersonaCertTimeError, InvalidRightsLabelSignatureError,
@@ -64,17 +66,19 @@ from rmslab.errors import (BadSignatureError, DigestMismatchError, DrmacExcluded
                            NoMatchingIssuedPrincipalError, NoRightsForPrincipalError,
                            NotConnectedError, NotYetValidError, RefusedError,
                            UnexpectedPersonaCertError, UnsignedDocumentError,
-                           UntrustedPersonaCertError, VerificationError)
+                           UntrustedPersonaCertError, VerificationError, RmslabError,
+                           StructureError)
 from rmslab.flows._common import InProcessService, require_slc_in_force
-from rmslab.rights import Grant, RightsPolicy
+from rmslab.rights import Grant, RevocationRequirement, RightsPolicy
 from rmslab.trace import DocumentRef, Trace
 from rmslab.trust import validate_chain
 from rmslab.xrml.document import XrmlDocument
 from rmslab.xrml.ids import license_ids
-from rmslab.xrml.licenses import content_license_body
+from rmslab.xrml.licenses import (CONTENT_LICENSE_ROOT, UseLicenseRight, use_license_body,
+                                  use_license_right)
 from rmslab.xrml.model import Principal
 from rmslab.xrml.reader import Chain, parse
-from rmslab.xrml.writer import sign
+from rmslab.xrml.writer import Markup, principal_xml, sign
 
 __all__ = ["acquire_use_license", "issue_use_license", "LicensingEndpoint", "LocalLicensing",
            "read_rights", "read_rights_data", "OpenedRights",
@@ -97,13 +101,20 @@ class WrongPasswordError(InputError):
 
 @dataclass(frozen=True)
 class OpenedRights:
-    """What a server reads out of a publishing license it can open: the content key, the
-    rights, which key opened it, and the owner the rights data names (MS-RMPR 2.2.9.8.5.1)."""
+    """What a server reads out of a publishing license it can open: the content key (with
+    the KeyHeader that names the content cipher), the rights, which key opened it, the
+    owner the rights data names (MS-RMPR 2.2.9.8.5.1), and whether the rights data is an
+    official rights template (2.2.9.8)."""
 
-    content_key: bytes
+    content: ContentKey
     policy: RightsPolicy
     source: str
     owner: str | None
+    official_template: bool = False
+
+    @property
+    def content_key(self) -> bytes:
+        return self.content.key
 
 
 def _server_keys(cluster: Cluster) -> list[tuple[PrivateKey, str]]:
@@ -113,28 +124,61 @@ def _server_keys(cluster: Cluster) -> list[tuple[PrivateKey, str]]:
     return keys
 
 
+def pl_enabling_bits(publishing_license: XrmlDocument) -> tuple[bytes, EnablingBitsType, str]:
+    """The raw ENABLINGBITS of a publishing license's one issued principal, their type,
+    and the text their hash is bound to: the ISSUEDPRINCIPALS element less the bits
+    (MS-RMPR 2.2.9.7.4, 2.2.9.1.13). :class:`~rmslab.errors.StructureError` when the
+    license holds none."""
+    value = publishing_license.element.find("BODY/ISSUEDPRINCIPALS/PRINCIPAL/ENABLINGBITS")
+    where = publishing_license.position
+    if value is None:
+        raise StructureError(f"{where}: its issued principal holds no ENABLINGBITS")
+    try:
+        bits_type = EnablingBitsType.from_attribute(value.get("type", ""))
+        raw = base64.b64decode(value.findtext("VALUE") or "", validate=True)
+    except (EnablingBitsError, ValueError) as exc:
+        raise StructureError(f"{where}: its ENABLINGBITS cannot be read: {exc}") from None
+    bound = publishing_license_binding(publishing_license.element_text("BODY/ISSUEDPRINCIPALS"))
+    return raw, bits_type, bound
+
+
 def read_rights_data(cluster: Cluster, publishing_license: XrmlDocument) -> OpenedRights:
     """Open a publishing license with the cluster's key (or a trusted publishing
-    domain's). :class:`~rmslab.errors.NoMatchingIssuedPrincipalError` (P-7) when none of
-    them can."""
+    domain's): the enabling bits of its issued principal (MS-RMPR 2.2.9.1.13, their hash
+    checked), then the rights data under the content key (2.2.9.8).
+    :class:`~rmslab.errors.NoMatchingIssuedPrincipalError` (P-7) when none of the keys is
+    the principal's; a :class:`LicenseRefusedError` with EnablingBitsHashDoesNotMatch when
+    the bits do not hold."""
+    principal = publishing_license.principals[0] if publishing_license.principals else None
     for key, source in _server_keys(cluster):
-        sealed = publishing_license.sealed_key_for(key.public)
-        if sealed is None:
+        if principal is None or principal.public_key != key.public:
             continue
+        raw, bits_type, bound = pl_enabling_bits(publishing_license)
         try:
-            content_key = unseal(sealed, key)
-        except SealError:
-            continue
+            content = open_content_key(raw, key, bound_to=bound, bits_type=bits_type)
+        except EnablingBitsError as exc:
+            raise LicenseRefusedError(f"the publishing license's enabling bits do not hold: "
+                                      f"{exc}", spec_id="P-7",
+                                      exception_name=exc.exception_name) from None
         encrypted = publishing_license.element.findtext(
             "BODY/AUTHENTICATEDDATA[@id='Encrypted-Rights-Data']") or ""
-        mode = 2 if publishing_license.mode == 2 else 1
-        rights_text = ContentCipher(content_key, mode).decrypt(base64.b64decode(encrypted))
-        rights_doc = parse(rights_text.decode("utf-8"), source="rights data")[0]
-        rights_list = rights_doc.element.find("BODY/WORK/RIGHTSGROUP/RIGHTSLIST")
-        if rights_list is None:
+        try:
+            rights_text = rights_data_cipher(content.key).decrypt(
+                base64.b64decode(encrypted, validate=True)).decode("utf-8")
+        except (RmslabError, ValueError):
+            raise StructureError(f"{publishing_license.position}: its rights data does not "
+                                 "decrypt with the content key") from None
+        rights_doc = parse(rights_text, source="rights data")[0]
+        work = rights_doc.element.find("BODY/WORK")
+        if work is None or work.find("RIGHTSGROUP/RIGHTSLIST") is None:
             raise LicenseRefusedError("the rights data lists no rights", spec_id="L-1")
-        return OpenedRights(content_key, RightsPolicy.from_rights_list(rights_list, "rights data"),
-                            source, rights_doc.owner)
+        policy = RightsPolicy.from_work(work, "rights data")
+        refresh = publishing_license.element.find("BODY/WORK/CONDITIONLIST/REFRESH")
+        revocation = (RevocationRequirement.from_element(refresh, publishing_license.position)
+                      if refresh is not None else policy.revocation)
+        policy = RightsPolicy(policy.grants, policy.not_after, policy.caching_days, revocation)
+        return OpenedRights(content, policy, source, rights_doc.owner,
+                            rights_doc.body_type == "Microsoft Official Rights Template")
     raise NoMatchingIssuedPrincipalError(
         f"{cluster.name} did not issue this publishing license's CLC and does not trust its "
         "publishing domain: it cannot open the content key", spec_id="P-7")
@@ -272,8 +316,19 @@ def _check_publishing_license(chain: Chain, anchor: PublicKey, now: datetime,
 
 
 def _confirmed_owner(pl: XrmlDocument, opened: OpenedRights) -> str | None:
-    """The owner the publishing license names, if its rights data names the same one."""
-    if pl.owner and opened.owner and pl.owner.strip().lower() == opened.owner.strip().lower():
+    """The owner the publishing license names, if its rights data names the same one —
+    or, when the rights data is an official template (which names no owner), if the
+    license was signed offline by the owner's own CLC: otherwise a license re-signed
+    around another's template rights could make anyone its owner."""
+    if not pl.owner:
+        return None
+    claimed = pl.owner.strip().lower()
+    if opened.owner:
+        return pl.owner.strip() if opened.owner.strip().lower() == claimed else None
+    signer = pl.issuer
+    if (opened.official_template and signer is not None
+            and signer.object_type == "Group-Identity"
+            and (signer.name or "").strip().lower() == claimed):
         return pl.owner.strip()
     return None
 
@@ -337,7 +392,7 @@ def issue_use_license(cluster: Cluster, protected_chain: str, rac_text: str, *,
     lab = cluster.lab
     now = lab.now()
     chain = parse(protected_chain, source="publishing license")
-    content_id, license_id = license_ids(chain[0])  # GUIDs, or refused before any use
+    license_ids(chain[0])  # GUIDs, or refused before any use
     rac_chain = parse(rac_text, source="rights account certificate")
     try:
         require_slc_in_force(cluster, trace, "a use license")
@@ -347,14 +402,14 @@ def issue_use_license(cluster: Cluster, protected_chain: str, rac_text: str, *,
         pl = _check_publishing_license(chain, anchor, now, trace)
         try:
             opened = read_rights_data(cluster, pl)
-        except RefusedError:
+        except RefusedError as exc:
             trace.check("P-7", f"{cluster.name} may license this content", False,
-                        "it did not issue the CLC and does not trust the publishing domain")
+                        "it did not issue the CLC and does not trust the publishing domain"
+                        if isinstance(exc, NoMatchingIssuedPrincipalError) else exc.reason)
             raise
         trace.check("P-7", f"{cluster.name} may license this content", True,
                     f"the content key opens with the key of {opened.source}")
         granted = _decide_rights(cluster, pl, opened, email, trace)
-        policy = opened.policy
         rights = _as_written(granted)
         trace.check("L-1", f"the publishing license gives {email} rights", bool(rights),
                     ", ".join(rights) if rights else "it names no right for this user")
@@ -364,31 +419,77 @@ def issue_use_license(cluster: Cluster, protected_chain: str, rac_text: str, *,
     except RefusedError as exc:
         exc.trace = trace
         raise
-    user_principal = subject.identity(with_levels=False)
-    granted_policy = RightsPolicy(granted, policy.not_after, policy.caching_days,
-                                  policy.revocation)
-    until = now + USE_LICENSE_LIFETIME
-    if policy.caching_days is not None:
-        until = now + timedelta(days=policy.caching_days)
-    exclusions = tuple((e.filename, e.minimum_version, e.maximum_version)
-                       for e in cluster.application_exclusions)
+    exclusions = cluster.application_exclusions
     if exclusions:
         trace.check(LICENSING_RULE, "the use license carries the application exclusions", True,
-                    "; ".join(str(e) for e in cluster.application_exclusions))
-    body = content_license_body(
-        id=lab.guid("license"), issued=now, issuer=cluster.principal, user=user_principal,
-        sealed_key=seal(opened.content_key, subject.public_key, lab.random_bytes),
-        content_id=content_id, owner=pl.owner, policy=granted_policy,
-        validity=(now, until), publishing_license_id=license_id or "", exclusions=exclusions)
-    use_license = sign(body, cluster.key, lab.digest_algorithm)
+                    "; ".join(str(e) for e in exclusions))
+    use_license = _write_use_license(cluster, pl, rac_chain[0], opened, granted)
     assert cluster.slc_text is not None
     described = ", ".join(rights)
     trace.step(cluster.first_server.name, f"issues a use license granting {described}",
                to, documents=[DocumentRef("use license", use_license, "Content-License")],
                keys=[f"content key sealed to {email}'s account key "
-                     f"{subject.public_key.short_fingerprint}",
+                     f"{subject.public_key.short_fingerprint}, once per right",
                      f"signed with the cluster key {cluster.key.public.short_fingerprint}"])
     return use_license + cluster.slc_text
+
+
+def _write_use_license(cluster: Cluster, pl: XrmlDocument, rac: XrmlDocument,
+                       opened: OpenedRights, granted: tuple[Grant, ...]) -> str:
+    """The use license (MS-RMPR 2.2.9.9, 3.4.4.1): ISSUER the cluster's SLC principal;
+    ISSUEDPRINCIPALS the RAC's principal copied verbatim; Referral-Info and OWNER copied
+    from the publishing license, and its revocation point; one RIGHT per right granted —
+    only OWNER for the owner or a super-user — each with the content key sealed to the
+    RAC's key and bound to this ISSUER, and its time: from now (or the grant's start)
+    until the grant's end or the end of the license's lifetime, whichever comes first, and
+    the caching interval in days; the application exclusions as a POLICYLIST."""
+    lab = cluster.lab
+    now = lab.now()
+    bits_type = EnablingBitsType.for_mode(lab.mode)
+    issuer = principal_xml(cluster.principal, tag="ISSUER")
+    account = rac.principals[0].public_key
+    assert account is not None
+    policy = opened.policy
+    lifetime = (timedelta(days=policy.caching_days) if policy.caching_days is not None
+                else USE_LICENSE_LIFETIME)
+    rights: list[Markup] = []
+    for right, grant in _rights_written(granted):
+        start = max(grant.not_before, now) if grant.not_before else now
+        ends = [t for t in (grant.not_after, policy.not_after, now + lifetime) if t is not None]
+        spec = UseLicenseRight(right, start, min(ends), policy.caching_days)
+        bits = seal_content_key(opened.content.key, opened.content.cipher, to=account,
+                                bound_to=issuer, bits_type=bits_type, random=lab.random_bytes)
+        rights.append(use_license_right(spec, bits, bits_type))
+    refresh = pl.element.find("BODY/WORK/CONDITIONLIST")
+    revocation: Markup | None = None
+    if refresh is not None and refresh.find("REFRESH") is not None:
+        revocation = Markup(pl.element_text(refresh))
+    elif policy.revocation is not None:
+        revocation = policy.revocation_xml()
+    referral = next((Markup(pl.element_text(p)) for p in pl.element.iterfind(
+        "BODY/DISTRIBUTIONPOINT") if p.find("OBJECT[@type='Referral-Info']") is not None), None)
+    metadata = pl.element.find("BODY/WORK/METADATA")
+    body = use_license_body(
+        id=lab.guid("license"), issued=now, issuer=issuer,
+        holder=Markup(rac.element_text("BODY/ISSUEDPRINCIPALS/PRINCIPAL")),
+        referral=referral, content_id=pl.content_id or "",
+        owner=Markup(pl.element_text(metadata)) if metadata is not None else None,
+        revocation=revocation, rights=rights,
+        exclusions=tuple((e.filename, e.minimum_version, e.maximum_version)
+                         for e in cluster.application_exclusions))
+    return sign(body, cluster.key, lab.digest_algorithm, root_attributes=CONTENT_LICENSE_ROOT)
+
+
+def _rights_written(grants: tuple[Grant, ...]) -> list[tuple[str, Grant]]:
+    """Each right the grants give, once, with the grant that gives it (OWNER stays
+    OWNER: a use license for the owner holds that one right, MS-RMPR 2.2.9.9.6)."""
+    written: dict[str, Grant] = {}
+    for grant in grants:
+        for right in grant.rights:
+            written.setdefault(right, grant)
+    if "OWNER" in written:
+        return [("OWNER", written["OWNER"])]
+    return list(written.items())
 
 
 def acquire_use_license(licensing: Cluster | LicensingEndpoint, client: Client, user: User,

@@ -753,16 +753,13 @@ def _acquire_license(call: _Call) -> Node:
 
 
 def _acquire_issuance_license(call: _Call) -> Node:
-    """AcquireIssuanceLicense (MS-RMPR 3.5.4.1), as far as the lab goes: the unsigned
-    publishing license must name this cluster as its issued principal (same ID and
-    modulus) and seal the content key so this cluster opens it; the cluster then signs
-    the BODY exactly as the client wrote it and returns it with its SLC chain. Not yet:
-    rewriting ISSUEDTIME and the License-Acquisition-URL, and regenerating the
-    ENABLINGBITS hash (the BODY would have to be rewritten, which rmslab never does to
-    a received document)."""
-    from rmslab.flows.licensing import read_rights
-    from rmslab.xrml.reader import parse
-    from rmslab.xrml.writer import sign
+    """AcquireIssuanceLicense (MS-RMPR 3.5.4.1), anonymous as MS-RMPR has it (online
+    publishing needs no RAC): each unsigned publishing license is checked and signed by
+    :func:`rmslab.flows.publishing.sign_issuance_license` — its issued principal this
+    cluster's or a trusted publishing domain's, its enabling bits' hash, an official
+    template's signature —, its hash regenerated, ISSUEDTIME and the License-Acquisition
+    points written; the answer is the signed publishing license chain."""
+    from rmslab.flows.publishing import sign_issuance_license
     cluster = call.need_cluster()
     array = _required(call, call.envelope.find(call.body, "RequestParams"), "RequestParams")
     answers = []
@@ -771,28 +768,13 @@ def _acquire_issuance_license(call: _Call) -> Node:
         if text is None:
             raise SoapFault(faults.ARGUMENT_NULL, "no UnsignedIssuanceLicense")
         try:
-            document = parse(text, source="unsigned issuance license")[0]
-        except InputError as exc:
-            raise SoapFault(faults.UNSPECIFIED, f"not an issuance license: {exc}") from None
-        if document.body_type != "Microsoft Rights Label":
-            raise SoapFault(faults.UNSPECIFIED, f"the document is a {document.kind_name}, not "
-                            "an issuance license")
-        ours = cluster.principal
-        named = [p for p in document.principals if p.id == ours.id
-                 and p.public_key == ours.public_key]
-        if not named:
-            raise SoapFault(faults.UNSIGNED_NO_MATCHING_PRINCIPAL, f"the issuance license "
-                            f"does not name {cluster.name} as its issued principal",
-                            spec_id="P-8")
-        assert cluster.slc_text is not None
-        signed = sign(document.body_text, cluster.key, cluster.lab.digest_algorithm)
-        try:  # signed, the license states its cryptographic mode; the rights must open
-            read_rights(cluster, parse(signed, source="issuance license")[0])
-        except (RmslabError, ValueError) as exc:
-            raise SoapFault(faults.ENABLING_BITS_HASH, f"the enabling bits do not open with "
-                            f"{cluster.name}'s key ({exc})", spec_id="P-8") from None
+            signed = sign_issuance_license(cluster, text, trace=call.trace(),
+                                           to=str(call.context))
+        except RefusedError as exc:
+            raise SoapFault(faults.exception_for("AcquireIssuanceLicense", exc), exc.reason,
+                            spec_id=exc.spec_id) from None
         answers.append(el("AcquireIssuanceLicenseResponse",
-                          certificates_xml("CertificateChain", signed + cluster.slc_text)))
+                          certificates_xml("CertificateChain", signed)))
     if not answers:
         raise SoapFault(faults.ARGUMENT_NULL, "RequestParams holds no "
                         "AcquireIssuanceLicenseParams")

@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     from rmslab.store.labdb import LabStore
 
 __all__ = ["LoopbackService", "HttpTransport", "RemoteCertificationService",
-           "RemoteEnrollmentService", "RemoteLicensingService", "SoapClient",
+           "RemoteEnrollmentService", "RemoteLicensingService", "RemotePublishingService",
+           "SoapClient",
            "enroll_request"]
 
 _MAX_RESPONSE = 32 * 1024 * 1024
@@ -289,6 +290,29 @@ class RemoteLicensingService(_RemoteClusterService):
                             trace=trace, sender=to, spec_id="L-1")
         return _certificate_chain(answer, "AcquireLicenseResult", "AcquireLicenseResponse",
                                   "CertificateChain")
+
+
+class RemotePublishingService(_RemoteClusterService):
+    """A cluster's online publishing over SOAP (P-8; MS-RMPR 3.8.4.3): the SLC chain from
+    ``licensing/server.asmx`` (GetLicensorCertificate, 3.7.4.1) and the signed publishing
+    license from ``licensing/publish.asmx`` (AcquireIssuanceLicense, 3.5.4.1), both
+    anonymous — online publishing needs no RAC. The interface of
+    :class:`rmslab.flows.publishing.PublishingEndpoint`."""
+
+    def licensor_certificate(self, *, trace: Trace, to: str) -> str:
+        answer = self._call("licensing/server.asmx", "GetLicensorCertificate",
+                            el("GetLicensorCertificate"), trace=trace, sender=to,
+                            spec_id="P-8")
+        return _certificate_chain(answer, "GetLicensorCertificateResult", "CertificateChain")
+
+    def issuance_license(self, unsigned: str, *, trace: Trace, to: str) -> str:
+        params = el("AcquireIssuanceLicenseParams",
+                    el("UnsignedIssuanceLicense", Node(unsigned)))
+        answer = self._call("licensing/publish.asmx", "AcquireIssuanceLicense",
+                            el("AcquireIssuanceLicense", el("RequestParams", params)),
+                            trace=trace, sender=to, spec_id="P-8")
+        return _certificate_chain(answer, "AcquireIssuanceLicenseResult",
+                                  "AcquireIssuanceLicenseResponse", "CertificateChain")
 
 
 class RemoteCertificationService(_RemoteClusterService):

@@ -308,9 +308,12 @@ class XrmlDocument:
 
     @cached_property
     def rights(self) -> tuple[Right, ...]:
-        """Rights readable in clear in WORK (a publishing license keeps its own encrypted)."""
-        return self._placed(lambda: tuple(_right(r, "RIGHTSLIST") for r in self._iter_rights()),
-                            "RIGHTSLIST")
+        """Rights readable in clear in WORK (a publishing license keeps its own encrypted).
+        The license's revocation point — ``WORK/CONDITIONLIST/REFRESH``, MS-RMPR 2.2.9.7.9
+        and 2.2.9.9.10 — applies to every right and is read into each."""
+        point = self._body.find("WORK/CONDITIONLIST/REFRESH")
+        return self._placed(lambda: tuple(_right(r, "RIGHTSLIST", point)
+                                          for r in self._iter_rights()), "RIGHTSLIST")
 
     def _iter_rights(self) -> Iterator[etree._Element]:
         for rights_list in self._body.findall("WORK/RIGHTSGROUP/RIGHTSLIST"):
@@ -407,7 +410,8 @@ def _distribution_point(element: etree._Element, where: str) -> DistributionPoin
     )
 
 
-def _right(element: etree._Element, where: str) -> Right:
+def _right(element: etree._Element, where: str,
+           license_refresh: etree._Element | None = None) -> Right:
     name = element.get("name") if element.tag == "RIGHT" else element.tag
     conditions = element.find("CONDITIONLIST")
     principals: list[str] = []
@@ -420,24 +424,29 @@ def _right(element: etree._Element, where: str) -> Right:
             principals.append(internal)
         else:
             obj_name = access.find("OBJECT/NAME")
+            obj_id = access.find("OBJECT/ID")
             if obj_name is not None and obj_name.text:
                 principals.append(obj_name.text.strip())
+            elif obj_id is not None and obj_id.get("type") == "Internal" and obj_id.text:
+                principals.append(obj_id.text.strip())
+    refresh_el = conditions.find("REFRESH") if conditions is not None else None
+    if refresh_el is None:
+        refresh_el = license_refresh
     if conditions is not None:
         rangetime = conditions.find("TIME/RANGETIME")
         if rangetime is not None:
             validity = Validity(parse_time(_text(rangetime.find("FROM")), where),
                                 parse_time(_text(rangetime.find("UNTIL")), where))
-        refresh_el = conditions.find("REFRESH")
-        if refresh_el is not None:
-            point = refresh_el.find("DISTRIBUTIONPOINT")
-            if point is not None:
-                revocation = _distribution_point(point, where)
-            interval = refresh_el.find("INTERVALTIME")
-            if interval is not None:
-                try:
-                    refresh = describe_interval(parse_interval(interval, where))
-                except StructureError:  # shown as written; licensing refuses it
-                    refresh = " ".join(f'{k!s}="{v!s}"' for k, v in interval.attrib.items())
+    if refresh_el is not None:
+        point = refresh_el.find("DISTRIBUTIONPOINT")
+        if point is not None:
+            revocation = _distribution_point(point, where)
+        interval = refresh_el.find("INTERVALTIME")
+        if interval is not None:
+            try:
+                refresh = describe_interval(parse_interval(interval, where))
+            except StructureError:  # shown as written; licensing refuses it
+                refresh = " ".join(f'{k!s}="{v!s}"' for k, v in interval.attrib.items())
     return Right(name=(name or "").strip(), principals=tuple(principals), validity=validity,
                  refresh_interval=refresh, revocation_list=revocation)
 

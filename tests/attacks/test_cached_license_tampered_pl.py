@@ -56,7 +56,12 @@ def _replaced_rights(chain: Chain, other: Chain) -> str:
 
 
 def _changed_url(chain: Chain, other: Chain) -> str:
-    return tamper(chain, 0, URL, "https://rms.evil.example/_wmcs/licensing").text
+    point = next(p for p in chain[0].element.iterfind("BODY/DISTRIBUTIONPOINT")
+                 if p.find("OBJECT[@type='License-Acquisition-URL']") is not None)
+    text = chain[0].element_text(point)
+    assert URL in text
+    return tamper(chain, 0, text, text.replace(URL, "https://rms.evil.example/_wmcs/licensing")
+                  ).text
 
 
 TAMPERINGS: dict[str, Callable[[Chain, Chain], str]] = {

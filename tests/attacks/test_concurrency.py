@@ -107,12 +107,15 @@ def test_eight_processes_protect_open_and_revoke_for_twenty_seconds(tmp_path: Pa
           f"{len(revokes)} revoke, {len(busy)} gave up waiting for the lab")
 
     deployment = LabStore(lab).load()
-    # every protect that reported success: its own content ID, kept in the author's store
+    # every protect that reported success: its own content ID, and offline its owner license
+    # kept in the author's store (online publishing makes none, MS-RMPR 3.5.4.1)
     ids = {r["file"]: _content_id(r["output"]) for r in protects}
     assert len(set(ids.values())) == len(ids)
     clients = {u: deployment.clients[f"{u.upper()}-PC"] for u in ("alice", "bob", "carol")}
     for record in protects:
-        assert ids[record["file"]] in clients[record["author"]].account(record["author"]).licenses
+        if record["offline"]:
+            assert ids[record["file"]] in clients[record["author"]].account(
+                record["author"]).licenses
     # every open that reported success printed its file and left its use license
     plain = {r["file"]: r["plain"] for r in protects}
     for record in opens:

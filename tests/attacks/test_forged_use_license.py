@@ -19,7 +19,7 @@ from datetime import timedelta
 import pytest
 
 from rmslab.actors.client import Client
-from rmslab.crypto.seal import seal, unseal
+from rmslab.crypto.enabling_bits import ContentKey, EnablingBitsType, seal_content_key
 from rmslab.deployment import Deployment
 from rmslab.errors import BindingRefusedError
 from rmslab.flows.binding import AppSession, bind, explain_binding
@@ -27,27 +27,26 @@ from rmslab.flows.licensing import (acquire_use_license, export_trusted_publishi
                                     import_trusted_publishing_domain)
 from rmslab.flows.publishing import publish_offline, publish_online
 from rmslab.rights import Grant, RightsPolicy
-from rmslab.xrml.licenses import content_license_body
+from rmslab.xrml.licenses import (CONTENT_LICENSE_ROOT, UseLicenseRight, license_content_key,
+                                  owner_metadata_xml, use_license_body, use_license_right)
 from rmslab.xrml.model import Principal
 from rmslab.xrml.reader import parse
-from rmslab.xrml.writer import sign
+from rmslab.xrml.writer import principal_xml, sign
 
 FORGED_ID = "{0f0f0f0f-0000-4000-8000-00000000f0f0}"
 
 
-def _content_key(client: Client, user: str, content_id: str) -> bytes:
+def _content_key(client: Client, user: str, content_id: str) -> ContentKey:
     """What the holder of a use license can always learn: the content key in it."""
     use_license = parse(client.account(user).licenses[content_id])[0]
-    account_key = client.account_key(user)
-    sealed = use_license.sealed_key_for(account_key.public)
-    assert sealed is not None
-    return unseal(sealed, account_key)
+    return license_content_key(use_license, client.account_key(user))
 
 
 def _forge(deployment: Deployment, *, holder: Principal, email: str, rights: tuple[str, ...],
-           pl_text: str, content_key: bytes) -> str:
-    """A use license for ``holder`` granting ``rights``, signed by alice's CLC key, with
-    her CLC chain — every signature sound."""
+           pl_text: str, content_key: ContentKey) -> str:
+    """A use license for ``holder`` granting ``rights`` (every right of a use license is
+    its holder's; ``email`` names whom the forger means), signed by alice's CLC key, with
+    her CLC chain — every signature sound, every ENABLINGBITS bound to its ISSUER."""
     alice_pc = deployment.clients["ALICE-PC"]
     account = alice_pc.account("alice")
     assert account.clc is not None and account.clc_text is not None
@@ -55,13 +54,20 @@ def _forge(deployment: Deployment, *, holder: Principal, email: str, rights: tup
     lab = deployment.lab
     now = lab.now()
     assert holder.public_key is not None
-    body = content_license_body(
-        id=FORGED_ID, issued=now, issuer=account.clc.principals[0].identity(), user=holder,
-        sealed_key=seal(content_key, holder.public_key, lab.random_bytes),
-        content_id=pl.content_id or "", owner=pl.owner,
-        policy=RightsPolicy((Grant(email, rights),)), validity=(now, now + timedelta(days=30)),
-        publishing_license_id=pl.id or "")
-    return sign(body, alice_pc.clc_key("alice"), lab.digest_algorithm) + account.clc_text
+    issuer = principal_xml(account.clc.principals[0].identity(), tag="ISSUER")
+    bits_type = EnablingBitsType.for_mode(lab.mode)
+    written = [use_license_right(
+        UseLicenseRight(right, now, now + timedelta(days=30)),
+        seal_content_key(content_key.key, content_key.cipher, to=holder.public_key,
+                         bound_to=issuer, bits_type=bits_type, random=lab.random_bytes),
+        bits_type) for right in rights]
+    body = use_license_body(
+        id=FORGED_ID, issued=now, issuer=issuer, holder=principal_xml(holder, internal_id="1"),
+        referral=None, content_id=pl.content_id or "",
+        owner=owner_metadata_xml(pl.owner) if pl.owner else None, revocation=None,
+        rights=written)
+    return sign(body, alice_pc.clc_key("alice"), lab.digest_algorithm,
+                root_attributes=CONTENT_LICENSE_ROOT) + account.clc_text
 
 
 def _rac_principal(client: Client, user: str) -> Principal:

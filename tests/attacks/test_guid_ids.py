@@ -14,15 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from rmslab.crypto.content import ContentCipher
-from rmslab.crypto.seal import seal
+from rmslab.crypto.content import ContentCipher, rights_data_cipher
 from rmslab.deployment import Deployment
 from rmslab.errors import StructureError
 from rmslab.flows.binding import AppSession, explain_binding
 from rmslab.flows.licensing import acquire_use_license
+from rmslab.flows.publishing import new_content_key, seal_to_server
 from rmslab.rights import Grant, RightsPolicy
 from rmslab.store.disk import load_deployment
-from rmslab.xrml.licenses import publishing_license_body, rights_data_text
+from rmslab.xrml.licenses import (descriptor_xml, encrypted_rights_xml, license_points_xml,
+                                  owner_metadata_xml, pl_work_xml, publishing_license_body,
+                                  rights_data_text)
 from rmslab.xrml.pfile import write_protected_file
 from rmslab.xrml.writer import sign
 from tests.clirun import run
@@ -42,18 +44,19 @@ def evil_license(deployment: Deployment, *, content_id: str,
     assert clc is not None and account.clc_text is not None and clc.issuer is not None
     server = clc.issuer.identity()
     assert server.public_key is not None
-    content_key = lab.random_bytes(16, "content-key")
-    cipher = ContentCipher(content_key, lab.mode)
+    content_key = new_content_key(lab)
     policy = RightsPolicy((Grant("bob@contoso.example", ("VIEW",)),))
+    rights = rights_data_text(issued=lab.now(), content_id=content_id, policy=policy,
+                              owner="alice@contoso.example")
     body = publishing_license_body(
-        id=license_id, issued=lab.now(), issuer=clc.principals[0].identity(),
-        license_point_id=GOOD_ID, license_url=clc.license_acquisition_urls[0], server=server,
-        server_sealed_key=seal(content_key, server.public_key, lab.random_bytes),
-        author=clc.principals[0].identity(),
-        author_sealed_key=seal(content_key, clc_key.public, lab.random_bytes),
-        content_id=content_id, owner="alice@contoso.example",
-        encrypted_rights=cipher.encrypt(rights_data_text(content_id=content_id,
-                                                         policy=policy).encode()))
+        issued=lab.now(), descriptor=descriptor_xml(license_id),
+        issuer=clc.principals[0].identity(),
+        license_points=license_points_xml((GOOD_ID, clc.license_acquisition_urls[0]), None),
+        issued_principals=seal_to_server(lab, server, content_key), referral=None,
+        work=pl_work_xml(content_id, owner_metadata_xml("alice@contoso.example")),
+        authenticated_data=[encrypted_rights_xml(
+            rights_data_cipher(content_key.key).encrypt(rights.encode()))])
+    cipher = ContentCipher(content_key.key, content_key.content_mode)
     chain = sign(body, clc_key, lab.digest_algorithm) + account.clc_text
     return chain, write_protected_file(chain, cipher.encrypt(b"payload"), extension=".txt")
 

@@ -114,7 +114,9 @@ def test_a_served_lab_keeps_serving_while_commands_run(tmp_path: Path) -> None:
                 for account in client.accounts.values() for text in account.licenses.values()]
         lists = [parse(after.root_cluster.revocation_list or "")[0].id or ""]
     ids = issued + held + lists
-    assert len(held) >= 3 and all(ids) and len(set(ids)) == len(ids), ids
+    # held: bob's use license and alice's offline owner license (online publishing makes
+    # no owner license, MS-RMPR 3.5.4.1)
+    assert len(held) >= 2 and all(ids) and len(set(ids)) == len(ids), ids
     # what the service logged is in the lab's log file, and the commands see it
     status, output, _ = run("log", str(lab), "--json", "--kind", "machine-activation")
     logged = [r["subject"] for r in json.loads(output) if r["subject"].startswith("SERVED-")]

@@ -16,13 +16,13 @@ from typing import Iterator
 
 import pytest
 
-from rmslab.crypto.seal import seal
 from rmslab.deployment import Deployment
-from rmslab.flows.publishing import publish_offline
+from rmslab.flows.publishing import new_content_key, publish_offline, seal_to_server
 from rmslab.rights import Grant, RightsPolicy
 from rmslab.service import LoopbackService
 from rmslab.service.soap import certificates_xml, el
-from rmslab.xrml.licenses import publishing_license_body
+from rmslab.xrml.licenses import (descriptor_xml, encrypted_rights_xml, license_points_xml,
+                                  owner_metadata_xml, pl_work_xml, publishing_license_body)
 from rmslab.xrml.reader import parse
 from rmslab.xrml.writer import sign
 from tests.service.wire import DRM, Answer, post, soap
@@ -184,16 +184,17 @@ def test_rights_data_that_does_not_decode(deployment: Deployment,
     server = clc.issuer
     assert server is not None and server.public_key is not None
     clc_key = client.clc_key("alice")
-    content_key = lab.random_bytes(16, "content-key")
+    content_key = new_content_key(lab)
     for garbage in (b"\x00" * 48, b"not a multiple of 16", lab.random_bytes(4096, "junk")):
         body = publishing_license_body(
-            id=lab.guid("license"), issued=lab.now(), issuer=clc.principals[0].identity(),
-            license_point_id=lab.guid("point"), license_url=f"{server.url}/licensing",
-            server=server.identity(),
-            server_sealed_key=seal(content_key, server.public_key, lab.random_bytes),
-            author=clc.principals[0].identity(),
-            author_sealed_key=seal(content_key, clc_key.public, lab.random_bytes),
-            content_id=lab.guid("content"), owner=alice.email, encrypted_rights=garbage)
+            issued=lab.now(), descriptor=descriptor_xml(lab.guid("license")),
+            issuer=clc.principals[0].identity(),
+            license_points=license_points_xml((lab.guid("point"), f"{server.url}/licensing"),
+                                              None),
+            issued_principals=seal_to_server(lab, server.identity(), content_key),
+            referral=None,
+            work=pl_work_xml(lab.guid("content"), owner_metadata_xml(alice.email)),
+            authenticated_data=[encrypted_rights_xml(garbage)])
         chain = sign(body, clc_key, lab.digest_algorithm) + clc_text
         request = el("AcquireLicense", el("RequestParams", el(
             "AcquireLicenseParams",

@@ -52,7 +52,8 @@ def main() -> None:
                     "--grant", f"{grantee}:VIEW"] + (["--offline"] if chance.random() < 0.5 and
                                                      author == "alice" else [])
             record = {"op": "protect", "file": target.name, "author": author,
-                      "grantee": grantee, "plain": plain.read_text()}
+                      "grantee": grantee, "plain": plain.read_text(),
+                      "offline": "--offline" in args}
         elif choice < 0.8:
             target = chance.choice(files)
             grantee = target.stem.split("-")[-1]

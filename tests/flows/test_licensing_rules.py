@@ -29,7 +29,9 @@ from rmslab.flows.publishing import (issue_template, publish_offline, publish_on
 from rmslab.flows.renewal import renew_slc_online
 from rmslab.rights import ANYONE, Grant, RightsPolicy
 from rmslab.xrml import parse
-from rmslab.xrml.licenses import publishing_license_body
+from rmslab.xrml.licenses import (descriptor_xml, license_points_xml, owner_metadata_xml,
+                                  pl_work_xml, publishing_license_body)
+from rmslab.xrml.writer import Markup
 from rmslab.xrml.model import format_time
 from rmslab.xrml.writer import sign
 
@@ -310,20 +312,19 @@ def test_an_owner_claim_around_copied_encrypted_parts_is_not_honoured(
     carol_pc, carol = deployment.clients["CAROL-PC"], deployment.user("carol")
     enroll_client(root, carol_pc, carol)
     original = parse(online(deployment, view_for("bob@contoso.example"), author="alice"))[0]
-    sealed = original.sealed_key_for(root.key.public)
-    encrypted = original.element.findtext("BODY/AUTHENTICATEDDATA")
-    assert sealed is not None and encrypted is not None
     clc_chain = carol_pc.account("carol").clc_text
     assert clc_chain is not None
     clc = parse(clc_chain)[0]
     lab = deployment.lab
     author = clc.principals[0].identity()
     forged = sign(publishing_license_body(
-        id=lab.guid("license"), issued=lab.now(), issuer=author,
-        license_point_id=lab.guid("point"), license_url=f"{root.url}/licensing",
-        server=root.principal, server_sealed_key=sealed, author=None, author_sealed_key=None,
-        content_id=original.content_id or "", owner=carol.email,
-        encrypted_rights=__import__("base64").b64decode(encrypted)),
+        issued=lab.now(), descriptor=descriptor_xml(lab.guid("license")), issuer=author,
+        license_points=license_points_xml((lab.guid("point"), f"{root.url}/licensing"), None),
+        # the sealed content key and the encrypted rights, copied as they are
+        issued_principals=Markup(original.element_text("BODY/ISSUEDPRINCIPALS")),
+        referral=None,
+        work=pl_work_xml(original.content_id or "", owner_metadata_xml(carol.email)),
+        authenticated_data=[Markup(original.element_text("BODY/AUTHENTICATEDDATA"))]),
         carol_pc.clc_key("carol"), lab.digest_algorithm) + clc_chain
     with pytest.raises(NoRightsForPrincipalError) as caught:
         acquire(deployment, "carol", forged)

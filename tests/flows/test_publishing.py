@@ -10,7 +10,7 @@ import io
 import pytest
 
 from rmslab.crypto.content import ContentCipher
-from rmslab.crypto.seal import unseal
+from rmslab.crypto.enabling_bits import CipherMode
 from rmslab.deployment import Deployment
 from rmslab.errors import NotConnectedError, NotEnrolledError, RefusedError
 from rmslab.flows.publishing import (issue_template, policy_from_template, publish_offline,
@@ -18,6 +18,7 @@ from rmslab.flows.publishing import (issue_template, policy_from_template, publi
 from rmslab.rights import Grant, RightsPolicy
 from rmslab.trust import validate_chain
 from rmslab.xrml import read_chain, read_protected_file
+from rmslab.xrml.licenses import license_content_key
 
 CONTENT = b"Quarterly numbers, draft 3.\n" * 500
 POLICY = RightsPolicy((Grant("bob@contoso.example", ("VIEW",)),))
@@ -58,49 +59,55 @@ def test_the_publishing_license_is_signed_with_the_clc_key(deployment: Deploymen
                    required_mode=2)
 
 
-def test_two_sealed_copies_and_the_server_url_from_the_clc(deployment: Deployment) -> None:
-    # P-4
-    data, _ = protect(deployment)
+def test_one_principal_the_server_and_its_urls_from_the_clc(deployment: Deployment) -> None:
+    # P-4, as MS-RMPR has it: the publishing license names exactly one principal, the
+    # server of the CLC (2.2.9.1.11, 2.2.9.7.4), with the content key sealed to it; the
+    # author's copy is the owner license's (3.8.4.4)
+    data, result = protect(deployment)
     chain = read_chain(data)
     pl, clc = chain[0], chain[1]
     server_key = clc.issuer_key
-    clc_key = clc.principals[0].public_key
-    assert server_key is not None and clc_key is not None
-    assert [p.public_key for p in pl.principals] == [server_key, clc_key]
-    assert pl.license_acquisition_urls == clc.license_acquisition_urls
-    root = deployment.root_cluster
-    alice = deployment.clients["ALICE-PC"]
-    by_server = unseal(pl.sealed_key_for(server_key) or b"", root.key)
-    by_author = unseal(pl.sealed_key_for(clc_key) or b"", alice.clc_key("alice"))
-    assert by_server == by_author and len(by_server) == 16
+    assert server_key is not None
+    assert [p.public_key for p in pl.principals] == [server_key]
+    assert [p.internal_id for p in pl.principals] == ["1"]
+    assert pl.license_acquisition_urls == clc.license_acquisition_urls * 2 or \
+        set(pl.license_acquisition_urls) == set(clc.license_acquisition_urls)
+    assert [d.type for d in pl.distribution_points] == [
+        "License-Acquisition-URL", "Extranet-License-Acquisition-URL", "Referral-Info"]
+    by_server = license_content_key(pl, deployment.root_cluster.key)
+    owner = read_chain(result.owner_license.encode())[0]  # type: ignore[attr-defined]
+    by_author = license_content_key(owner, deployment.clients["ALICE-PC"].account_key("alice"))
+    assert by_server == by_author and len(by_server.key) == 16
 
 
 def test_owner_license_reseals_the_content_key_for_the_author(deployment: Deployment) -> None:
-    # P-5
+    # P-5: made offline, signed with the CLC key, the content key sealed to the author's
+    # account key and bound to the owner license's ISSUER (MS-RMPR 3.8.4.4)
     data, result = protect(deployment)
     alice = deployment.clients["ALICE-PC"]
     owner = read_chain(result.owner_license.encode())  # type: ignore[attr-defined]
     license_doc = owner[0]
     assert license_doc.kind == "Content-License"
+    assert license_doc.element.get("purpose") == "Content-License"
     assert [r.name for r in license_doc.rights] == ["OWNER"]
+    assert license_doc.issuer_key == owner[1].principals[0].public_key  # the CLC's
     account_key = alice.account_key("alice")
     assert license_doc.principals[0].public_key == account_key.public
-    content_key = unseal(license_doc.sealed_key_for(account_key.public) or b"", account_key)
+    content_key = license_content_key(license_doc, account_key)
     pl = read_chain(data)[0]
-    assert content_key == unseal(pl.sealed_key_for(deployment.root_cluster.key.public) or b"",
-                                 deployment.root_cluster.key)
+    assert content_key == license_content_key(pl, deployment.root_cluster.key)
 
 
 def test_the_file_is_encrypted_with_the_content_key_and_carries_the_license(
         deployment: Deployment) -> None:
-    # P-6
+    # P-6, with the cipher the content key's KeyHeader names (CBC4K by default in mode 2)
     data, _ = protect(deployment)
     container = read_protected_file(data)
     assert container.major_version == 3 and CONTENT not in data
     pl = read_chain(data)[0]
-    content_key = unseal(pl.sealed_key_for(deployment.root_cluster.key.public) or b"",
-                         deployment.root_cluster.key)
-    assert ContentCipher(content_key, 2).decrypt(container.content) == CONTENT
+    content_key = license_content_key(pl, deployment.root_cluster.key)
+    assert content_key.cipher is CipherMode.CBC4K
+    assert ContentCipher(content_key.key, 2).decrypt(container.content) == CONTENT
 
 
 def test_rights_travel_encrypted_for_the_server(deployment: Deployment) -> None:

@@ -173,7 +173,12 @@ def test_zeep_calls_every_operation(deployment: Deployment, served: Any, wsdl: P
     signed = wire.last_chain("AcquireIssuanceLicenseResult", "AcquireIssuanceLicenseResponse",
                              "CertificateChain")
     validate_chain(parse(signed), anchor, at=now)
-    assert parse(signed)[0].body_text == parse(unsigned)[0].body_text
+    # the server wrote its own BODY around the client's WORK and rights (MS-RMPR 3.5.4.1)
+    signed_pl, client_pl = parse(signed)[0], parse(unsigned)[0]
+    assert signed_pl.issuer_key == deployment.root_cluster.key.public
+    assert signed_pl.element_text("BODY/WORK") == client_pl.element_text("BODY/WORK")
+    assert [d.type for d in signed_pl.distribution_points] == [
+        "License-Acquisition-URL", "Extranet-License-Acquisition-URL", "Referral-Info"]
 
     # license.asmx (3.4.4.1): carol's content for bob; the use license binds
     chain = publish_offline(deployment.clients["ALICE-PC"], deployment.user("alice"),
@@ -212,24 +217,16 @@ def test_zeep_calls_every_operation(deployment: Deployment, served: Any, wsdl: P
 
 
 def unsigned_publishing_license(deployment: Deployment) -> str:
-    """What a client sends AcquireIssuanceLicense (MS-RMPR 3.5.4.1): a publishing
-    license BODY naming the root cluster, the content key sealed to it, unsigned."""
-    from rmslab.crypto.content import ContentCipher
-    from rmslab.crypto.seal import seal
-    from rmslab.xrml.licenses import publishing_license_body, rights_data_text
-    lab, cluster = deployment.lab, deployment.root_cluster
-    server = cluster.principal
-    assert server.public_key is not None
-    content_key, content_id = lab.random_bytes(16, "content-key"), lab.guid("content")
-    rights = rights_data_text(content_id=content_id, policy=RightsPolicy(
-        (Grant("bob@contoso.example", ("VIEW",)),)))
-    body = publishing_license_body(
-        id=lab.guid("license"), issued=lab.now(), issuer=server,
-        license_point_id=lab.guid("point"), license_url=f"{cluster.url}/licensing",
-        server=server, server_sealed_key=seal(content_key, server.public_key, lab.random_bytes),
-        author=None, author_sealed_key=None, content_id=content_id, owner="alice@contoso.example",
-        encrypted_rights=ContentCipher(content_key, lab.mode).encrypt(rights.encode()))
-    return f'<XrML xmlns="" version="1.2">{body}</XrML>'
+    """What a client sends AcquireIssuanceLicense (MS-RMPR 3.5.4.1, 3.8.4.3): a publishing
+    license naming the root cluster as its issued principal, the content key sealed to it
+    and bound to that ISSUEDPRINCIPALS, unsigned."""
+    from rmslab.flows.publishing import build_unsigned_license
+    cluster = deployment.root_cluster
+    assert cluster.slc_text is not None
+    unsigned, _, _ = build_unsigned_license(
+        deployment.lab, deployment.user("alice"), cluster.slc_text,
+        RightsPolicy((Grant("bob@contoso.example", ("VIEW",)),)))
+    return unsigned
 
 
 def test_zeep_enrolls_a_root_cluster(wsdl: Path,

@@ -1,0 +1,211 @@
+"""Interop: every kind of document a fresh lab writes has the element skeleton of the real
+documents of that kind (issue 12, "done means").
+
+A skeleton is the set of element paths under BODY — tag names, with the value of a
+``type`` or ``name`` attribute kept in brackets. For each kind (``DESCRIPTOR/OBJECT/@type``,
+else ``BODY/@type``) the real corpus holds: a path is **missing** when every real document
+of the kind has it and the lab's lacks it, **foreign** when no real document of the kind
+has it. The lab: ``rmslab lab create``'s deployment, content protected online and
+offline, a use license, the author's owner license, a template, a CLC, a RAC and a
+machine certificate.
+
+The comparison is written here (the logic of the team's skeleton tool, which lives
+outside the repository); the real documents are read through the ``corpus`` fixture.
+
+covers: P-3, P-4, P-5, P-8, L-1
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from lxml import etree
+
+from rmslab.deployment import Deployment, standard_deployment
+from rmslab.flows.licensing import acquire_use_license
+from rmslab.flows.publishing import issue_template, publish_offline, publish_online
+from rmslab.lab import Lab
+from rmslab.rights import ANYONE, Grant, RightsPolicy
+from rmslab.xrml.pfile import read_protected_file
+from rmslab.xrml.source import decode_text
+
+pytestmark = pytest.mark.interop
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
+                          remove_comments=True)
+_XML_DECLARATION = re.compile(r"<\?xml[^>]*\?>")
+
+
+def xrml_documents(text: str) -> list[etree._Element]:
+    """The XrML elements of a text holding one or more documents."""
+    start, end = text.find("<XrML"), text.rfind("</XrML>")
+    if start < 0 or end < 0:
+        return []
+    inner = _XML_DECLARATION.sub("", text[start:end + len("</XrML>")])
+    try:
+        root = etree.fromstring(("<W>" + inner + "</W>").encode("utf-8"), _PARSER)
+    except etree.XMLSyntaxError:
+        return []
+    return [x for x in root if isinstance(x.tag, str) and x.tag == "XrML"]
+
+
+def file_documents(path: Path) -> list[etree._Element]:
+    data = path.read_bytes()
+    try:
+        return xrml_documents(decode_text(read_protected_file(data).license_bytes))
+    except Exception:  # noqa: BLE001 - not a protected file: read it as text
+        pass
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return xrml_documents(data.decode("utf-16"))
+    at = data.find("<\x00X\x00r\x00M\x00L".encode("latin-1"))
+    if at >= 0 and data.find(b"<XrML") < 0:
+        return xrml_documents(data[at:].decode("utf-16-le", "replace"))
+    return xrml_documents(data.decode("utf-8", "replace"))
+
+
+def kind(document: etree._Element) -> str | None:
+    body = document.find("BODY")
+    if body is None:
+        return None
+    obj = body.find("DESCRIPTOR/OBJECT")
+    return obj.get("type") if obj is not None and obj.get("type") else body.get("type")
+
+
+def skeleton(document: etree._Element) -> frozenset[str]:
+    """The element paths under BODY, with ``type``/``name`` attribute values kept."""
+    found: set[str] = set()
+
+    def walk(element: etree._Element, path: str) -> None:
+        label = element.tag
+        for attribute in ("type", "name"):
+            if element.get(attribute) is not None:
+                label += f"[{attribute}={element.get(attribute)}]"
+        here = f"{path}/{label}"
+        found.add(here)
+        for child in element:
+            if isinstance(child.tag, str):
+                walk(child, here)
+    body = document.find("BODY")
+    assert body is not None
+    for child in body:
+        if isinstance(child.tag, str):
+            walk(child, "BODY")
+    return frozenset(found)
+
+
+def real_skeletons(corpus: Path) -> dict[str, list[frozenset[str]]]:
+    real: dict[str, list[frozenset[str]]] = {}
+    for path in sorted(corpus.rglob("*")):
+        if path.is_file() and path.suffix != ".json":
+            for document in file_documents(path):
+                found = kind(document)
+                if found:
+                    real.setdefault(found, []).append(skeleton(document))
+    return real
+
+
+def compare(real: list[frozenset[str]], mine: frozenset[str]) -> tuple[list[str], list[str]]:
+    """(missing, foreign) of one document against the real ones of its kind."""
+    must = frozenset.intersection(*real)
+    may = frozenset.union(*real)
+    return sorted(must - mine), sorted(mine - may)
+
+
+# --- the fresh lab -------------------------------------------------------------------------
+
+
+def _lab_texts(deployment: Deployment) -> Iterator[tuple[str, str]]:
+    """(what, text) of every document kind the lab writes for the test."""
+    anchor = deployment.enrollment_service.anchor
+    alice, bob = deployment.user("alice"), deployment.user("bob")
+    alice_pc, bob_pc = deployment.clients["ALICE-PC"], deployment.clients["BOB-PC"]
+    policy = RightsPolicy((Grant(bob.email, ("VIEW",)),))
+    offline = io.BytesIO()
+    protected = publish_offline(alice_pc, alice, policy, b"offline", offline)
+    yield "offline content", decode_text(read_protected_file(offline.getvalue()).license_bytes)
+    yield "owner license", protected.owner_license
+    online = io.BytesIO()
+    published = publish_online(deployment.root_cluster, alice_pc, alice, policy, b"online",
+                               online)
+    yield "online content", decode_text(read_protected_file(online.getvalue()).license_bytes)
+    use_license, _ = acquire_use_license(deployment.root_cluster, bob_pc, bob,
+                                         published.publishing_license, anchor=anchor)
+    yield "use license", use_license
+    # a template with the rights of the one real template (the real side is a single
+    # example, so its particular rights are all "missing" from any other)
+    yield "template", issue_template(
+        deployment.root_cluster, "Contoso-Internal", "Employees of Contoso",
+        RightsPolicy((Grant(ANYONE, ("VIEW", "EXTRACT", "OBJMODEL", "VIEWRIGHTSDATA",
+                                     "PRINT", "EDIT")),)))
+    account = alice_pc.account("alice")
+    assert account.clc_text is not None
+    yield "CLC", account.clc_text
+    yield "RAC", account.rac_text
+    assert alice_pc.machine_certificate_text is not None
+    yield "machine certificate", alice_pc.machine_certificate_text
+
+
+#: The kinds part A of issue 12 (certificates) makes match; xfail until it lands on main.
+CERTIFICATE_KINDS = {"Machine-Certificate", "Group-Identity-Credential",
+                     "Client-Licensor-Certificate", "Server-Licensor-Certificate",
+                     "DRM-CA-Certificate"}
+
+
+#: What a lab writes as part A of issue 12 leaves it until that part lands: the user's ID
+#: in a RAC's principal (copied into CLCs, owner and use licenses) is an MS-GUID, not the
+#: Windows SID.
+PENDING_PART_A = re.compile(r"OBJECT\[type=Group-Identity\]/ID\[type=MS-GUID\]$")
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["mode 1", "mode 2"])
+def lab_documents(request: pytest.FixtureRequest) -> dict[str, dict[frozenset[str], str]]:
+    """Every distinct skeleton of each kind in a fresh lab of cryptographic mode 1 or 2,
+    with where it came from. The corpus holds no use license of mode 2, whose ENABLINGBITS
+    MS-RMPR 3.1.4.7 types ``sealed-key-v2``: in mode 2 that type is read as the
+    ``sealed-key`` of the real mode-1 licenses, and nothing else is."""
+    deployment = standard_deployment(Lab(mode=request.param))
+    found: dict[str, dict[frozenset[str], str]] = {}
+    for what, text in _lab_texts(deployment):
+        for document in xrml_documents(text):
+            document_kind = kind(document)
+            if document_kind:
+                paths = frozenset(p.replace("[type=sealed-key-v2]", "[type=sealed-key]")
+                                  for p in skeleton(document))
+                found.setdefault(document_kind, {}).setdefault(paths, what)
+    return found
+
+
+LICENSE_KINDS = ["Microsoft Rights Label", "Content-License",
+                 "Microsoft Official Rights Template"]
+
+
+@pytest.mark.parametrize("document_kind", LICENSE_KINDS + sorted(CERTIFICATE_KINDS))
+def test_every_kind_the_lab_writes_has_the_real_skeleton(
+        corpus: Path, lab_documents: dict[str, dict[frozenset[str], str]],
+        document_kind: str, request: pytest.FixtureRequest) -> None:
+    if document_kind in CERTIFICATE_KINDS:
+        request.applymarker(pytest.mark.xfail(
+            reason="certificate shapes are part A of issue 12 (branch certs), not on main "
+                   "yet", strict=False))
+    real = real_skeletons(corpus)
+    assert document_kind in real, f"the corpus holds no {document_kind}"
+    assert document_kind in lab_documents, f"the lab wrote no {document_kind}"
+    problems = []
+    for mine, what in lab_documents[document_kind].items():
+        missing, foreign = compare(real[document_kind], mine)
+        problems += [f"{what}: missing {p}" for p in missing]
+        problems += [f"{what}: foreign {p}" for p in foreign]
+    if problems and all(PENDING_PART_A.search(p) for p in problems):
+        pytest.xfail("the user's ID as a Windows SID is part A of issue 12: "
+                     + "; ".join(problems))
+    assert not problems, "\n".join(problems)
+
+
+def test_the_comparison_finds_what_is_missing_and_what_is_foreign() -> None:
+    real = [frozenset({"BODY/A", "BODY/B"}), frozenset({"BODY/A", "BODY/C"})]
+    assert compare(real, frozenset({"BODY/A", "BODY/B"})) == ([], [])
+    assert compare(real, frozenset({"BODY/B", "BODY/D"})) == (["BODY/A"], ["BODY/D"])

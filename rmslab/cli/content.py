@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Iterator, TextIO
 
 from rmslab.cli.common import (EXIT_INVALID, EXIT_OK, EXIT_REFUSED, examples, in_lab,
                                parse_at, parse_days, warn_if_past)
@@ -60,6 +61,29 @@ def _discovered_cluster(deployment: Any, client: Any, out: TextIO) -> Any:
                      "is not a cluster of this lab")
 
 
+def _server_cluster(deployment: Any, url: str) -> Any:
+    """The cluster of the lab whose base URL ``--server`` names."""
+    wanted = url.rstrip("/").lower()
+    for cluster in deployment.clusters.values():
+        if cluster.url.lower() == wanted or wanted.startswith(cluster.url.lower() + "/"):
+            return cluster
+    raise InputError(f"--server {url!r} is not the base URL of a cluster of this lab; its "
+                     f"clusters are at {', '.join(c.url for c in deployment.clusters.values())}")
+
+
+@contextlib.contextmanager
+def _on_the_wire(deployment: Any, url: str | None) -> Iterator[int | None]:
+    """With ``--server``: the lab's servers answer SOAP on loopback for this command (as
+    ``rmslab serve`` runs them), and the port they listen on; without, None (every step
+    in process)."""
+    if not url:
+        yield None
+        return
+    from rmslab.service import LoopbackService
+    with LoopbackService.of(deployment) as served:
+        yield served.port
+
+
 def _session_user(deployment: Any, name: str) -> tuple[Any, Any]:
     try:
         user = deployment.user(name.split("@")[0])
@@ -74,16 +98,21 @@ def _session_user(deployment: Any, name: str) -> tuple[Any, Any]:
 
 @in_lab(write=True)
 def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
+    from rmslab.crypto.enabling_bits import CipherMode
     from rmslab.flows.publishing import policy_from_template, publish_offline, publish_online
     from rmslab.rights import Grant, RightsPolicy
     user, client = _session_user(deployment, args.user)
     warn_if_past(args.until, deployment.lab.now(), "--until")
+    template = None
+    if args.offline and args.server:
+        raise InputError("--server publishes online; --offline publishes without a server")
     if args.template:
         templates = client.account(user.name).templates
         if args.template not in templates:
             raise InputError(f"no template {args.template!r} in {user.email}'s template archive "
                              f"on {client.name}; it has {', '.join(sorted(templates)) or 'none'}")
-        policy = policy_from_template(templates[args.template])
+        template = templates[args.template]
+        policy = policy_from_template(template)
     else:
         domain = deployment.directory.domain
         grants = tuple(Grant(u if "@" in u or u == "ANYONE" else f"{u}@{domain}", rights,
@@ -94,10 +123,14 @@ def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> 
         if args.require_revocation:
             from rmslab.flows.revocation import requirement_for
             issuer = (deployment.root_cluster if args.offline
+                      else _server_cluster(deployment, args.server) if args.server
                       else _cluster(deployment, args.cluster))
             revocation = requirement_for(issuer.revocation_url, issuer.key.public,
-                                         interval_days=args.revocation_interval)
+                                         interval_days=args.revocation_interval,
+                                         list_id=issuer.principal.id or "")
         policy = RightsPolicy(grants, args.until, revocation=revocation)
+    cipher = CipherMode.ECB if args.cipher == "ECB" else (
+        CipherMode.CBC4K if args.cipher == "CBC4K" else None)
     source = Path(args.input)
     target = Path(args.output)
     partial = target.with_name(target.name + ".part")
@@ -106,13 +139,20 @@ def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> 
             size = source.stat().st_size
             if args.offline:
                 result = publish_offline(client, user, policy, reader, writer,
-                                         extension=source.suffix or ".bin", original_size=size)
+                                         extension=source.suffix or ".bin", original_size=size,
+                                         template=template, cipher=cipher)
             else:
-                cluster = (_cluster(deployment, args.cluster) if args.cluster
+                cluster = (_server_cluster(deployment, args.server) if args.server
+                           else _cluster(deployment, args.cluster) if args.cluster
                            else _discovered_cluster(deployment, client, out))
-                result = publish_online(cluster, client, user, policy, reader,
-                                        writer, extension=source.suffix or ".bin",
-                                        original_size=size)
+                with _on_the_wire(deployment, args.server) as port:
+                    from rmslab.service import RemotePublishingService
+                    endpoint = (RemotePublishingService.of(cluster, port) if port is not None
+                                else cluster)
+                    result = publish_online(endpoint, client, user, policy, reader,
+                                            writer, extension=source.suffix or ".bin",
+                                            original_size=size, template=template,
+                                            cipher=cipher)
         partial.replace(target)
     except OSError as exc:
         partial.unlink(missing_ok=True)
@@ -120,8 +160,10 @@ def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> 
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    out.write(f"protected {source.name} -> {target.name} "
-              f"({'offline, signed with the CLC' if args.offline else 'online, signed by the server'}); "
+    how = ("offline, signed with the CLC" if args.offline else
+           f"online, signed by the server over SOAP ({args.server})" if args.server else
+           "online, signed by the server")
+    out.write(f"protected {source.name} -> {target.name} ({how}); "
               f"content {result.content_id}\n")
     for line in policy.describe():
         out.write(f"  {line}\n")
@@ -190,9 +232,15 @@ def _open(args: argparse.Namespace, out: TextIO, report: TextIO, deployment: Any
         if content_id in account.licenses:
             origin = f"cached in {user.email}'s license store on {client.name}"
         else:
-            cluster = _licensing_cluster(deployment, pl)
-            url = pl.license_acquisition_urls[0] if pl.license_acquisition_urls else "-"
-            acquire_use_license(cluster, client, user, chain_text, anchor=anchor)
+            cluster = (_server_cluster(deployment, args.server) if args.server
+                       else _licensing_cluster(deployment, pl))
+            url = (f"{cluster.url}/licensing/license.asmx, over SOAP" if args.server else
+                   pl.license_acquisition_urls[0] if pl.license_acquisition_urls else "-")
+            with _on_the_wire(deployment, args.server) as port:
+                from rmslab.service import RemoteLicensingService
+                acquire_use_license(RemoteLicensingService.of(cluster, port)
+                                    if port is not None else cluster,
+                                    client, user, chain_text, anchor=anchor)
             origin = f"newly acquired from {cluster.name} ({_shown(url)})"
         if args.output:
             from rmslab.cli.plaintext import plaintext_output
@@ -305,7 +353,10 @@ def add_content_parsers(sub: Any) -> None:
                    ("rmslab protect plan.txt plan.ptxt --lab lab --as alice --grant bob:VIEW "
                     "--require-revocation --revocation-interval 1",
                     "use licenses require the cluster's revocation list, at most a day "
-                    "old")))
+                    "old"),
+                   ("rmslab protect memo.txt memo.ptxt --lab lab --as alice --grant bob:VIEW "
+                    "--server https://rms.contoso.example/_wmcs --cipher ECB",
+                    "online over SOAP; the content in ECB, as the KeyHeader says")))
     p.add_argument("input", help="the file to protect")
     p.add_argument("output", help="the protected file to write (e.g. minutes.ptxt)")
     p.add_argument("--lab", required=True, metavar="DIR",
@@ -325,6 +376,14 @@ def add_content_parsers(sub: Any) -> None:
     p.add_argument("--cluster", metavar="NAME",
                    help="publish online through this cluster (default: the one service "
                         "discovery finds from the client's registry, D-7)")
+    p.add_argument("--server", metavar="URL",
+                   help="publish online with the cluster at this base URL, every step over "
+                        "SOAP (GetLicensorCertificate, AcquireIssuanceLicense): the lab's "
+                        "servers answer on loopback for the command, as rmslab serve runs "
+                        "them")
+    p.add_argument("--cipher", choices=("ECB", "CBC4K"),
+                   help="the content cipher the content key's KeyHeader names (default: "
+                        "ECB in mode 1, CBC4K in mode 2; either works in either mode)")
     p.add_argument("--require-revocation", action="store_true",
                    help="licenses require the issuing cluster's revocation list (R-6)")
     p.add_argument("--revocation-interval", type=parse_days, default=7, metavar="DAYS",
@@ -347,7 +406,10 @@ def add_content_parsers(sub: Any) -> None:
                     "write the content to a file and show every binding check"),
                    ("rmslab open plan.ptxt --lab lab --as bob --session word",
                     "keep the application session word (its revocation lists) across "
-                    "commands")))
+                    "commands"),
+                   ("rmslab open memo.ptxt --lab lab --as bob "
+                    "--server https://rms.contoso.example/_wmcs",
+                    "acquire the use license over SOAP (AcquireLicense)")))
     p.add_argument("input", help="the protected file to open")
     p.add_argument("--lab", required=True, metavar="DIR",
                    help="the lab's folder (made by rmslab lab create)")
@@ -365,6 +427,10 @@ def add_content_parsers(sub: Any) -> None:
     p.add_argument("--session", metavar="NAME", type=_session_name,
                    help="an application session kept across commands: revocation lists "
                         "registered in it stay registered until `rmslab session close` (R-5)")
+    p.add_argument("--server", metavar="URL",
+                   help="acquire the use license from the cluster at this base URL over SOAP "
+                        "(AcquireLicense): the lab's servers answer on loopback for the "
+                        "command, as rmslab serve runs them")
     p.add_argument("--application", default="rmslab open", metavar="NAME",
                    help="the application's name (an entity revocation lists may name)")
     p.set_defaults(run=_command_open)

@@ -141,4 +141,6 @@ def error_for(fault: Fault, *, trace: object | None = None) -> RmslabError:
         refused = _BY_RULE[fault.spec_id]
     error = refused(reason, spec_id=fault.spec_id, trace=trace)
     error.exception = fault.exception  # type: ignore[attr-defined]
+    if fault.exception and fault.exception != UNSPECIFIED:
+        error.exception_name = fault.exception
     return error

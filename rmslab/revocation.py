@@ -1,6 +1,13 @@
 """Revocation lists: signed XrML naming what may no longer be used (SPEC R-1, R-2;
 docs/wire-format.md "Revocation lists").
 
+MS-RMPR fixes only the pointer to a list — the ``REFRESH`` revocation point of a
+publishing or use license (2.2.9.7.9, 2.2.9.9.10, written by
+:class:`rmslab.rights.RevocationRequirement` exactly as given there) — and says the list
+is "a signed XrML document containing a REVOCATIONLIST element as specified in section
+3.17 of [XRML]". The body below is **rmslab's reading of XrML 1.2 section 3.17**: no real
+list was at hand to check it against, and ``rmslab inspect`` says so for every list.
+
 A list is a ``LICENSE`` body with ``DESCRIPTOR/OBJECT/@type="Revocation-List"``, an
 ISSUER (the signer, its key, and the list's URL) and a ``REVOCATIONLIST`` of ``REVOKE``
 entries by ``category`` (license, issuer, content, user, application, machine) and

@@ -14,7 +14,7 @@ from rmslab.errors import InputError, KeyFormatError
 from rmslab.report import examine, inspect_json
 from rmslab.xrml.reader import read_file
 
-__all__ = ["add_document_parsers", "load_anchor"]
+__all__ = ["add_document_parsers", "load_anchor", "REVOCATION_LIST_NOTE"]
 
 
 def load_anchor(path: str) -> PublicKey:
@@ -37,6 +37,12 @@ def load_anchor(path: str) -> PublicKey:
             raise KeyFormatError(f"{path}: no PUBLICKEY found")
         return key
     return PublicKey.from_pem(data)
+
+
+#: What ``inspect`` says of a revocation list: its body is rmslab's own reading.
+REVOCATION_LIST_NOTE = ("the body of this list is rmslab's reading of XrML 1.2 section 3.17, "
+                        "not checked against a real list: MS-RMPR gives only the pointer to "
+                        "it (REFRESH, 2.2.9.7.9 and 2.2.9.9.10)")
 
 
 def _print_inspect(data: dict[str, Any], out: TextIO) -> None:
@@ -74,6 +80,8 @@ def _print_inspect(data: dict[str, Any], out: TextIO) -> None:
         for p in d["distribution_points"]:
             out.write(f"  point     {p['type']}: {p['address']}\n")
         out.write(f"  signature {d['digest_algorithm'] or 'none'} (mode {d['mode']})\n")
+        if d["kind"] == "Revocation-List":
+            out.write(f"  note      {REVOCATION_LIST_NOTE}\n")
 
 
 def _decrypted_rights(chain: Any, lab_dir: str, data: dict[str, Any]) -> None:

@@ -181,3 +181,49 @@ def test_a_list_issued_in_the_future_is_not_fresh(deployment: Deployment) -> Non
     assert listed.issued is not None
     assert listed.fresh(listed.issued, timedelta(seconds=0))
     assert not listed.fresh(listed.issued - timedelta(minutes=1), timedelta(days=7))
+
+
+def _skeleton(element: etree._Element) -> list[str]:
+    return [e.tag + "".join(f"[{a}={e.get(a)}]" for a in ("type",) if e.get(a) is not None)
+            for e in element.iter() if isinstance(e.tag, str)]
+
+
+def test_revocation_points_are_exactly_ms_rmpr_2_2_9_7_9(deployment: Deployment) -> None:
+    # MS-RMPR 2.2.9.7.9 (publishing license) and 2.2.9.9.10 (use license): WORK/CONDITIONLIST
+    # /REFRESH — DISTRIBUTIONPOINT (OBJECT type=Revocation: the list issuer's ID and its
+    # type, NAME, ADDRESS type=URL; PUBLICKEY) and INTERVALTIME with the non-zero units
+    a = deployment.clusters["contoso-licensing"]
+    requirement = requirement_for(a.revocation_url, a.key.public, list_id=a.principal.id or "",
+                                  name="contoso-licensing revocation list",
+                                  interval=timedelta(hours=2, minutes=30, seconds=15))
+    chain = publish_for_bob(deployment, "contoso-licensing", requirement)
+    pl = parse(chain)[0]
+    use_license = parse(deployment.clients["BOB-PC"].account("bob").licenses[
+        pl.content_id or ""])[0]
+    for document in (pl, use_license):
+        point = document.element.find("BODY/WORK/CONDITIONLIST")
+        assert point is not None
+        assert _skeleton(point)[:8] == [
+            "CONDITIONLIST", "REFRESH", "DISTRIBUTIONPOINT", "OBJECT[type=Revocation]",
+            f"ID[type={a.principal.id_type}]", "NAME", "ADDRESS[type=URL]", "PUBLICKEY"]
+        assert point.findtext("REFRESH/DISTRIBUTIONPOINT/OBJECT/ID") == a.principal.id
+        interval = point.find("REFRESH/INTERVALTIME")
+        assert interval is not None and dict(interval.attrib) == {
+            "hours": "2", "minutes": "30", "seconds": "15"}
+        assert document.element.find("BODY/WORK/RIGHTSGROUP//REFRESH") is None
+    assert use_license.rights[0].refresh_interval == "2 hours 30 minutes 15 seconds"
+
+
+def test_inspect_says_the_list_body_is_rmslabs_reading(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from rmslab.cli.documents import REVOCATION_LIST_NOTE
+    from tests.clirun import run
+    lab = tmp_path / "lab"
+    assert run("lab", "create", str(lab))[0] == 0
+    assert run("revoke", "--lab", str(lab), "--by", "contoso-root", "--user", "carol",
+               "--publish")[0] == 0
+    lists = sorted(lab.rglob("*.xml"))
+    listed = [p for p in lists if "Revocation-List" in p.read_text(errors="replace")]
+    assert listed
+    status, output, _ = run("inspect", str(listed[0]))
+    assert status == 0 and f"note      {REVOCATION_LIST_NOTE}" in output
+    assert "XrML 1.2 section 3.17" in REVOCATION_LIST_NOTE

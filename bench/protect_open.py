@@ -169,14 +169,16 @@ def binding_latency(rounds: int = 200) -> tuple[float, float, int]:
     keys = [d.issuer_key._key() for d in path]  # type: ignore[union-attr]
     sigs = [(d.signature.value, d.signature.digest_value, d.digest_algorithm) for d in path]  # type: ignore[union-attr]
     account = deployment.clients["BOB-PC"].account_key("bob")
-    sealed = chain[0].sealed_key_for(account.public) or b""
-    block = sealed[3:3 + account.public.size // 8]
+    from rmslab.xrml.licenses import license_bits
+    bits, bits_type, _ = license_bits(chain[0], "VIEW")
+    block = bits[:account.public.size // 8]
+    unwrap = bits_type._padding()  # PKCS#1 v1.5 (sealed-key) or OAEP (sealed-key-v2)
     floors = []
     for _ in range(rounds):
         t = time.perf_counter()
         for key, (value, digest, algorithm) in zip(keys, sigs):
             key.verify(value, digest, padding.PKCS1v15(), algorithm._prehashed())  # type: ignore[union-attr, arg-type]
-        account._key.decrypt(block, padding.PKCS1v15())
+        account._key.decrypt(block, unwrap)
         floors.append(time.perf_counter() - t)
     return statistics.median(samples), statistics.median(floors), len(path)
 

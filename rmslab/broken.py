@@ -32,7 +32,7 @@ from rmslab.teaching import tamper
 from rmslab.xrml.model import Principal, format_time, parse_time
 from rmslab.xrml.pfile import write_protected_file
 from rmslab.xrml.reader import Chain, read_chain
-from rmslab.xrml.writer import RightSpec, distribution_point_xml, license_body, sign
+from rmslab.xrml.writer import RightSpec, license_body, sign
 
 __all__ = ["Run", "BrokenSample", "broken_samples", "sample", "check", "check_run",
            "write_samples"]
@@ -105,7 +105,7 @@ def _replace_once(text: str, old: str, new: str) -> str:
 def _restated_digest(teaching: TeachingChain) -> str:
     """The publishing license's owner changed, and DIGEST/VALUE recomputed for the new
     BODY — what a forger who knows the digest rule does. Only the signature is left."""
-    changed = tamper(teaching.chain, 0, "<OWNER><OBJECT><NAME>alice@", "<OWNER><OBJECT><NAME>mallo@")
+    changed = tamper(teaching.chain, 0, "<OWNER><OBJECT><ID type=\"Windows\" /><NAME>alice@", "<OWNER><OBJECT><ID type=\"Windows\" /><NAME>mallo@")
     leaf = changed[0]
     stated = leaf.signature.digest_value if leaf.signature else None
     assert stated is not None
@@ -162,16 +162,22 @@ def _signed_by_a_stranger(lab: Lab, teaching: TeachingChain) -> str:
     return sign(body, stranger, lab.digest_algorithm) + teaching.text[leaf.span.end:]
 
 
-def _publishing_license_body(lab: Lab, issuer: Principal,
-                             issued: datetime | None = None) -> str:
-    return license_body(
-        body_type="Microsoft Rights Label", kind=None,
-        id="{00000000-0000-4000-8000-0000000000a1}", issued=issued or lab.now(), issuer=issuer,
-        distribution_points=[distribution_point_xml(
-            "License-Acquisition-URL", "{00000000-0000-4000-8000-0000000000a2}",
-            name="DRM Server Cluster", address=f"{CLUSTER_URL}/licensing")],
-        work_object_type=None, content_id="{00000000-0000-4000-8000-0000000000a3}",
-        owner=issuer.name)
+def _publishing_license_body(lab: Lab, issuer: Principal, issued: datetime | None = None,
+                             *, server: Principal | None = None) -> str:
+    """A publishing license in the shape of MS-RMPR 2.2.9.7 (the teaching cluster's server
+    as its issued principal, the content key sealed to it), issued by ``issuer``."""
+    from rmslab.flows.publishing import publishing_license_text
+    from rmslab.rights import Grant, RightsPolicy
+    if server is None:
+        server = Principal("MS-DRM-Server", "{00000000-0000-4000-8000-0000000000c1}", "MS-GUID",
+                           "CONTOSO-RMS", (("URL", CLUSTER_URL),),
+                           lab.key("cluster:contoso").public,
+                           (("Server-Version", "6.3.9600.0"), ("Server-SKU", "rmslab-lab")))
+    return publishing_license_text(
+        lab, issuer=issuer, server=server, license_id="{00000000-0000-4000-8000-0000000000a1}",
+        content_id="{00000000-0000-4000-8000-0000000000a3}", owner=issuer.name or "",
+        policy=RightsPolicy((Grant("bob@contoso.example", ("VIEW",)),)),
+        intranet=f"{CLUSTER_URL}/licensing", issued=issued)
 
 
 def _published_after_expiry(lab: Lab, teaching: TeachingChain, issued: datetime) -> str:
@@ -274,7 +280,7 @@ def _build(lab: Lab) -> _Built:
                  {0: ("issued-outside-range",)}),)),
         BrokenSample(
             "body-changed.xml",
-            _utf8(tamper(teaching.chain, 0, "<OWNER><OBJECT><NAME>alice@", "<OWNER><OBJECT><NAME>mallo@").text),
+            _utf8(tamper(teaching.chain, 0, "<OWNER><OBJECT><ID type=\"Windows\" /><NAME>alice@", "<OWNER><OBJECT><ID type=\"Windows\" /><NAME>mallo@").text),
             "One name in the publishing license's BODY changed (alice → mallo).",
             "The surface-coding digest of the BODY no longer matches DIGEST/VALUE.",
             (Run(anchor(), 1, _INVALID, {0: ("digest-mismatch",)}),)),

@@ -18,7 +18,7 @@ from rmslab.crypto.rsa import PrivateKey, PublicKey
 from rmslab.lab import Lab
 from rmslab.xrml.model import Principal
 from rmslab.xrml.reader import Chain, parse
-from rmslab.xrml.writer import RightSpec, distribution_point_xml, license_body, sign
+from rmslab.xrml.writer import RightSpec, license_body, sign
 
 __all__ = ["TeachingChain", "teaching_chain", "data_path", "DATA_ENVIRONMENT"]
 
@@ -69,13 +69,12 @@ def teaching_chain(lab: Lab, *, user: str = "alice@contoso.example") -> Teaching
     ca_doc = sign(certificate("DRM-CA-Certificate", root, ca, 20), root_key, alg)
     slc_doc = sign(certificate("Server-Licensor-Certificate", ca, server, 10), ca_key, alg)
     clc_doc = sign(certificate("Client-Licensor-Certificate", server, author, 1), slc_key, alg)
-    pl_body = license_body(
-        body_type="Microsoft Rights Label", kind=None, id=lab.guid(), issued=now,
-        issuer=author,
-        distribution_points=[distribution_point_xml(
-            "License-Acquisition-URL", lab.guid(), name="DRM Server Cluster",
-            address=f"{CLUSTER_URL}/licensing")],
-        work_object_type=None, content_id=lab.guid(), owner=user)
+    from rmslab.flows.publishing import publishing_license_text
+    from rmslab.rights import Grant, RightsPolicy
+    pl_body = publishing_license_text(
+        lab, issuer=author, server=server, license_id=lab.guid(), content_id=lab.guid(),
+        owner=user, policy=RightsPolicy((Grant("bob@contoso.example", ("VIEW",)),)),
+        intranet=f"{CLUSTER_URL}/licensing")
     pl_doc = sign(pl_body, clc_key, alg)
     text = pl_doc + clc_doc + slc_doc + ca_doc
     keys = {"root": root_key, "ca": ca_key, "slc": slc_key, "clc": clc_key}

@@ -54,7 +54,7 @@ def test_inspect_json_schema(chain_file: Path) -> None:
         assert set(doc["validity"]) == {"from", "until"}
     pl, clc = data["documents"][0], data["documents"][1]
     assert pl["kind"] == "Microsoft Rights Label" and pl["owner"] == "alice@contoso.example"
-    assert pl["license_acquisition_urls"] == ["https://rms.contoso.example/_wmcs/licensing"]
+    assert pl["license_acquisition_urls"] == ["https://rms.contoso.example/_wmcs/licensing"] * 2
     assert clc["principals"][0]["key"]["bits"] == 2048
     assert len(clc["principals"][0]["key"]["fingerprint"]) == 64
     assert clc["validity"]["until"] == "2027-01-05T09:00"

@@ -111,7 +111,9 @@ def test_an_invalid_chain_in_text_json_and_exit_status(files: dict[str, str],
                                                        teaching: TeachingChain,
                                                        tmp_path: Path) -> None:
     broken = tmp_path / "broken.xml"
-    broken.write_text(teaching.text.replace("CONTOSO-RMS", "CONTOSO-RMX", 1))
+    at = teaching.chain[1].span.start  # the CLC's ISSUER names the server first after it
+    broken.write_text(teaching.text[:at] + teaching.text[at:].replace("CONTOSO-RMS",
+                                                                      "CONTOSO-RMX", 1))
     for pinned in ([], ["--anchor", files["anchor"]]):
         status, text = run("verify", str(broken), "--at", AFTER_CLC, *pinned)
         assert status == 1  # a failed check outweighs expiry and the missing anchor

@@ -8,7 +8,7 @@ import io
 from typing import Any
 
 from rmslab.crypto.rsa import PrivateKey
-from rmslab.crypto.seal import SealError, unseal
+from rmslab.crypto.enabling_bits import EnablingBitsError
 from rmslab.errors import RmslabError
 from rmslab.exercises._core import Judgement, Kind, correct, hint, register
 from rmslab.exercises._scenes import standard
@@ -17,6 +17,7 @@ from rmslab.flows.licensing import acquire_use_license
 from rmslab.flows.publishing import publish_online
 from rmslab.rights import Grant, RightsPolicy
 from rmslab.xrml import read_chain
+from rmslab.xrml.licenses import license_content_key
 
 __all__: list[str] = []
 
@@ -86,10 +87,9 @@ def _use_license_key(answer: Any) -> Judgement:
     use_license = read_chain(bob_pc.account("bob").licenses[content_id].encode("utf-8"))[0]
     if not isinstance(answer, PrivateKey):
         return hint("give a private key object")
-    sealed = use_license.sealed_key_for(answer.public)
     try:
-        unseal(sealed or b"", answer)
-    except SealError:
+        license_content_key(use_license, answer)
+    except (EnablingBitsError, RmslabError):
         if answer.public == bob_pc.machine_key.public:
             return hint("the machine key opens Bob's RAC; the use license is sealed to the key "
                         "that RAC certifies")

@@ -1,5 +1,5 @@
-"""Exercises of notebook 05, offline publishing (SPEC P-1…P-7): who can open the two
-sealed copies of the content key, where the content starts in the container, and which
+"""Exercises of notebook 05, offline publishing (SPEC P-1…P-7): who can open the copies
+of the content key (the publishing license's and the owner license's), where the content starts in the container, and which
 server may license the file."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import io
 from datetime import timedelta
 from typing import Any
 
+from rmslab.crypto.enabling_bits import EnablingBitsError
 from rmslab.crypto.rsa import PrivateKey
-from rmslab.crypto.seal import SealError, unseal
 from rmslab.errors import RmslabError
 from rmslab.exercises._core import Judgement, Kind, correct, hint, register
 from rmslab.exercises._scenes import standard
@@ -17,6 +17,7 @@ from rmslab.flows.licensing import acquire_use_license
 from rmslab.flows.publishing import publish_offline
 from rmslab.rights import Grant, RightsPolicy
 from rmslab.xrml import read_chain, read_protected_file
+from rmslab.xrml.licenses import license_content_key
 
 __all__: list[str] = []
 
@@ -42,35 +43,40 @@ class _Published:
 
 
 @register("05.1", NOTEBOOK, Kind.FIND,
-          "Find the keys: which private keys open the content key sealed in the publishing "
-          "license? Give a list of every key that opens one of its sealed copies.",
-          "a list of PrivateKey objects (a cluster's key, client.clc_key(user), …)")
+          "Find the keys: which private keys open a copy of the content key Alice's computer "
+          "sealed when she protected the file — in the publishing license and in her owner "
+          "license? Give a list of every key that opens one.",
+          "a list of PrivateKey objects (a cluster's key, client.account_key(user), …)")
 def _both_copies(answer: Any) -> Judgement:
     scene = _Published()
     if not isinstance(answer, (list, tuple, set)) or not all(
             isinstance(k, PrivateKey) for k in answer):
         return hint("give a list of private key objects, e.g. [cluster.key, …]")
     pl = read_chain(scene.data)[0]
-    copies = [pl.sealed_key_for(p.public_key) for p in pl.principals if p.public_key]
+    owner = read_chain(scene.protected.owner_license.encode())[0]
+    licenses = [pl, owner]
 
     def opens(key: PrivateKey) -> bool:
-        for sealed in copies:
+        for document in licenses:
             try:
-                unseal(sealed or b"", key)
+                license_content_key(document, key)
                 return True
-            except SealError:
+            except (EnablingBitsError, RmslabError):
                 continue
         return False
 
     wrong = [k for k in answer if not opens(k)]
     if wrong:
-        return hint(f"{len(wrong)} of these keys open(s) no sealed copy: each copy is sealed to "
-                    "the public key of one issued principal of the publishing license (P-4)")
-    if len({k.public for k in answer}) < len(copies):
-        return hint(f"the publishing license holds {len(copies)} sealed copies; these keys open "
-                    "fewer — read its ISSUEDPRINCIPALS")
-    return correct("the CLC key, for Alice offline, and the key of the server that issued "
-                   "the CLC, for everyone who asks it for a use license (P-4)")
+        return hint(f"{len(wrong)} of these keys open(s) no copy: each copy is sealed to one "
+                    "public key — the publishing license's to its one issued principal, the "
+                    "owner license's to the principal it is issued to (P-4, P-5)")
+    if len({k.public for k in answer}) < len(licenses):
+        return hint("there are two copies, one in each license; these keys open fewer — read "
+                    "the publishing license's ISSUEDPRINCIPALS and the owner license's")
+    return correct("the key of the server that issued the CLC, for everyone who asks it for a "
+                   "use license (P-4), and Alice's account key, in her owner license (P-5): "
+                   "MS-RMPR allows the publishing license one principal, so the author's copy "
+                   "is the owner license's")
 
 
 @register("05.2", NOTEBOOK, Kind.READ,

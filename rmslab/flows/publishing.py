@@ -36,6 +36,7 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO, Protocol
 
 from rmslab.actors.client import Client
@@ -69,7 +70,7 @@ from rmslab.xrml.writer import Markup, element, principal_xml, sign
 __all__ = ["Protected", "publish_offline", "publish_online", "issue_template",
            "archive_template", "policy_from_template", "download_templates",
            "build_unsigned_license", "sign_issuance_license", "PublishingEndpoint",
-           "LocalPublishing", "new_content_key", "seal_to_server", "default_cipher", "licensing_urls",
+           "LocalPublishing", "new_content_key", "seal_to_server", "publishing_license_text", "default_cipher", "licensing_urls",
            "TEMPLATE_REMOVAL_RULE", "ISSUANCE_RULE"]
 
 #: Templates removed on the server are removed from clients (no SPEC ID covers it).
@@ -192,6 +193,30 @@ def _license_parts(lab: Lab, user: User, policy: RightsPolicy, server: Principal
                        _revocation_point(policy, template_doc))
     return (descriptor, seal_to_server(lab, server, content), referral, work,
             encrypted_rights_xml(encrypted), content_id)
+
+
+def publishing_license_text(lab: Lab, *, issuer: Principal, server: Principal,
+                            license_id: str, content_id: str, owner: str,
+                            policy: RightsPolicy, intranet: str,
+                            extranet: str | None = None, issued: datetime | None = None,
+                            content: ContentKey | None = None) -> str:
+    """An unsigned publishing license BODY in the shape of MS-RMPR 2.2.9.7, for documents
+    built by hand (the teaching chain, samples broken on purpose): the content key sealed
+    to ``server`` and bound, the rights data encrypted, both License-Acquisition points
+    and the owner's Referral-Info."""
+    content = content or new_content_key(lab)
+    when = issued or lab.now()
+    referral = referral_xml(lab.guid("point"), f"mailto:{owner}", owner)
+    rights = rights_data_text(issued=when, content_id=content_id, policy=policy, owner=owner,
+                              domain=owner.partition("@")[2] or None, referral=referral)
+    return publishing_license_body(
+        issued=when, descriptor=descriptor_xml(license_id), issuer=issuer,
+        license_points=license_points_xml((lab.guid("point"), intranet),
+                                          (lab.guid("point"), extranet or intranet)),
+        issued_principals=seal_to_server(lab, server, content), referral=referral,
+        work=pl_work_xml(content_id, owner_metadata_xml(owner)),
+        authenticated_data=[encrypted_rights_xml(
+            rights_data_cipher(content.key).encrypt(rights.encode("utf-8")))])
 
 
 def _write_protected(sink: BinaryIO, chain: str, cipher: ContentCipher,

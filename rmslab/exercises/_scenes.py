@@ -30,9 +30,10 @@ class RevocationWorld:
         self.anchor = d.enrollment_service.anchor
         bob, carol = d.user("bob"), d.user("carol")
         self.bob, self.bob_pc = bob, d.clients["BOB-PC"]
-        requirement = requirement_for(self.a.revocation_url, self.a.key.public, interval_days=7)
+        requirement = requirement_for(self.a.revocation_url, self.a.key.public, interval_days=7,
+                                      list_id=self.a.principal.id or "")
         template = issue_template(self.a, "Contoso-Revocable",
-                                  "Bob may view; A's revocation list is required",
+                                  "Bob may view, and A's revocation list is required",
                                   RightsPolicy((Grant(bob.email, ("VIEW",)),),
                                                revocation=requirement))
         plain = RightsPolicy((Grant(bob.email, ("VIEW",)),))

@@ -727,9 +727,9 @@ def move_enabling_bits(lab: Lab | None = None) -> AttackResult:
 
 def _content_cipher(binding: Binding) -> ContentCipher:
     """The content cipher of the key binding released (the one place that reads how)."""
-    if binding.content_key is None:
+    if binding.content is None:
         raise ValueError(f"binding released no key: {binding.failed}")
-    return ContentCipher(binding.content_key, binding.mode)
+    return binding.cipher  # the cipher the content key's KeyHeader names
 
 
 def write_plaintext(binding: Binding, protected_file: bytes) -> bytes:

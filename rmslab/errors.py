@@ -22,6 +22,9 @@ __all__ = [
     "MalformedXmlError",
     "StructureError",
     "ContainerError",
+    "CompoundFileError",
+    "CompressionBombError",
+    "NotProtectedError",
     "KeyFormatError",
     "VerificationError",
     "UnsignedDocumentError",
@@ -102,6 +105,23 @@ class StructureError(InputError):
 class ContainerError(InputError):
     """A protected-file container whose header is broken or truncated
     (docs/wire-format.md "Protected files")."""
+
+
+class CompoundFileError(ContainerError):
+    """An OLE compound file (MS-CFB) that cannot be read: a sector chain that loops or
+    leaves the file, a directory that does not hold together, a stream or storage a
+    protected container must have and does not (MS-OFFCRYPTO 2.1, MS-OXORMMS 2.2.4)."""
+
+
+class CompressionBombError(HostileInputError):
+    """Compressed data that inflates beyond what it declares or beyond the limit
+    rmslab reads (the zlib chunks of ``message.rpmsg``, a PDF stream)."""
+
+
+class NotProtectedError(InputError):
+    """A readable file that holds no rights-management protection rmslab knows: an
+    ordinary document, a password-encrypted Office file, a mail without ``message.rpmsg``
+    (the inventory counts these; the document commands exit with status 2)."""
 
 
 class KeyFormatError(InputError):

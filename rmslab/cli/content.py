@@ -96,6 +96,15 @@ def _session_user(deployment: Any, name: str) -> tuple[Any, Any]:
     return user, clients[0]
 
 
+def _rewrap_for(target: Path, partial: Path) -> None:
+    """A target named like an Office document, a mail or a PDF gets that container
+    (MS-OFFCRYPTO 2.2, MS-OXORMMS, PDF IRM v2); anything else stays a ``.pfile``."""
+    from rmslab.containers.convert import kind_for_extension, rewrap
+    kind = kind_for_extension(target.name)
+    if kind != "protected-file":
+        partial.write_bytes(rewrap(partial.read_bytes(), kind))
+
+
 @in_lab(write=True)
 def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
     from rmslab.crypto.enabling_bits import CipherMode
@@ -153,6 +162,7 @@ def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> 
                                             writer, extension=source.suffix or ".bin",
                                             original_size=size, template=template,
                                             cipher=cipher)
+        _rewrap_for(target, partial)
         partial.replace(target)
     except OSError as exc:
         partial.unlink(missing_ok=True)

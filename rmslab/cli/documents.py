@@ -51,6 +51,10 @@ def _print_inspect(data: dict[str, Any], out: TextIO) -> None:
         c = data["container"]
         out.write(f"  protected file v{c['version']} ({c['extension']}), "
                   f"{c['content_bytes']} bytes of sealed content\n")
+    if "artefact" in data:
+        a, p = data["artefact"], data["artefact"]["payload"]
+        out.write(f"  {a['kind_name']}: {p['sealed_size']} sealed bytes in {p['name']!r} "
+                  f"({p['cipher']})\n")
     for d in data["documents"]:
         out.write(f"#{d['index']} {d['kind_name']} ({d['kind']})\n")
         out.write(f"  id        {d['id']}\n  issued    {d['issued']}\n")
@@ -146,6 +150,8 @@ def _command_inspect(args: argparse.Namespace, out: TextIO) -> int:
         return _command_inspect_bytes(args, out)
     chain = read_file(args.file)
     data = inspect_json(chain)
+    if chain.artefact is not None:
+        data["artefact"] = chain.artefact.to_json()
     if args.lab:
         _decrypted_rights(chain, args.lab, data)
     if args.json:

@@ -1,16 +1,19 @@
 """Reading XrML: from bytes, text or a file to a :class:`Chain` of typed documents.
 
 Accepts XrML text (UTF-8 or UTF-16) and protected-file containers (docs/wire-format.md "Envelope",
-"Protected files").
+"Protected files"); :func:`read_file` also accepts every container of
+:mod:`rmslab.containers` (Office IRM, protected mail, PDF IRM), recognised by content
+(docs/wire-format.md "Containers").
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, overload
+from typing import Any, Iterator, overload
 
 from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import HostileInputError, InputError
@@ -42,6 +45,7 @@ class Chain:
     text: str
     source: str = "<text>"
     container: ProtectedFile | None = None
+    artefact: Any = None    # a rmslab.containers.Artefact when read from one
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -123,20 +127,50 @@ def read_file(path: str | os.PathLike[str], *, limit: int = MAX_INPUT_BYTES) -> 
                 data = container.license_bytes
             else:
                 container = None
-                # a regular file says its size: refused without reading it
-                refuse_if_too_large(os.fstat(handle.fileno()).st_size, limit,
-                                    "the file")
-                data = head + handle.read(limit + 1 - len(head))
-                if len(data) > limit:
-                    raise HostileInputError(
-                        f"the file holds more than {limit / 1_048_576:.0f} MB; rmslab reads "
-                        f"at most {limit / 1_048_576:.0f} MB of XrML text")
+                head += handle.read(_PEEK - len(head))
+                if _is_container(head) and stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                    data = None     # an Office, mail or PDF container: read below
+                else:
+                    # a regular file says its size: refused without reading it
+                    refuse_if_too_large(os.fstat(handle.fileno()).st_size, limit,
+                                        "the file")
+                    data = head + handle.read(limit + 1 - len(head))
+                    if len(data) > limit:
+                        raise HostileInputError(
+                            f"the file holds more than {limit / 1_048_576:.0f} MB; rmslab "
+                            f"reads at most {limit / 1_048_576:.0f} MB of XrML text")
     except OSError as exc:
         raise InputError(f"{p}: cannot be read ({exc.strerror or exc})") from None
     except InputError as exc:
         raise type(exc)(f"{name}: {exc}") from None
+    if data is None:
+        return _read_container(p, str(path), limit)
     try:
         chain = parse(decode_text(data, limit=limit), source=str(path))
     except InputError as exc:
         raise type(exc)(f"{name}: {exc}") from None
     return Chain(chain.documents, chain.text, str(path), container)
+
+
+#: How much of a file is looked at to recognise a container (a PDF's header may follow
+#: some bytes of junk, ISO 32000-1 7.5.2).
+_PEEK = 1024
+
+
+def _is_container(head: bytes) -> bool:
+    from rmslab.containers.cfb import is_compound_file
+    from rmslab.containers.pdf import is_pdf
+    from rmslab.containers.rpmsg import is_rpmsg
+    return is_compound_file(head) or is_rpmsg(head) or is_pdf(head)
+
+
+def _read_container(path: Path, source: str, limit: int) -> Chain:
+    """An Office, mail or PDF container: its publishing license chain (the content
+    stays sealed), with the artefact's description. Errors name the file."""
+    from rmslab.containers import open_artefact
+    artefact = open_artefact(path, name=source, limit=limit)
+    try:
+        chain = parse(artefact.license_text, source=source)
+    except InputError as exc:
+        raise type(exc)(f"{path.name}: {exc}") from None
+    return Chain(chain.documents, chain.text, source, None, artefact)

@@ -1,0 +1,65 @@
+"""`rmslab protect` writes Office, mail and PDF containers; `inspect`, `verify` and
+`chain` read every container.
+
+covers: A-1, P-6, P-8
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rmslab.containers.convert import WRITABLE, rewrap
+
+from tests.clirun import run
+from tests.containers.conftest import Published
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("labs") / "lab"
+    assert run("lab", "create", str(target))[0] == 0
+    return target
+
+
+@pytest.mark.parametrize("name,kind", [("Board.docx", "office-ooxml"),
+                                       ("Budget.xls", "office-binary"),
+                                       ("Note.msg", "outlook-msg"),
+                                       ("Scan.pdf", "pdf-irm-v2-wrapper")])
+def test_protect_writes_the_container_its_name_asks_for(lab: Path, tmp_path: Path,
+                                                        name: str, kind: str) -> None:
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"PK\x03\x04 the board's plans" * 20)
+    target = tmp_path / name
+    status, output, _ = run("protect", str(plain), str(target), "--lab", str(lab),
+                            "--as", "alice", "--grant", "bob:VIEW")
+    assert status == 0, output
+    status, output, _ = run("inspect", str(target), "--json")
+    assert status == 0
+    data = json.loads(output)
+    assert data["artefact"]["kind"] == kind
+    assert data["documents"][0]["kind"] == "Microsoft Rights Label"
+    status, output, _ = run("verify", str(target), "--anchor", str(lab / "anchor.pem"))
+    assert status == 0 and "chain VALID" in output
+
+
+@pytest.mark.parametrize("kind", WRITABLE)
+def test_verify_and_chain_accept_every_container(published: Published, tmp_path: Path,
+                                                 kind: str) -> None:
+    path = tmp_path / f"sample-{kind}"
+    path.write_bytes(rewrap(published.pfile, kind))
+    status, output, _ = run("verify", str(path))
+    assert status == 0 and "chain VALID" in output
+    status, output, _ = run("inspect", str(path))
+    assert status == 0 and "sealed bytes" in output or kind == "protected-file"
+    status, output, _ = run("chain", str(path), "-o", str(tmp_path / "chain.dot"))
+    assert status == 0 and (tmp_path / "chain.dot").read_text().startswith("digraph")
+
+
+def test_an_unprotected_file_is_exit_status_2(tmp_path: Path) -> None:
+    path = tmp_path / "plain.pdf"
+    path.write_bytes(b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n")
+    status, out, err = run("inspect", str(path))
+    assert status == 2 and out == "" and "rmslab:" in err

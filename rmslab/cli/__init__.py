@@ -18,6 +18,7 @@ from rmslab import __version__
 from rmslab.cli.common import EXIT_INPUT, EXIT_INVALID, EXIT_STATUS_HELP, examples
 from rmslab.cli.documents import add_document_parsers
 from rmslab.cli.content import add_content_parsers
+from rmslab.cli.inventory import add_inventory_parser
 from rmslab.cli.lab import add_lab_parsers
 from rmslab.cli.output import safe_stderr, safe_stream
 from rmslab.cli.revoke import add_revoke_parser
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_revoke_parser(sub)
     add_serve_parsers(sub)
     add_discover_parser(sub)
+    add_inventory_parser(sub)
     return parser
 
 

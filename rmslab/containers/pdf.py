@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import re
 import zlib
 from typing import Any, BinaryIO
 
@@ -58,6 +59,13 @@ def is_pdf(head: bytes) -> bool:
 def _literal(text: str) -> bytes:
     escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
     return b"(" + escaped.encode("latin-1", errors="replace") + b")"
+
+
+def _bytes_literal(data: bytes) -> bytes:
+    """A literal string holding ``data`` exactly: backslash, parentheses and line ends
+    escaped (readers turn a raw end of line into LF, ISO 32000-1 7.3.4.2)."""
+    return b"(" + (data.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+                   .replace(b"\r", b"\\r").replace(b"\n", b"\\n")) + b")"
 
 
 def _hex(data: bytes) -> bytes:
@@ -110,13 +118,13 @@ def write_pdf_irm(license_text: str, sealed: bytes, *, version: int = 2,
     if version == 1:
         packed = base64.b64encode(zlib.compress(license_bytes, 9))
         encrypt = (b"<< /Filter /" + FILTER.encode() + b" /MicrosoftIRMVersion 1 /V 1 "
-                   b"/PublishingLicense " + _hex(packed) + b" >>")
+                   b"/PublishingLicense " + _bytes_literal(packed) + b" >>")
     else:
         encrypt = (b"<< /Filter /" + FILTER.encode() + b" /CF << /" + FILTER.encode()
                    + b" << /Type /CryptFilter /CFM /None >> >> /StmF /" + FILTER.encode()
                    + b" /StrF /" + FILTER.encode() + b" /EFF /" + FILTER.encode()
                    + b" /MicrosoftIRMVersion 2 /V 4 /EncryptMetadata true "
-                   b"/PublishingLicense " + _hex(license_bytes) + b" >>")
+                   b"/PublishingLicense " + _bytes_literal(license_bytes) + b" >>")
     objects.append(encrypt)
     return _serialize(objects, root=1, trailer=f"/Encrypt {len(objects)} 0 R".encode(),
                       file_id=file_id)
@@ -187,13 +195,13 @@ def _inflate(data: bytes, limit: int, source: str) -> bytes:
     return out
 
 
-def _license(encrypt: Any, version: int, source: str, limit: int) -> str:
-    value = _get(encrypt, "/PublishingLicense", source)
+def _license(value: Any, version: int, source: str, limit: int) -> str:
     if value is None:
         raise ContainerError(f"{source}: the MicrosoftIRMServices encryption dictionary "
                              "has no /PublishingLicense")
-    raw = bytes(value.original_bytes) if hasattr(value, "original_bytes") else \
-        str(value).encode("latin-1")
+    raw = value if isinstance(value, bytes) else (
+        bytes(value.original_bytes) if hasattr(value, "original_bytes")
+        else str(value).encode("latin-1"))
     if len(raw) > 2 * limit:
         raise ContainerError(f"{source}: the /PublishingLicense string is {len(raw)} "
                              f"bytes, more than rmslab reads")
@@ -210,18 +218,102 @@ def _license(encrypt: Any, version: int, source: str, limit: int) -> str:
         raise type(exc)(f"{source}: the /PublishingLicense: {exc}") from None
 
 
+_KEYS = re.compile(rb"/(Filter|MicrosoftIRMVersion|PublishingLicense)\s*")
+_SPECIAL = re.compile(rb"[\\()]")
+_ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b",
+            ord("f"): b"\f", ord("("): b"(", ord(")"): b")", ord("\\"): b"\\"}
+
+
+def _literal_at(raw: bytes, start: int, source: str) -> bytes:
+    """The bytes of the literal string opening at ``raw[start]`` (ISO 32000-1 7.3.4.2):
+    balanced parentheses kept, escapes resolved; scanned special by special."""
+    out = bytearray()
+    depth, at = 1, start + 1
+    for match in _SPECIAL.finditer(raw, at):
+        where = match.start()
+        out += raw[at:where]
+        char = raw[where]
+        if char == 0x5C:                                   # backslash
+            code = raw[where + 1] if where + 1 < len(raw) else None
+            if code is None:
+                break
+            if 0x30 <= code <= 0x37:
+                digits = re.match(rb"[0-7]{1,3}", raw[where + 1:where + 4])
+                assert digits is not None
+                out.append(int(digits.group(), 8) & 0xFF)
+                at = where + 1 + len(digits.group())
+                continue
+            if code in (0x0A, 0x0D):                       # a continued line
+                at = where + 2 + (code == 0x0D and raw[where + 2:where + 3] == b"\n")
+                continue
+            out += _ESCAPES.get(code, bytes([code]))
+            at = where + 2
+            continue
+        depth += 1 if char == 0x28 else -1
+        if depth == 0:
+            return bytes(out)
+        out.append(char)
+        at = where + 1
+    raise ContainerError(f"{source}: the /PublishingLicense string is not closed")
+
+
+def _fast_encrypt_entries(reader: Any, source: str, limit: int) -> dict[str, Any] | None:
+    """The encryption dictionary read straight from its object's bytes: pypdf reads
+    strings a character at a time, which for a 20 KB license costs more than verifying
+    it. None when the dictionary is not a plain object of the xref table."""
+    reference = dict.get(reader.trailer, "/Encrypt")
+    number = getattr(reference, "idnum", None)
+    offset = reader.xref.get(getattr(reference, "generation", 0), {}).get(number) \
+        if number is not None else None
+    if not isinstance(offset, int):
+        return None
+    stream = reader.stream
+    stream.seek(offset)
+    raw = stream.read(2 * limit + 65536)
+    end = raw.find(b"endobj")
+    raw = raw[:end] if end >= 0 else raw
+    found: dict[str, Any] = {}
+    for match in _KEYS.finditer(raw):
+        key, at = match.group(1).decode(), match.end()
+        if key in found:
+            continue
+        if key == "PublishingLicense":
+            if raw[at:at + 1] == b"(":
+                found[key] = _literal_at(raw, at, source)
+            elif raw[at:at + 1] == b"<":
+                close = raw.find(b">", at)
+                try:
+                    found[key] = bytes.fromhex(raw[at + 1:close].decode("ascii"))
+                except ValueError:
+                    raise ContainerError(f"{source}: the /PublishingLicense hex string is "
+                                         "damaged") from None
+            else:
+                return None
+        else:
+            token = re.match(rb"/?[^\s/<>\[\]()]+", raw[at:])
+            found[key] = token.group().decode("latin-1") if token else None
+    return found
+
+
 def _encrypted(reader: Any, encrypt: Any, source: str, size: int, limit: int,
                kind_hint: str | None = None) -> Artefact:
-    handler = _get(encrypt, "/Filter", source)
+    fast = _fast_encrypt_entries(reader, source, limit) if encrypt is None else None
+    if encrypt is None and fast is None:
+        encrypt = _get(reader.trailer, "/Encrypt", source)
+
+    def entry(key: str) -> Any:
+        return fast.get(key) if fast is not None else _get(encrypt, f"/{key}", source)
+
+    handler = entry("Filter")
     if str(handler) != f"/{FILTER}":
         raise NotProtectedError(f"{source}: an encrypted PDF with the {handler} security "
                                 "handler (a password or certificates), not Microsoft IRM")
-    version_value = _get(encrypt, "/MicrosoftIRMVersion", source)
+    version_value = entry("MicrosoftIRMVersion")
     try:
         version = int(version_value) if version_value is not None else 1
     except (TypeError, ValueError):
         raise ContainerError(f"{source}: /MicrosoftIRMVersion is not a number") from None
-    text = _license(encrypt, version, source, limit)
+    text = _license(entry("PublishingLicense"), version, source, limit)
     kind = kind_hint or ("pdf-irm-v1" if version <= 1 else "pdf-irm-v2")
     payload = Payload("PDF objects under the MicrosoftIRMServices crypt filter", None, size,
                       f"{FILTER} v{max(version, 1)}")
@@ -312,9 +404,8 @@ def read_pdf(handle: BinaryIO, source: str, *, limit: int = MAX_INPUT_BYTES,
     size = handle.tell()
     handle.seek(0)
     reader = _reader(handle, source)
-    encrypt = _get(reader.trailer, "/Encrypt", source)
-    if encrypt is not None:
-        return _encrypted(reader, encrypt, source, size, limit)
+    if dict.get(reader.trailer, "/Encrypt") is not None:
+        return _encrypted(reader, None, source, size, limit)
     wrapper = _get(reader.trailer, "/Wrapper", source)
     if wrapper is not None:  # a version-1 wrapper: the encrypted PDF comes first
         offset = _get(reader.trailer, "/WrapperOffset", source)
@@ -336,10 +427,8 @@ def read_pdf(handle: BinaryIO, source: str, *, limit: int = MAX_INPUT_BYTES,
     if payload is None:
         raise NotProtectedError(f"{source}: a PDF without Microsoft IRM protection")
     inner_reader = _reader(io.BytesIO(payload), f"{source} (payload)")
-    inner_encrypt = _get(inner_reader.trailer, "/Encrypt", f"{source} (payload)")
-    if inner_encrypt is None:
+    if dict.get(inner_reader.trailer, "/Encrypt") is None:
         raise ContainerError(f"{source}: the wrapper's encrypted payload is not encrypted")
-    inner = _encrypted(inner_reader, inner_encrypt, f"{source} (payload)", len(payload),
-                       limit)
+    inner = _encrypted(inner_reader, None, f"{source} (payload)", len(payload), limit)
     return Artefact("pdf-irm-v2-wrapper", source, inner.license_text, inner.payload,
                     details=inner.details + (("wrapper", PAYLOAD_NAME),), inner=inner)

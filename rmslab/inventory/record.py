@@ -1,0 +1,158 @@
+"""One file of a share, inventoried: what protects it, who issued it, whether it verifies
+(SPEC A-1, P-7).
+
+:func:`inventory_file` is the per-file work of ``rmslab inventory`` — the same function
+runs in this process, in a process pool and on a Dask cluster. It takes only plain
+values (a path, anchors and trusted publishing domains as PEM bytes) and returns a plain
+dictionary, so it travels between processes and machines unchanged.
+
+The issuing cluster of content published online is the publishing license's issuer,
+whose certificate (the SLC) follows it in the chain; content published offline is signed
+with the author's client licensor certificate (P-3), and the cluster that issued that
+CLC — the one that licenses the content (P-7) — is the CLC's issuer.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+from rmslab.crypto.rsa import PublicKey
+from rmslab.errors import InputError, KeyFormatError, NotProtectedError, RmslabError
+from rmslab.xrml.document import XrmlDocument
+from rmslab.xrml.model import format_time
+
+__all__ = ["inventory_file", "inventory_batch", "FIELDS", "Settings"]
+
+#: The columns of a record, in the order of the CSV file.
+FIELDS = ("path", "status", "kind", "size", "content_id", "owner", "issued",
+          "template_id", "template_name", "mode", "cipher", "published", "server",
+          "licensing_urls", "slc_fingerprint", "tpd", "author_clc", "author_clc_until",
+          "verification", "reason")
+
+#: (anchors, domains): anchors as PEM bytes; trusted publishing domains as (name, PEM).
+Settings = tuple[tuple[bytes, ...], tuple[tuple[str, bytes], ...]]
+
+
+@functools.lru_cache(maxsize=8)
+def _keys(settings: Settings) -> tuple[tuple[PublicKey, ...], dict[str, str]]:
+    anchors, domains = settings
+    try:
+        keys = tuple(PublicKey.from_pem(p) for p in anchors)
+        named = {PublicKey.from_pem(pem).fingerprint: name for name, pem in domains}
+    except (ValueError, KeyFormatError) as exc:
+        raise KeyFormatError(f"an anchor or domain key cannot be read: {exc}") from None
+    return keys, named
+
+
+def _template(leaf: XrmlDocument) -> tuple[str | None, str | None]:
+    """The template a publishing license was made from, where the license names it in
+    its application-specific data (MS-RMPR 2.2.9.7.6); rmslab's own licenses name none."""
+    template_id = template_name = None
+    for data in leaf.element.iterfind("BODY/AUTHENTICATEDDATA[@id='APPSPECIFIC']"):
+        name = (data.get("name") or "").lower()
+        value = (data.text or "").strip() or None
+        if name in ("templateid", "template-id", "msip_templateid"):
+            template_id = value
+        elif name in ("templatename", "template-name"):
+            template_name = value
+    return template_id, template_name
+
+
+def _verification(chain: Any, anchors: tuple[PublicKey, ...]) -> str:
+    from rmslab.report import examine
+    if not anchors:
+        report = examine(chain)
+        intact = all(d.digest_matches is not False and d.signature_valid is not False
+                     for d in report.documents)
+        return "unanchored" if intact else "unanchored, " + _first_error(report)
+    last = ""
+    for anchor in anchors:
+        report = examine(chain, anchor=anchor)
+        if report.chain_valid:
+            return f"valid (anchor {anchor.short_fingerprint})"
+        last = _first_error(report)
+    return f"invalid: {last}"
+
+
+def _first_error(report: Any) -> str:
+    for document in report.documents:
+        for error in document.errors:
+            return f"#{document.index} {error.code}: {error.message}"
+    return "no document"
+
+
+def describe(artefact: Any, chain: Any, settings: Settings) -> dict[str, Any]:
+    """The record of a protected artefact whose license chain is ``chain``."""
+    anchors, domains = _keys(settings)
+    leaf = chain.leaf
+    record: dict[str, Any] = {"kind": artefact.kind, "status": "protected"}
+    if leaf.kind != "Microsoft Rights Label":
+        record["status"] = "license"
+        record["reason"] = f"holds a {leaf.kind_name}, not protected content"
+    record["content_id"] = leaf.content_id
+    record["owner"] = leaf.owner
+    record["issued"] = format_time(leaf.issued) if leaf.issued else None
+    record["template_id"], record["template_name"] = _template(leaf)
+    record["mode"] = leaf.mode
+    payload = artefact.payload
+    cipher = payload.cipher if payload is not None and payload.cipher else None
+    if cipher is None and payload is not None:
+        cipher = "AES-128-ECB" if leaf.mode == 1 else "AES-128-CBC4K"
+    record["cipher"] = cipher
+    issuer_doc = next((d for d in chain.documents[1:]
+                       if leaf.issuer_key is not None and d.certifies(leaf.issuer_key)), None)
+    if issuer_doc is not None and issuer_doc.kind == "Client-Licensor-Certificate":
+        record["published"] = "offline"
+        record["author_clc"] = issuer_doc.id
+        validity = issuer_doc.validity
+        record["author_clc_until"] = (format_time(validity.not_after)
+                                      if validity and validity.not_after else None)
+        server_key = issuer_doc.issuer_key
+        server = issuer_doc.issuer
+    else:
+        record["published"] = "online" if issuer_doc is not None else "unknown"
+        server_key = leaf.issuer_key
+        server = leaf.issuer
+    record["server"] = server.name if server is not None else None
+    record["licensing_urls"] = " ".join(leaf.license_acquisition_urls)
+    record["slc_fingerprint"] = server_key.fingerprint if server_key is not None else None
+    record["tpd"] = domains.get(record["slc_fingerprint"] or "")
+    record["verification"] = _verification(chain, anchors)
+    return record
+
+
+def inventory_file(path: str, settings: Settings = ((), ())) -> dict[str, Any]:
+    """The record of one file: never raises for what the file holds — a file rmslab
+    cannot read is a record with status ``unreadable`` and the reason."""
+    from rmslab.containers import open_artefact
+    from rmslab.xrml.reader import parse
+    record: dict[str, Any] = {name: None for name in FIELDS}
+    record["path"] = path
+    try:
+        record["size"] = os.stat(path).st_size
+        artefact = open_artefact(path)
+        record["kind"] = artefact.kind
+        chain = parse(artefact.license_text, source=path)
+        record.update(describe(artefact, chain, settings))
+    except NotProtectedError as exc:
+        record["status"] = "not-protected"
+        record["reason"] = _reason(exc, path)
+    except (InputError, RmslabError, RecursionError) as exc:
+        record["status"] = "unreadable"
+        record["reason"] = _reason(exc, path) if str(exc) else type(exc).__name__
+    except OSError as exc:
+        record["status"] = "unreadable"
+        record["reason"] = exc.strerror or str(exc)
+    return record
+
+
+def _reason(exc: BaseException, path: str) -> str:
+    text = str(exc)
+    return text[len(path) + 2:] if text.startswith(path + ": ") else text
+
+
+def inventory_batch(paths: list[str], settings: Settings = ((), ())) -> list[dict[str, Any]]:
+    """:func:`inventory_file` over several paths (one task of a pool or a cluster)."""
+    return [inventory_file(p, settings) for p in paths]

@@ -1,0 +1,123 @@
+"""`rmslab inventory`: exact counts per SLC key, verification against anchors, resuming
+from the state database, the process pool and a real Dask cluster all agreeing.
+
+covers: A-1, P-7
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from rmslab.deployment import Deployment, standard_deployment
+from rmslab.inventory import (Interrupted, ShareSpec, generate_share, migration_view,
+                              run_inventory)
+from rmslab.lab import Lab
+
+from tests.clirun import run
+
+
+@pytest.fixture(scope="module")
+def labs() -> list[Deployment]:
+    return [standard_deployment(Lab()), standard_deployment(Lab(seed=1, mode=1))]
+
+
+@pytest.fixture(scope="module")
+def share(labs: list[Deployment], tmp_path_factory: pytest.TempPathFactory) -> ShareSpec:
+    return generate_share(tmp_path_factory.mktemp("share"), labs, 240, folder_size=100)
+
+
+def _anchors(labs: list[Deployment]) -> tuple[bytes, ...]:
+    return tuple(d.enrollment_service.anchor.to_pem() for d in labs)
+
+
+def test_exact_counts_per_cluster_key(share: ShareSpec) -> None:
+    inventory = run_inventory([share.root], workers=1)
+    totals = inventory.totals()
+    assert totals["files"] == share.files
+    assert totals["protected"] == share.protected
+    assert totals["not-protected"] == share.not_protected
+    assert totals["unreadable"] == share.corrupt
+    views = {v.slc_fingerprint: v for v in migration_view(inventory)}
+    assert {k: v.files for k, v in views.items()} == dict(share.per_key)
+    assert sum(v.offline for v in views.values()) == share.offline
+    assert all(r["reason"] for r in inventory.by_status("unreadable"))
+    modes = {m for v in views.values() for m in v.modes}
+    assert modes == {1, 2}
+
+
+def test_chains_verify_against_their_own_root_only(labs: list[Deployment],
+                                                   share: ShareSpec) -> None:
+    first = labs[0].enrollment_service.anchor.to_pem()
+    inventory = run_inventory([share.root], workers=1, settings=((first,), ()))
+    verdicts = {r["verification"].split(" ")[0].rstrip(":")
+                for r in inventory.by_status("protected")}
+    assert verdicts == {"valid", "invalid"}
+    both = run_inventory([share.root], workers=1, settings=(_anchors(labs), ()))
+    assert all(r["verification"].startswith("valid") for r in both.by_status("protected"))
+
+
+def test_process_pool_equals_one_process(share: ShareSpec) -> None:
+    one = run_inventory([share.root], workers=1)
+    pool = run_inventory([share.root], workers=2)
+    assert pool.records == one.records
+
+
+def test_interrupted_and_resumed_run_has_the_same_totals(share: ShareSpec,
+                                                         tmp_path: Path) -> None:
+    whole = run_inventory([share.root], workers=1)
+    state = tmp_path / "state.sqlite"
+    with pytest.raises(Interrupted):
+        run_inventory([share.root], workers=2, state=state, stop_after=60)
+    resumed = run_inventory([share.root], workers=2, state=state)
+    assert resumed.skipped >= 60
+    assert resumed.totals() == whole.totals()
+    assert resumed.records == whole.records
+    again = run_inventory([share.root], workers=1, state=state)
+    assert again.skipped == share.files and again.records == whole.records
+
+
+def test_dask_cluster_equals_the_local_run(share: ShareSpec) -> None:
+    distributed = pytest.importorskip("distributed")
+    local = run_inventory([share.root], workers=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            remote = run_inventory([share.root], dask=client)
+            by_address = run_inventory([share.root], dask=cluster.scheduler_address)
+    assert remote.records == local.records
+    assert by_address.totals() == local.totals()
+    assert remote.where.startswith("dask")
+
+
+def test_links_are_not_followed(share: ShareSpec, tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to(tmp_path)
+    (tmp_path / "outside").symlink_to(share.root)
+    (tmp_path / "one.txt").write_text("plain")
+    inventory = run_inventory([tmp_path], workers=1)
+    assert [Path(r["path"]).name for r in inventory.records] == ["one.txt"]
+
+
+def test_the_command(labs: list[Deployment], share: ShareSpec, tmp_path: Path) -> None:
+    anchor = tmp_path / "root.pem"
+    anchor.write_bytes(labs[0].enrollment_service.anchor.to_pem())
+    tpd = tmp_path / "tpd.pem"
+    tpd.write_bytes(labs[0].root_cluster.key.public.to_pem())
+    out_csv = tmp_path / "inventory.csv"
+    status, output, _ = run("inventory", str(share.root), "--workers", "1", "--anchor",
+                            str(anchor), "--tpd", f"Contoso-2026={tpd}", "--csv", str(out_csv))
+    assert status == 0
+    assert f"{share.files} files: {share.protected} protected" in output
+    assert "trusted publishing domain Contoso-2026" in output
+    assert "unreadable (" in output
+    rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
+    assert len(rows) == share.files and {"path", "slc_fingerprint", "verification"} <= set(rows[0])
+    status, output, _ = run("inventory", str(share.root), "--workers", "1", "--json")
+    data = json.loads(output)
+    assert data["totals"]["protected"] == share.protected and not data["anchored"]
+    assert sum(c["files"] for c in data["clusters"]) == share.protected
+    status, _, error = run("inventory", str(tmp_path / "missing"))
+    assert status == 2 and "no such file or folder" in error

@@ -13,7 +13,8 @@ from typing import Any, TextIO
 from rmslab.cli.common import EXIT_OK
 from rmslab.errors import InputError
 
-__all__ = ["add_inventory_parser", "read_settings"]
+__all__ = ["add_inventory_parser", "read_settings", "add_audit_arguments",
+           "command_audit_artefacts"]
 
 
 def _pem(path: str) -> bytes:
@@ -76,3 +77,54 @@ def add_inventory_parser(sub: Any) -> None:
                    help="a trusted publishing domain's SLC key, to name it in the "
                         "migration view (repeatable)")
     p.set_defaults(run=_command_inventory)
+
+
+def add_audit_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``rmslab audit`` over real things."""
+    p.add_argument("--share", action="append", default=[], metavar="PATH",
+                   help="inventory this folder and audit what it holds (repeatable)")
+    p.add_argument("--store", action="append", default=[], metavar="DIR",
+                   help="a client license store folder (MSIPC or DRM; repeatable)")
+    p.add_argument("--registry", metavar="FILE.reg",
+                   help="the client's registry export, to check which clusters it trusts")
+    p.add_argument("--anchor-key", dest="audit_anchor", action="append", default=[],
+                   metavar="KEYFILE", help="a root to verify the share's chains against")
+    p.add_argument("--tpd", dest="audit_tpd", action="append", default=[],
+                   metavar="NAME=KEYFILE", help="a trusted publishing domain's SLC key")
+    p.add_argument("--workers", type=int, default=None, metavar="N")
+
+
+def command_audit_artefacts(args: argparse.Namespace, out: TextIO) -> int:
+    """``rmslab audit`` without a lab: a share and client stores."""
+    from datetime import datetime, timezone
+    from rmslab.audit.artefacts import audit_artefacts
+    from rmslab.cli.common import EXIT_INVALID
+    from rmslab.containers.stores import read_store
+    if not args.share and not args.store:
+        raise InputError("audit what? give a lab folder, or --share PATH / --store DIR")
+    records: list[dict[str, Any]] = []
+    if args.share:
+        from rmslab.inventory import run_inventory
+        settings = read_settings(args.audit_anchor, args.audit_tpd)
+        records = run_inventory(args.share, settings=settings, workers=args.workers,
+                                progress=sys.stderr).records
+    registry = None
+    if args.registry:
+        from rmslab.discovery.registry import Registry
+        registry = Registry.from_reg_files(args.registry)
+    stores = [(read_store(directory), registry) for directory in args.store]
+    moment = args.at or datetime.now(timezone.utc)
+    report = audit_artefacts(records=records, stores=stores, domains_known=bool(args.audit_tpd),
+                             at=moment, subject=", ".join(args.share + args.store),
+                             picture=bool(args.html))
+    if args.html:
+        target = Path(args.html)
+        partial = target.with_name(target.name + ".part")
+        partial.write_text(report.to_html(), encoding="utf-8")
+        partial.replace(target)
+    if args.json:
+        json.dump(report.to_json(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(report.to_text() + "\n")
+    return EXIT_INVALID if report.counts()["high"] else EXIT_OK

@@ -153,8 +153,15 @@ def _requests(args: argparse.Namespace, out: TextIO, logs: list[tuple[str, Any]]
     return EXIT_INPUT if damaged else EXIT_OK
 
 
+def _command_audit(args: argparse.Namespace, out: TextIO) -> int:
+    if not args.lab:
+        from rmslab.cli.inventory import command_audit_artefacts
+        return command_audit_artefacts(args, out)
+    return _command_audit_lab(args, out)
+
+
 @in_lab(write=False, damaged_logs="report")
-def _command_audit(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
+def _command_audit_lab(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
     from rmslab.audit import audit_deployment
     report = audit_deployment(deployment, at=args.at, picture=bool(args.html))
     if args.html:
@@ -251,7 +258,10 @@ def add_lab_parsers(sub: Any) -> None:
                     "also a self-contained HTML page with the deployment picture"),
                    ("rmslab audit lab --at 2026-12-01T00:00 --json",
                     "as of a later time (SLC expiry), as JSON (docs/json.md)")))
-    p.add_argument("lab", metavar="DIR", help="the lab's folder (made by rmslab lab create)")
+    p.add_argument("lab", metavar="DIR", nargs="?",
+                   help="the lab's folder (made by rmslab lab create)")
+    from rmslab.cli.inventory import add_audit_arguments
+    add_audit_arguments(p)
     p.add_argument("--at", type=parse_at, metavar="TIME",
                    help="audit as of this UTC time (default: the lab's clock)")
     p.add_argument("--json", action="store_true",

@@ -12,22 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from rmslab.deployment import Deployment, standard_deployment
-from rmslab.inventory import (Interrupted, ShareSpec, generate_share, migration_view,
-                              run_inventory)
-from rmslab.lab import Lab
+from rmslab.deployment import Deployment
+from rmslab.inventory import Interrupted, ShareSpec, migration_view, run_inventory
 
 from tests.clirun import run
-
-
-@pytest.fixture(scope="module")
-def labs() -> list[Deployment]:
-    return [standard_deployment(Lab()), standard_deployment(Lab(seed=1, mode=1))]
-
-
-@pytest.fixture(scope="module")
-def share(labs: list[Deployment], tmp_path_factory: pytest.TempPathFactory) -> ShareSpec:
-    return generate_share(tmp_path_factory.mktemp("share"), labs, 240, folder_size=100)
 
 
 def _anchors(labs: list[Deployment]) -> tuple[bytes, ...]:

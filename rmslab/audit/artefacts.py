@@ -1,0 +1,160 @@
+"""The audit of real things: an inventory of a share, a client's license store with its
+registry export (SPEC A-1, A-2, P-7, D-6).
+
+Findings (IDs after the deployment audit's):
+
+* RMS-010 content in cryptographic mode 1, or sealed with AES in ECB mode (the Office,
+  mail and PDF formats prescribe ECB, MS-OFFCRYPTO 2.2.10);
+* RMS-011 content whose issuing SLC key is in no trusted publishing domain the auditor
+  named — nobody will license it once that server is gone (P-7);
+* RMS-012 licenses in a store issued by clusters the client's registry does not trust
+  (AllowTrustedServersOnly and TrustedServers, D-6);
+* RMS-013 content published offline under a client licensor certificate that has
+  expired, or a store still holding one;
+* RMS-014 rights policy templates (in a store's template archive) granting ANYONE or
+  EXPORT;
+* RMS-015 use licenses in a store for content the inventory did not find;
+* RMS-016 protected files that cannot be read (damaged, truncated, hostile).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any, Sequence
+
+import graphviz
+
+from rmslab.audit.findings import AuditReport, Finding
+from rmslab.containers.stores import LicenseStore
+from rmslab.xrml.model import parse_time
+
+__all__ = ["audit_artefacts", "share_graph"]
+
+
+def _inventory_findings(report: AuditReport, records: list[dict[str, Any]],
+                        domains_known: bool, at: datetime) -> None:
+    weak: Counter[tuple[str, str]] = Counter()
+    homeless: Counter[tuple[str, str]] = Counter()
+    expired: Counter[tuple[str, str]] = Counter()
+    for record in records:
+        if record["status"] == "unreadable":
+            report.add(Finding("RMS-016", "low", record["path"], record["reason"] or "",
+                               "restore the file from a backup, or remove it", "A-1"))
+            continue
+        if record["status"] != "protected":
+            continue
+        server = record.get("server") or "?"
+        key = (record.get("slc_fingerprint") or "?")[:16]
+        if record.get("mode") == 1 or "ECB" in (record.get("cipher") or ""):
+            weak[(server, f"mode {record.get('mode')}, {record.get('cipher')}")] += 1
+        if domains_known and not record.get("tpd"):
+            homeless[(server, key)] += 1
+        clc_until = parse_time(record.get("author_clc_until"), "author_clc_until")
+        if clc_until is not None and clc_until < at:
+            expired[(record.get("author_clc") or "?", f"{clc_until:%Y-%m-%d}")] += 1
+    for (server, how), count in sorted(weak.items()):
+        report.add(Finding("RMS-010", "medium", f"content of {server}",
+                           f"{count} files protected in {how}",
+                           "move the cluster to cryptographic mode 2 and re-protect the "
+                           "content that matters", None))
+    for (server, key), count in sorted(homeless.items()):
+        report.add(Finding("RMS-011", "high", f"SLC key {key} of {server}",
+                           f"{count} files were protected with a key in no known trusted "
+                           "publishing domain: retiring that cluster leaves them unreadable",
+                           "export the cluster's trusted publishing domain and import it "
+                           "into the cluster that stays", "P-7"))
+    for (clc, until), count in sorted(expired.items()):
+        report.add(Finding("RMS-013", "medium", f"client licensor certificate {clc}",
+                           f"expired on {until}, yet {count} files carry publishing "
+                           "licenses signed with it", "renew the author's CLC; make sure "
+                           "the issuing cluster still licenses the content", "P-1"))
+
+
+def _store_findings(report: AuditReport, store: LicenseStore, registry: Any,
+                    content_ids: set[str] | None, at: datetime) -> None:
+    from rmslab.xrml.reader import parse
+    subject = f"store {store.root.name} ({store.kind})"
+    settings = None
+    if registry is not None:
+        from rmslab.discovery.machine import Machine
+        from rmslab.discovery.settings import read_settings
+        settings = read_settings(Machine(store.root.name, registry))
+    for entry in store.entries:
+        chain = parse(entry.text, source=entry.name)
+        leaf = chain.leaf
+        if entry.role == "EUL" and settings is not None:
+            for url in leaf.license_acquisition_urls or tuple(
+                    d.issuer.url for d in chain if d.issuer is not None and d.issuer.url):
+                decision = settings.trust(url)
+                if not decision.allowed:
+                    report.add(Finding("RMS-012", "medium", f"{subject}: {entry.name}",
+                                       decision.reason, "add the cluster to TrustedServers "
+                                       "if it is trusted, or remove the license", "D-6"))
+                    break
+        if entry.role == "EUL" and content_ids is not None:
+            if leaf.content_id and leaf.content_id not in content_ids:
+                report.add(Finding("RMS-015", "low", f"{subject}: {entry.name}",
+                                   f"a use license for content {leaf.content_id}, which the "
+                                   "inventory did not find", "remove licenses for content "
+                                   "that is gone", None))
+        if entry.role == "CLC" and leaf.validity and leaf.validity.not_after \
+                and leaf.validity.not_after < at:
+            report.add(Finding("RMS-013", "medium", f"{subject}: {entry.name}",
+                               f"the client licensor certificate expired on "
+                               f"{leaf.validity.not_after:%Y-%m-%d}",
+                               "request a new CLC while connected", "P-1"))
+    for template in store.templates:
+        text = template.text
+        granted = [r for r in ("ANYONE", "EXPORT") if r in text]
+        if granted:
+            report.add(Finding("RMS-014", "medium", f"{subject}: {template.name}",
+                               f"the template grants {' and '.join(granted)}",
+                               "narrow the template's rights", "R-6"))
+    for name, reason in store.unreadable:
+        report.add(Finding("RMS-016", "low", f"{subject}: {name}", reason,
+                           "remove or restore the file", "A-1"))
+
+
+def share_graph(records: list[dict[str, Any]]) -> graphviz.Digraph:
+    """Which cluster (SLC key) protected what: one box per key, one per container kind,
+    arrows labelled with file counts."""
+    graph = graphviz.Digraph("share", graph_attr={"rankdir": "LR", "fontname": "Helvetica"},
+                             node_attr={"fontname": "Helvetica", "fontsize": "10"},
+                             edge_attr={"fontname": "Helvetica", "fontsize": "9"})
+    edges: Counter[tuple[str, str]] = Counter()
+    keys: dict[str, str] = {}
+    for record in records:
+        if record["status"] != "protected":
+            continue
+        key = (record.get("slc_fingerprint") or "?")[:16]
+        keys[key] = (f"{record.get('server') or '?'}\\nSLC key {key}"
+                     + (f"\\nTPD {record['tpd']}" if record.get("tpd") else ""))
+        edges[(key, record.get("kind") or "?")] += 1
+    for key, label in sorted(keys.items()):
+        graph.node(f"key_{key}", label, shape="box", style="rounded,filled",
+                   fillcolor="#e3f2fd")
+    for kind in sorted({k for _, k in edges}):
+        graph.node(f"kind_{kind}", kind, shape="note")
+    for (key, kind), count in sorted(edges.items()):
+        graph.edge(f"key_{key}", f"kind_{kind}", label=str(count))
+    return graph
+
+
+def audit_artefacts(*, records: Sequence[dict[str, Any]] = (),
+                    stores: Sequence[tuple[LicenseStore, Any]] = (),
+                    domains_known: bool = False, at: datetime, subject: str = "share",
+                    picture: bool = True) -> AuditReport:
+    """Findings over inventory records and license stores (each with its registry, or
+    None). ``domains_known``: the inventory was given the trusted publishing domains."""
+    report = AuditReport(subject, at)
+    listed = list(records)
+    _inventory_findings(report, listed, domains_known, at)
+    content_ids = ({r["content_id"] for r in listed if r.get("content_id")}
+                   if listed else None)
+    for store, registry in stores:
+        _store_findings(report, store, registry, content_ids, at)
+    if picture and listed:
+        from rmslab.viz.render import render
+        report.picture_svg = render(share_graph(listed), "svg").decode("utf-8")
+    return report

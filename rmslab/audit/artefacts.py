@@ -54,10 +54,13 @@ def _inventory_findings(report: AuditReport, records: list[dict[str, Any]],
         if clc_until is not None and clc_until < at:
             expired[(record.get("author_clc") or "?", f"{clc_until:%Y-%m-%d}")] += 1
     for (server, how), count in sorted(weak.items()):
+        remedy = ("move the cluster to cryptographic mode 2 and re-protect the content that "
+                  "matters" if how.startswith("mode 1") else
+                  "the container prescribes AES-ECB (MS-OFFCRYPTO 2.2.10): keep the content "
+                  "where equal blocks do not matter, or re-protect it as a protected file "
+                  "(AES-128-CBC4K)")
         report.add(Finding("RMS-010", "medium", f"content of {server}",
-                           f"{count} files protected in {how}",
-                           "move the cluster to cryptographic mode 2 and re-protect the "
-                           "content that matters", None))
+                           f"{count} files protected in {how}", remedy, None))
     for (server, key), count in sorted(homeless.items()):
         report.add(Finding("RMS-011", "high", f"SLC key {key} of {server}",
                            f"{count} files were protected with a key in no known trusted "

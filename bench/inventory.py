@@ -1,0 +1,138 @@
+"""Benchmark: ``rmslab inventory`` on a generated share, against the floor.
+
+Run from the repository root::
+
+    .venv/bin/python bench/inventory.py [--files 100000] [--small 10000] [--workers N]
+                                        [--no-dask]
+
+The share (made once per size, in a temporary folder) holds small protected files of
+every container kind published by two labs' clusters, 5% ordinary files and 1% protected
+files cut short. For each size it prints:
+
+* the **floor**: one process reads every file's bytes and parses and verifies the
+  license chain each protected file carries (the chain texts taken beforehand: reading,
+  ``parse`` and ``examine`` — what no inventory can avoid);
+* ``rmslab inventory`` (:func:`run_inventory`) with 1 worker and with N workers (the
+  CPU count by default), files/s and the ratio to the floor — the goal is ≥ 0.8 of the
+  floor per worker and near-linear growth in workers;
+* the same per-file work on a local Dask cluster of N single-threaded workers;
+* the peak memory (max RSS) of a whole inventory run in a fresh process, at the small
+  and at the full size: it should stay flat as the share grows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from rmslab.containers import open_artefact  # noqa: E402
+from rmslab.deployment import standard_deployment  # noqa: E402
+from rmslab.errors import InputError  # noqa: E402
+from rmslab.inventory import generate_share, run_inventory, walk  # noqa: E402
+from rmslab.lab import Lab  # noqa: E402
+from rmslab.report import examine  # noqa: E402
+from rmslab.xrml.reader import parse  # noqa: E402
+
+
+def make_share(root: Path, files: int) -> None:
+    labs = [standard_deployment(Lab()), standard_deployment(Lab(seed=1, mode=1))]
+    generate_share(root, labs, files)
+
+
+def floor(root: Path) -> float:
+    """Files per second: read every file's bytes; parse and examine the chain each
+    protected file carries (chains extracted beforehand, outside the timing)."""
+    paths = [p for p, _, _ in walk([root])]
+    chains: dict[str, str] = {}
+    for path in paths:
+        try:
+            chains[path] = open_artefact(path).license_text
+        except InputError:
+            pass
+    start = time.perf_counter()
+    for path in paths:
+        with open(path, "rb") as handle:
+            handle.read()
+        text = chains.get(path)
+        if text is not None:
+            examine(parse(text, source=path))
+    return len(paths) / (time.perf_counter() - start)
+
+
+def timed(root: Path, **options: object) -> float:
+    count = sum(1 for _ in walk([root]))
+    start = time.perf_counter()
+    run_inventory([root], **options)  # type: ignore[arg-type]
+    return count / (time.perf_counter() - start)
+
+
+def peak_memory(root: Path, workers: int) -> float:
+    """Max RSS in MiB of a fresh process running the whole inventory (its pool's
+    children included)."""
+    code = ("import resource, sys; sys.path.insert(0, %r); "
+            "from rmslab.inventory import run_inventory; run_inventory([%r], workers=%d); "
+            "print(max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))"
+            % (str(REPO), str(root), workers))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    return int(out.strip().splitlines()[-1]) / 1024
+
+
+def dask_rate(root: Path, workers: int) -> float:
+    from distributed import Client, LocalCluster
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        return timed(root, dask=client)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--files", type=int, default=100_000)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-dask", action="store_true")
+    args = parser.parse_args()
+    n = args.workers
+    print(f"rmslab inventory bench: {os.cpu_count()} CPUs, {n} workers, Python "
+          f"{sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory(prefix="rmslab-bench-") as scratch:
+        memories = []
+        for size in sorted({args.small, args.files}):
+            root = Path(scratch) / f"share-{size}"
+            start = time.perf_counter()
+            make_share(root, size)
+            print(f"\n{size} files generated in {time.perf_counter() - start:.1f} s")
+            base = floor(root)
+            one = timed(root, workers=1)
+            many = timed(root, workers=n)
+            print(f"  floor (1 process: read + parse + examine)  {base:8.1f} files/s")
+            print(f"  inventory, 1 worker                         {one:8.1f} files/s"
+                  f"   ratio to floor {one / base:.2f}")
+            print(f"  inventory, {n} workers                        {many:8.1f} files/s"
+                  f"   ratio to floor {many / base:.2f}, per worker {many / base / n:.2f},"
+                  f" speed-up {many / one:.2f}x")
+            if not args.no_dask:
+                remote = dask_rate(root, n)
+                print(f"  inventory on a local Dask cluster ({n})      {remote:8.1f} files/s"
+                      f"   ratio to floor {remote / base:.2f}")
+            memory = peak_memory(root, n)
+            memories.append((size, memory))
+            print(f"  peak memory of a whole run (max RSS)        {memory:8.1f} MiB")
+        if len(memories) > 1:
+            (small, low), (large, high) = memories[0], memories[-1]
+            print(f"\npeak memory: {low:.1f} MiB at {small} files, {high:.1f} MiB at "
+                  f"{large} files (x{high / low:.2f} for x{large / small:.0f} files)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -61,19 +61,23 @@ def _template(leaf: XrmlDocument) -> tuple[str | None, str | None]:
 
 
 def _verification(chain: Any, anchors: tuple[PublicKey, ...]) -> str:
-    from rmslab.report import examine
+    """The chain's verdict (:class:`rmslab.report.Verdict`) now: against each anchor
+    given, the first that makes it valid; without anchors at best "unanchored"."""
+    from datetime import datetime, timezone
+    from rmslab.report import Verdict, examine
+    at = datetime.now(timezone.utc)
     if not anchors:
-        report = examine(chain)
-        intact = all(d.digest_matches is not False and d.signature_valid is not False
-                     for d in report.documents)
-        return "unanchored" if intact else "unanchored, " + _first_error(report)
+        report = examine(chain, at=at)
+        verdict = report.verdict
+        return verdict.value if verdict in (Verdict.UNANCHORED, Verdict.VALID) else \
+            f"{verdict.value}: {_first_error(report)}"
     last = ""
     for anchor in anchors:
-        report = examine(chain, anchor=anchor)
-        if report.chain_valid:
+        report = examine(chain, at=at, anchor=anchor)
+        if report.verdict is Verdict.VALID:
             return f"valid (anchor {anchor.short_fingerprint})"
-        last = _first_error(report)
-    return f"invalid: {last}"
+        last = f"{report.verdict.value}: {_first_error(report)}"
+    return last
 
 
 def _first_error(report: Any) -> str:

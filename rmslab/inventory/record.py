@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import os
+from datetime import datetime, timezone
 from typing import Any
 
 from rmslab.crypto.rsa import PublicKey
@@ -60,24 +61,29 @@ def _template(leaf: XrmlDocument) -> tuple[str | None, str | None]:
     return template_id, template_name
 
 
-def _verification(chain: Any, anchors: tuple[PublicKey, ...]) -> str:
-    """The chain's verdict (:class:`rmslab.report.Verdict`) now: against each anchor
+def _verification(chain: Any, anchors: tuple[PublicKey, ...], at: datetime) -> str:
+    """The chain's verdict (:class:`rmslab.report.Verdict`) at ``at``: against each anchor
     given, the first that makes it valid; without anchors at best "unanchored"."""
-    from datetime import datetime, timezone
     from rmslab.report import Verdict, examine
-    at = datetime.now(timezone.utc)
     if not anchors:
         report = examine(chain, at=at)
         verdict = report.verdict
         return verdict.value if verdict in (Verdict.UNANCHORED, Verdict.VALID) else \
             f"{verdict.value}: {_first_error(report)}"
-    last = ""
+    # against several roots, the verdict closest to valid: a chain out of its time
+    # against its own root is "expired", not "invalid" because another root is foreign
+    rank = {Verdict.VALID: 0, Verdict.EXPIRED: 1, Verdict.NOT_YET_VALID: 1,
+            Verdict.UNANCHORED: 2, Verdict.INVALID: 3}
+    best: tuple[int, str] | None = None
     for anchor in anchors:
         report = examine(chain, at=at, anchor=anchor)
         if report.verdict is Verdict.VALID:
             return f"valid (anchor {anchor.short_fingerprint})"
-        last = f"{report.verdict.value}: {_first_error(report)}"
-    return last
+        found = (rank[report.verdict], f"{report.verdict.value}: {_first_error(report)}")
+        if best is None or found[0] < best[0]:
+            best = found
+    assert best is not None
+    return best[1]
 
 
 def _first_error(report: Any) -> str:
@@ -87,8 +93,9 @@ def _first_error(report: Any) -> str:
     return "no document"
 
 
-def describe(artefact: Any, chain: Any, settings: Settings) -> dict[str, Any]:
-    """The record of a protected artefact whose license chain is ``chain``."""
+def describe(artefact: Any, chain: Any, settings: Settings, at: datetime) -> dict[str, Any]:
+    """The record of a protected artefact whose license chain is ``chain``, its chain
+    verified at ``at``."""
     anchors, domains = _keys(settings)
     leaf = chain.leaf
     record: dict[str, Any] = {"kind": artefact.kind, "status": "protected"}
@@ -123,13 +130,15 @@ def describe(artefact: Any, chain: Any, settings: Settings) -> dict[str, Any]:
     record["licensing_urls"] = " ".join(leaf.license_acquisition_urls)
     record["slc_fingerprint"] = server_key.fingerprint if server_key is not None else None
     record["tpd"] = domains.get(record["slc_fingerprint"] or "")
-    record["verification"] = _verification(chain, anchors)
+    record["verification"] = _verification(chain, anchors, at)
     return record
 
 
-def inventory_file(path: str, settings: Settings = ((), ())) -> dict[str, Any]:
-    """The record of one file: never raises for what the file holds — a file rmslab
-    cannot read is a record with status ``unreadable`` and the reason."""
+def inventory_file(path: str, settings: Settings = ((), ()),
+                   at: datetime | None = None) -> dict[str, Any]:
+    """The record of one file, its chain verified at ``at`` (default: now): never raises
+    for what the file holds — a file rmslab cannot read is a record with status
+    ``unreadable`` and the reason."""
     from rmslab.containers import open_artefact
     from rmslab.xrml.reader import parse
     record: dict[str, Any] = {name: None for name in FIELDS}
@@ -139,7 +148,7 @@ def inventory_file(path: str, settings: Settings = ((), ())) -> dict[str, Any]:
         artefact = open_artefact(path)
         record["kind"] = artefact.kind
         chain = parse(artefact.license_text, source=path)
-        record.update(describe(artefact, chain, settings))
+        record.update(describe(artefact, chain, settings, at or datetime.now(timezone.utc)))
     except NotProtectedError as exc:
         record["status"] = "not-protected"
         record["reason"] = _reason(exc, path)
@@ -157,6 +166,9 @@ def _reason(exc: BaseException, path: str) -> str:
     return text[len(path) + 2:] if text.startswith(path + ": ") else text
 
 
-def inventory_batch(paths: list[str], settings: Settings = ((), ())) -> list[dict[str, Any]]:
-    """:func:`inventory_file` over several paths (one task of a pool or a cluster)."""
-    return [inventory_file(p, settings) for p in paths]
+def inventory_batch(paths: list[str], settings: Settings = ((), ()),
+                    at: datetime | None = None) -> list[dict[str, Any]]:
+    """:func:`inventory_file` over several paths (one task of a pool or a cluster), every
+    chain verified at the same moment ``at`` (default: now)."""
+    moment = at or datetime.now(timezone.utc)
+    return [inventory_file(p, settings, moment) for p in paths]

@@ -5,7 +5,10 @@
   order.
 * With a state database (SQLite in WAL mode), each finished batch is committed with the
   file's size and modification time; a run started again skips what it finished, and
-  the totals are read from the database — the same as an uninterrupted run's.
+  the totals are read from the database — the same as an uninterrupted run's. The
+  database also keeps what the records depend on — the anchors and trusted publishing
+  domains (as a digest) and the moment the chains are verified at — so a resumed run
+  verifies at the first run's moment, and one with other settings is refused.
 * The per-file work (:func:`rmslab.inventory.record.inventory_batch`) runs in this
   process (one worker), in a process pool (``workers`` > 1), or on a Dask cluster
   (``dask`` = the scheduler's address, or a ``distributed.Client``).
@@ -14,19 +17,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
 import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from rmslab.errors import InputError
 from rmslab.inventory.record import FIELDS, Settings, inventory_batch
 
-__all__ = ["walk", "Inventory", "run_inventory", "StateStore", "Interrupted"]
+__all__ = ["walk", "Inventory", "run_inventory", "StateStore", "Interrupted",
+           "settings_digest", "csv_rows"]
 
 _BATCH = 64
 
@@ -64,13 +70,42 @@ class StateStore:
     """The state database of a resumable run: one row per finished file."""
 
     def __init__(self, path: str | os.PathLike[str] | None) -> None:
-        self.connection = sqlite3.connect(str(path) if path else ":memory:")
-        if path:
-            self.connection.execute("PRAGMA journal_mode=WAL")
-        self.connection.execute(
-            "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, "
-            "mtime INTEGER, record TEXT NOT NULL)")
-        self.connection.commit()
+        try:
+            self.connection = sqlite3.connect(str(path) if path else ":memory:")
+            if path:
+                self.connection.execute("PRAGMA journal_mode=WAL")
+            self.connection.execute(
+                "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, "
+                "mtime INTEGER, record TEXT NOT NULL)")
+            self.connection.execute(
+                "CREATE TABLE IF NOT EXISTS run (id INTEGER PRIMARY KEY CHECK (id = 1), "
+                "settings TEXT NOT NULL, at TEXT NOT NULL)")
+            self.connection.commit()
+        except sqlite3.Error as exc:
+            raise InputError(f"{path}: not a state database rmslab can use ({exc})") \
+                from None
+
+    def moment(self, settings: Settings, at: datetime | None) -> datetime:
+        """The moment this run verifies chains at: the first run's, kept in the
+        database (a resumed run must give the records an uninterrupted run would).
+        Other anchors or domains, or another ``at``, than the first run's are refused."""
+        digest = settings_digest(settings)
+        row = self.connection.execute("SELECT settings, at FROM run").fetchone()
+        if row is None:
+            moment = at or datetime.now(timezone.utc)
+            with self.connection:
+                self.connection.execute("INSERT INTO run VALUES (1, ?, ?)",
+                                        (digest, moment.astimezone(timezone.utc).isoformat()))
+            return moment
+        kept = datetime.fromisoformat(row[1])
+        if row[0] != digest:
+            raise InputError("the state database was made with other anchors or trusted "
+                             "publishing domains: give the same ones, or a new --state")
+        if at is not None and at != kept:
+            raise InputError(f"the state database's run verifies chains at "
+                             f"{kept:%Y-%m-%dT%H:%M:%S}, not at {at:%Y-%m-%dT%H:%M:%S}: "
+                             "give the same time, or a new --state")
+        return kept
 
     def done(self) -> dict[str, tuple[int, int]]:
         return {path: (size, mtime) for path, size, mtime in
@@ -97,12 +132,24 @@ class StateStore:
         self.connection.close()
 
 
+def settings_digest(settings: Settings) -> str:
+    """A digest of the anchors and trusted publishing domains a run verifies with."""
+    anchors, domains = settings
+    digest = hashlib.sha256()
+    for pem in anchors:
+        digest.update(b"anchor\0" + pem + b"\0")
+    for name, pem in domains:
+        digest.update(b"domain\0" + name.encode("utf-8") + b"\0" + pem + b"\0")
+    return digest.hexdigest()
+
+
 @dataclass
 class Inventory:
     """The records of a run, in path order, and how the run went."""
 
     records: list[dict[str, Any]]
     scanned: int
+    at: datetime
     skipped: int = 0
     workers: int = 1
     where: str = "local"
@@ -143,15 +190,19 @@ def _dask_client(dask: Any) -> tuple[Any, bool]:
 
 
 def run_inventory(paths: Iterable[str | os.PathLike[str]], *, settings: Settings = ((), ()),
-                  workers: int | None = None, state: str | os.PathLike[str] | None = None,
+                  at: datetime | None = None, workers: int | None = None,
+                  state: str | os.PathLike[str] | None = None,
                   dask: Any = None, progress: TextIO | None = None,
                   stop_after: int | None = None,
                   on_batch: Callable[[int], None] | None = None) -> Inventory:
-    """Inventory every file under ``paths``. ``stop_after`` ends the run (raising
-    :class:`Interrupted`) after that many files are kept — what an interruption does."""
+    """Inventory every file under ``paths``, verifying chains at ``at`` (default: now;
+    with a state database, the first run's moment). ``stop_after`` ends the run
+    (raising :class:`Interrupted`) after that many files are kept — what an
+    interruption does."""
     found = list(walk(paths))
     store = StateStore(state)
     try:
+        moment = store.moment(settings, at)
         done = store.done()
         store.forget_except({p for p, _, _ in found})
         todo = [f for f in found if done.get(f[0]) != (f[1], f[2])]
@@ -175,29 +226,30 @@ def run_inventory(paths: Iterable[str | os.PathLike[str]], *, settings: Settings
         where = "local"
         try:
             if dask is not None:
-                where = _run_dask(batches, settings, dask, keep)
+                where = _run_dask(batches, settings, moment, dask, keep)
             elif count == 1 or len(batches) <= 1:
                 for batch in batches:
-                    keep(batch, inventory_batch([p for p, _, _ in batch], settings))
+                    keep(batch, inventory_batch([p for p, _, _ in batch], settings, moment))
             else:
-                _run_pool(batches, settings, count, keep)
+                _run_pool(batches, settings, moment, count, keep)
         finally:
             bar.close()
         records = store.records()
     finally:
         store.close()
-    return Inventory(records, scanned=len(found), skipped=len(found) - len(todo),
+    return Inventory(records, scanned=len(found), at=moment, skipped=len(found) - len(todo),
                      workers=count, where=where, anchored=bool(settings[0]))
 
 
-def _run_pool(batches: list[list[tuple[str, int, int]]], settings: Settings, count: int,
+def _run_pool(batches: list[list[tuple[str, int, int]]], settings: Settings, at: datetime,
+              count: int,
               keep: Callable[[list[tuple[str, int, int]], list[dict[str, Any]]], None]) -> None:
     with ProcessPoolExecutor(max_workers=count) as pool:
         pending: dict[Future[list[dict[str, Any]]], list[tuple[str, int, int]]] = {}
         queue = iter(batches)
         try:
             for batch in queue:
-                pending[pool.submit(inventory_batch, [p for p, _, _ in batch], settings)] = batch
+                pending[pool.submit(inventory_batch, [p for p, _, _ in batch], settings, at)] = batch
                 if len(pending) >= count * 4:
                     break
             while pending:
@@ -208,19 +260,20 @@ def _run_pool(batches: list[list[tuple[str, int, int]]], settings: Settings, cou
                     following = next(queue, None)
                     if following is not None:
                         pending[pool.submit(inventory_batch, [p for p, _, _ in following],
-                                            settings)] = following
+                                            settings, at)] = following
         except BaseException:
             for future in pending:
                 future.cancel()
             raise
 
 
-def _run_dask(batches: list[list[tuple[str, int, int]]], settings: Settings, dask: Any,
+def _run_dask(batches: list[list[tuple[str, int, int]]], settings: Settings, at: datetime,
+              dask: Any,
               keep: Callable[[list[tuple[str, int, int]], list[dict[str, Any]]], None]) -> str:
     from distributed import as_completed
     client, owned = _dask_client(dask)
     try:
-        futures = {client.submit(inventory_batch, [p for p, _, _ in batch], settings,
+        futures = {client.submit(inventory_batch, [p for p, _, _ in batch], settings, at,
                                  pure=False): i for i, batch in enumerate(batches)}
         try:
             for future in as_completed(futures):  # type: ignore[no-untyped-call]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rmslab.inventory.run import Inventory
+from rmslab.xrml.model import format_time
 
 __all__ = ["KeyView", "migration_view", "to_text", "to_json"]
 
@@ -83,6 +84,7 @@ def to_json(inventory: Inventory) -> dict[str, Any]:
             domains.get(view.tpd or "(no known trusted publishing domain)", 0) + view.files)
     return {"schema": 1, "totals": inventory.totals(), "scanned": inventory.scanned,
             "resumed_skipping": inventory.skipped, "anchored": inventory.anchored,
+            "at": format_time(inventory.at),
             "clusters": [v.to_json() for v in views],
             "trusted_publishing_domains": domains,
             "unreadable": [{"path": r["path"], "reason": r["reason"]}
@@ -98,9 +100,10 @@ def to_text(inventory: Inventory) -> str:
              f"{totals.get('unreadable', 0)} unreadable"
              + (f" ({inventory.skipped} taken from the state database)"
                 if inventory.skipped else "")]
-    if not inventory.anchored:
-        lines.append("chains were checked for integrity only: give --anchor to verify "
-                     "them up to a root (\"unanchored\")")
+    lines.append(f"chains verified at {inventory.at:%Y-%m-%d %H:%M} UTC"
+                 + ("" if inventory.anchored else
+                    " for integrity only: give --anchor to verify them up to a root "
+                    "(\"unanchored\")"))
     lines.append("")
     lines.append("migration view — per issuing cluster and SLC key:")
     for view in migration_view(inventory):

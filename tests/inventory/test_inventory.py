@@ -109,3 +109,52 @@ def test_the_command(labs: list[Deployment], share: ShareSpec, tmp_path: Path) -
     assert sum(c["files"] for c in data["clusters"]) == share.protected
     status, _, error = run("inventory", str(tmp_path / "missing"))
     assert status == 2 and "no such file or folder" in error
+
+
+def test_a_resumed_run_verifies_at_the_first_runs_moment(labs: list[Deployment],
+                                                         share: ShareSpec,
+                                                         tmp_path: Path) -> None:
+    """The state database keeps the moment and the settings: a resumed run gives the
+    records an uninterrupted run would, and other anchors or another time are refused."""
+    from datetime import datetime, timezone
+    from rmslab.errors import InputError
+    state = tmp_path / "state.sqlite"
+    settings = (_anchors(labs), ())
+    before_the_labs = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    with pytest.raises(Interrupted):
+        run_inventory([share.root], settings=settings, at=before_the_labs, workers=1,
+                      state=state, stop_after=60)
+    resumed = run_inventory([share.root], settings=settings, workers=1, state=state)
+    assert resumed.at == before_the_labs
+    assert {r["verification"].split(":")[0] for r in resumed.by_status("protected")} == {
+        "not-yet-valid"}
+    whole = run_inventory([share.root], settings=settings, at=before_the_labs, workers=1)
+    assert resumed.records == whole.records
+    with pytest.raises(InputError, match="other anchors"):
+        run_inventory([share.root], settings=((), ()), workers=1, state=state)
+    with pytest.raises(InputError, match="not at 2026"):
+        run_inventory([share.root], settings=settings, workers=1, state=state,
+                      at=datetime(2026, 1, 6, tzinfo=timezone.utc))
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"not a database" * 100)
+    status, _, error = run("inventory", str(share.root), "--state", str(garbage))
+    assert status == 2 and "not a state database" in error
+
+
+def test_verification_at_a_given_time(labs: list[Deployment], share: ShareSpec,
+                                      tmp_path: Path) -> None:
+    anchor = tmp_path / "root.pem"
+    anchor.write_bytes(labs[0].enrollment_service.anchor.to_pem())
+    status, output, _ = run("inventory", str(share.root), "--workers", "1", "--anchor",
+                            str(anchor), "--at", "2026-01-05T09:00", "--json")
+    data = json.loads(output)
+    assert status == 0 and data["at"] == "2026-01-05T09:00"
+    mine = [r for r in data["records"] if r["status"] == "protected"
+            and r["slc_fingerprint"] == labs[0].root_cluster.key.public.fingerprint]
+    assert mine and all(r["verification"].startswith("valid") for r in mine)
+    status, output, _ = run("inventory", str(share.root), "--workers", "1", "--anchor",
+                            str(anchor), "--at", "2025-01-05T09:00", "--json")
+    earlier = json.loads(output)
+    assert all(r["verification"].startswith("not-yet-valid") for r in earlier["records"]
+               if r["status"] == "protected"
+               and r["slc_fingerprint"] == labs[0].root_cluster.key.public.fingerprint)

@@ -1,5 +1,7 @@
 """The audit of real things: an inventory of a share, a client's license store with its
-registry export (SPEC A-1, A-2, P-7, D-6).
+registry export (SPEC A-1, A-2, P-7, D-6) — alone, or beside a lab's own audit, the lab
+read through its store (:func:`lab_stores` gives its clients' license stores as the lab
+holds them).
 
 Findings (IDs after the deployment audit's):
 
@@ -21,15 +23,18 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Sequence
 
 import graphviz
 
 from rmslab.audit.findings import AuditReport, Finding
-from rmslab.containers.stores import LicenseStore
+from rmslab.containers.stores import LicenseStore, StoreEntry
+from rmslab.deployment import Deployment
+from rmslab.discovery.registry import Registry
 from rmslab.xrml.model import parse_time
 
-__all__ = ["audit_artefacts", "share_graph"]
+__all__ = ["audit_artefacts", "share_graph", "lab_stores"]
 
 
 def _inventory_findings(report: AuditReport, records: list[dict[str, Any]],
@@ -77,7 +82,7 @@ def _inventory_findings(report: AuditReport, records: list[dict[str, Any]],
 def _store_findings(report: AuditReport, store: LicenseStore, registry: Any,
                     content_ids: set[str] | None, at: datetime) -> None:
     from rmslab.xrml.reader import parse
-    subject = f"store {store.root.name} ({store.kind})"
+    subject = store.subject
     settings = None
     if registry is not None:
         from rmslab.discovery.machine import Machine
@@ -107,22 +112,57 @@ def _store_findings(report: AuditReport, store: LicenseStore, registry: Any,
                                f"the client licensor certificate expired on "
                                f"{leaf.validity.not_after:%Y-%m-%d}",
                                "request a new CLC while connected", "P-1"))
-    for template in store.templates:
-        text = template.text
-        granted = [r for r in ("ANYONE", "EXPORT") if r in text]
-        if granted:
-            report.add(Finding("RMS-014", "medium", f"{subject}: {template.name}",
-                               f"the template grants {' and '.join(granted)}",
-                               "narrow the template's rights", "R-6"))
     for name, reason in store.unreadable:
         report.add(Finding("RMS-016", "low", f"{subject}: {name}", reason,
                            "remove or restore the file", "A-1"))
 
 
+def _broad_grants(text: str) -> list[str]:
+    """What a template grants too widely: each right given to ANYONE, and EXPORT to
+    anyone (read from its rights list, not from its text; a template whose rights
+    cannot be read grants nothing)."""
+    from rmslab.errors import RmslabError
+    from rmslab.flows.publishing import policy_from_template
+    try:
+        policy = policy_from_template(text)
+    except RmslabError:
+        return []
+    found = []
+    for grant in policy.grants:
+        rights = ", ".join(grant.rights)
+        if grant.user.upper() == "ANYONE":
+            found.append(f"{rights} to ANYONE")
+        elif "EXPORT" in grant.rights:
+            found.append(f"EXPORT to {grant.user}")
+    return found
+
+
+def _template_findings(report: AuditReport,
+                       stores: Sequence[tuple[LicenseStore, Any]]) -> None:
+    """RMS-014 once per template (by name and text), naming the stores that hold it."""
+    held: dict[tuple[str, str], list[str]] = {}
+    for store, _ in stores:
+        for template in store.templates:
+            name = template.name.rsplit("/", 1)[-1]
+            held.setdefault((name, template.text), []).append(store.subject)
+    for (name, text), holders in sorted(held.items()):
+        broad = _broad_grants(text)
+        if broad:
+            where = ", ".join(holders[:5]) + (f" and {len(holders) - 5} more"
+                                              if len(holders) > 5 else "")
+            report.add(Finding("RMS-014", "medium", f"template {name}",
+                               f"grants {'; '.join(broad)}; held in {len(holders)} "
+                               f"store(s): {where}",
+                               "narrow the template's rights to the groups that need them",
+                               "R-6"))
+
+
 def share_graph(records: list[dict[str, Any]]) -> graphviz.Digraph:
     """Which cluster (SLC key) protected what: one box per key, one per container kind,
     arrows labelled with file counts."""
-    graph = graphviz.Digraph("share", graph_attr={"rankdir": "LR", "fontname": "Helvetica"},
+    graph = graphviz.Digraph("share", graph_attr={"rankdir": "LR", "fontname": "Helvetica",
+                                                  "label": "which SLC key protected what",
+                                                  "labelloc": "t"},
                              node_attr={"fontname": "Helvetica", "fontsize": "10"},
                              edge_attr={"fontname": "Helvetica", "fontsize": "9"})
     edges: Counter[tuple[str, str]] = Counter()
@@ -144,20 +184,53 @@ def share_graph(records: list[dict[str, Any]]) -> graphviz.Digraph:
     return graph
 
 
+def lab_stores(deployment: Deployment) -> list[tuple[LicenseStore, Registry]]:
+    """The client-mode license store of every account of a lab (D-3), as the lab holds
+    it — RAC, CLC, use licenses and the template archive — each with its computer's
+    registry. Entries are named as the lab names their files."""
+    from rmslab.store.names import KINDS
+    found = []
+    for client in deployment.clients.values():
+        for name, account in client.accounts.items():
+            email = deployment.user(name).email if name in deployment.directory.users \
+                else f"{name}@{deployment.directory.domain}"
+            entries = [StoreEntry(KINDS["gic"].file_name(email), "GIC", "UTF-8",
+                                  account.rac_text)]
+            if account.clc_text:
+                entries.append(StoreEntry(KINDS["clc"].file_name(email), "CLC", "UTF-8",
+                                          account.clc_text))
+            entries += [StoreEntry(KINDS["eul"].file_name(content_id), "EUL", "UTF-8", text)
+                        for content_id, text in sorted(account.licenses.items())]
+            templates = [StoreEntry(f"Templates/{KINDS['template'].file_name(t)}",
+                                    "template", "UTF-8", text)
+                         for t, text in sorted(account.templates.items())]
+            store = LicenseStore("msipc-client", Path(client.name), None, entries, templates,
+                                 label=f"store of {name} on {client.name}")
+            found.append((store, client.registry))
+    return found
+
+
 def audit_artefacts(*, records: Sequence[dict[str, Any]] = (),
                     stores: Sequence[tuple[LicenseStore, Any]] = (),
                     domains_known: bool = False, at: datetime, subject: str = "share",
-                    picture: bool = True) -> AuditReport:
+                    picture: bool = True, into: AuditReport | None = None) -> AuditReport:
     """Findings over inventory records and license stores (each with its registry, or
-    None). ``domains_known``: the inventory was given the trusted publishing domains."""
-    report = AuditReport(subject, at)
+    None). ``domains_known``: the inventory was given the trusted publishing domains.
+    ``into``: add them to this report (a lab's) instead of a new one; the picture of
+    which key protected what follows the report's own."""
+    report = into if into is not None else AuditReport(subject, at)
     listed = list(records)
     _inventory_findings(report, listed, domains_known, at)
     content_ids = ({r["content_id"] for r in listed if r.get("content_id")}
                    if listed else None)
     for store, registry in stores:
         _store_findings(report, store, registry, content_ids, at)
+    _template_findings(report, stores)
     if picture and listed:
         from rmslab.viz.render import render
-        report.picture_svg = render(share_graph(listed), "svg").decode("utf-8")
+        svg = render(share_graph(listed), "svg").decode("utf-8")
+        svg = svg[svg.index("<svg"):] if "<svg" in svg else svg
+        before = report.picture_svg or ""
+        before = before[before.index("<svg"):] if "<svg" in before else before
+        report.picture_svg = before + svg
     return report

@@ -154,10 +154,21 @@ def _requests(args: argparse.Namespace, out: TextIO, logs: list[tuple[str, Any]]
 
 
 def _command_audit(args: argparse.Namespace, out: TextIO) -> int:
+    from rmslab.cli.inventory import command_audit_artefacts, wants_artefacts
     if not args.lab:
-        from rmslab.cli.inventory import command_audit_artefacts
         return command_audit_artefacts(args, out)
+    if wants_artefacts(args):
+        return _command_audit_lab_and_artefacts(args, out)
     return _command_audit_lab(args, out)
+
+
+@in_lab(write=False, damaged_logs="report")
+def _command_audit_lab_and_artefacts(args: argparse.Namespace, out: TextIO,
+                                     deployment: Any) -> int:
+    """A lab (read through its store, as every lab command reads it) and the share and
+    stores given: one report."""
+    from rmslab.cli.inventory import command_audit_artefacts
+    return command_audit_artefacts(args, out, deployment)
 
 
 @in_lab(write=False, damaged_logs="report")
@@ -247,27 +258,47 @@ def add_lab_parsers(sub: Any) -> None:
     p.set_defaults(run=_command_lab_advance)
 
     p = sub.add_parser(
-        "audit", help="findings with IDs, severity and remediation over a lab deployment (A-2)",
+        "audit", help="findings with IDs, severity and remediation over a lab deployment, "
+                      "or over real things: a share, client license stores and their "
+                      "registry (A-2)",
         description="Audit a lab: every certificate chain, SLC expiry, cryptographic mode, "
                     "refused requests in the logs, temporary RACs, trusted publishing "
-                    "domains and revocation. Each finding has a stable ID (RMS-001…), a "
-                    "severity, a subject, a remediation and the rule it rests on. Exit status "
-                    "1 when a finding is high.",
+                    "domains and revocation. Audit real things — with or without a lab: "
+                    "a share (--share, inventoried as rmslab inventory does), client "
+                    "license stores (--store) and the client's registry export "
+                    "(--registry): content in mode 1 or AES-ECB, keys in no known trusted "
+                    "publishing domain, licenses from clusters the client does not trust, "
+                    "expired CLCs used for offline publishing, templates granting ANYONE or "
+                    "EXPORT, use licenses for content no longer on the share, unreadable "
+                    "files. With a lab, its root, its clusters' keys and its clients' stores "
+                    "are used too. Each finding has a stable ID (RMS-001…), a severity, a "
+                    "subject, a remediation and the rule it rests on. Exit status 1 when a "
+                    "finding is high.",
         **examples(("rmslab audit lab", "the findings as text"),
                    ("rmslab audit lab --html audit.html",
                     "also a self-contained HTML page with the deployment picture"),
                    ("rmslab audit lab --at 2026-12-01T00:00 --json",
-                    "as of a later time (SLC expiry), as JSON (docs/json.md)")))
+                    "as of a later time (SLC expiry), as JSON (docs/json.md)"),
+                   ("rmslab audit lab --share share",
+                    "the lab and the files it protected on a share"),
+                   ("rmslab audit --share /mnt/finance --tpd Contoso=contoso-slc.pem "
+                    "--html share.html", "a share without a lab: which keys protected what, "
+                    "and which are in no trusted publishing domain"),
+                   ("rmslab audit --store MSIPC --registry client.reg",
+                    "a client's license store and the servers its registry trusts")))
     p.add_argument("lab", metavar="DIR", nargs="?",
-                   help="the lab's folder (made by rmslab lab create)")
+                   help="the lab's folder (made by rmslab lab create); optional with "
+                        "--share or --store")
     from rmslab.cli.inventory import add_audit_arguments
     add_audit_arguments(p)
     p.add_argument("--at", type=parse_at, metavar="TIME",
-                   help="audit as of this UTC time (default: the lab's clock)")
+                   help="audit as of this UTC time (default: the lab's clock; without a "
+                        "lab, now)")
     p.add_argument("--json", action="store_true",
                    help="machine-readable output (schema in docs/json.md)")
     p.add_argument("--html", metavar="OUT.html", help="also write an HTML report with the "
-                                                     "deployment picture")
+                                                     "deployment picture and, for a share, "
+                                                     "which SLC key protected what")
     p.set_defaults(run=_command_audit)
 
     p = sub.add_parser(

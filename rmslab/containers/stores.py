@@ -61,6 +61,12 @@ class LicenseStore:
     entries: list[StoreEntry] = field(default_factory=list)
     templates: list[StoreEntry] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    #: What reports call the store (default: its folder's name and kind).
+    label: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return self.label or f"store {self.root.name} ({self.kind})"
 
     def role(self, prefix: str) -> list[StoreEntry]:
         return [e for e in self.entries if e.role == prefix]

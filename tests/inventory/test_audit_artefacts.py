@@ -99,3 +99,41 @@ def test_the_command(labs: list[Deployment], share: ShareSpec, tmp_path: Path) -
     assert "<svg" in page and "RMS-011" in page
     status, _, error = run("audit")
     assert status == 2 and "audit what?" in error
+
+
+def test_a_lab_and_its_share_in_one_report(tmp_path: Path) -> None:
+    """`rmslab audit DIR --share PATH`: the lab is read through its store (as every lab
+    command reads it), its root verifies the share's chains, its clusters' keys are the
+    known trusted publishing domains (so nothing it protected is RMS-011), and its
+    clients' stores are audited against the share (RMS-015 for content that is gone)."""
+    lab, share = tmp_path / "lab", tmp_path / "share"
+    share.mkdir()
+    assert run("lab", "create", str(lab))[0] == 0
+    plain = tmp_path / "plain.txt"
+    plain.write_text("the figures\n")
+    for name in ("kept.docx", "gone.msg"):
+        assert run("protect", str(plain), str(share / name), "--lab", str(lab), "--as",
+                   "alice", "--grant", "bob:VIEW")[0] == 0
+    (share / "gone.msg").unlink()
+    (share / "broken.docx").write_bytes((share / "kept.docx").read_bytes()[:3000])
+    status, output, error = run("audit", str(lab), "--share", str(share), "--workers", "1",
+                                "--json")
+    assert status == 0, error
+    data = json.loads(output)
+    ids = [f["id"] for f in data["findings"]]
+    assert "RMS-007" in ids                             # the lab's own findings
+    assert "RMS-011" not in ids                         # its keys are known domains
+    assert ids.count("RMS-016") == 1                    # broken.docx
+    gone = [f for f in data["findings"] if f["id"] == "RMS-015"]
+    assert len(gone) == 1 and gone[0]["subject"].startswith("store of alice on ALICE-PC")
+    templates = [f for f in data["findings"] if f["id"] == "RMS-014"]
+    assert len(templates) == 2 and all("to ANYONE" in f["detail"] for f in templates)
+    # without the lab, the same share's key is in no known trusted publishing domain
+    status, output, _ = run("audit", "--share", str(share), "--tpd",
+                            f"Other={lab / 'anchor.pem'}", "--workers", "1")
+    assert status == 1 and "RMS-011 high" in output
+    # a damaged log of the lab is still reported, not refused (the store's read path)
+    (lab / "enrollment-service/log.sqlite").unlink()
+    status, output, _ = run("audit", str(lab), "--share", str(share), "--workers", "1")
+    assert status == 1 and "RMS-009 high   the enrollment service" in output
+    assert "RMS-016" in output

@@ -105,6 +105,26 @@ def _rewrap_for(target: Path, partial: Path) -> None:
         partial.write_bytes(rewrap(partial.read_bytes(), kind))
 
 
+def _refuse_other_containers(reader: Any, source: Path) -> None:
+    """``open`` opens protected files; an Office, mail or PDF container is named as what
+    it is (inspect, verify and chain read it), not called damaged."""
+    from rmslab.xrml.pfile import MAGIC
+    head = reader.read(len(MAGIC))
+    reader.seek(0)
+    if head == MAGIC:
+        return
+    from rmslab.containers import open_artefact
+    from rmslab.errors import NotProtectedError
+    try:
+        artefact = open_artefact(reader, name=str(source))
+    except (NotProtectedError, InputError):
+        return                       # not protected, or damaged: read_container_header says
+    finally:
+        reader.seek(0)
+    raise InputError(f"{source}: {artefact.kind_name}: rmslab open opens protected files "
+                     "(.pfile) only; inspect, verify and chain read this container")
+
+
 @in_lab(write=True)
 def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
     from rmslab.crypto.enabling_bits import CipherMode
@@ -225,6 +245,7 @@ def _open(args: argparse.Namespace, out: TextIO, report: TextIO, deployment: Any
     anchor = deployment.enrollment_service.anchor
     try:
         with source.open("rb") as reader:
+            _refuse_other_containers(reader, source)
             header = read_container_header(reader)
     except OSError as exc:
         raise InputError(f"cannot be read ({exc.strerror})") from None

@@ -53,7 +53,8 @@ def _print_inspect(data: dict[str, Any], out: TextIO) -> None:
                   f"{c['content_bytes']} bytes of sealed content\n")
     if "artefact" in data:
         a, p = data["artefact"], data["artefact"]["payload"]
-        out.write(f"  {a['kind_name']}: {p['sealed_size']} sealed bytes in {p['name']!r} "
+        name = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in p["name"])
+        out.write(f"  {a['kind_name']}: {p['sealed_size']} sealed bytes in '{name}' "
                   f"({p['cipher']})\n")
     for d in data["documents"]:
         out.write(f"#{d['index']} {d['kind_name']} ({d['kind']})\n")

@@ -32,9 +32,11 @@ from rmslab.errors import InputError
 from rmslab.inventory.record import FIELDS, Settings, inventory_batch
 
 __all__ = ["walk", "Inventory", "run_inventory", "StateStore", "Interrupted",
-           "settings_digest", "csv_rows"]
+           "settings_digest", "csv_rows", "STATUSES"]
 
 _BATCH = 64
+#: What a record's ``status`` says of its file.
+STATUSES = ("protected", "license", "not-protected", "unreadable")
 
 
 class Interrupted(Exception):
@@ -160,7 +162,9 @@ class Inventory:
         return [r for r in self.records if r["status"] == status]
 
     def totals(self) -> dict[str, int]:
+        """How many files, and how many of each status (every status, zero included)."""
         counts: dict[str, int] = {"files": len(self.records)}
+        counts.update({status: 0 for status in STATUSES})
         for record in self.records:
             counts[record["status"]] = counts.get(record["status"], 0) + 1
         return counts
@@ -227,7 +231,7 @@ def run_inventory(paths: Iterable[str | os.PathLike[str]], *, settings: Settings
         try:
             if dask is not None:
                 where = _run_dask(batches, settings, moment, dask, keep)
-            elif count == 1 or len(batches) <= 1:
+            elif count == 1 or len(todo) <= _BATCH:      # a pool would cost more
                 for batch in batches:
                     keep(batch, inventory_batch([p for p, _, _ in batch], settings, moment))
             else:

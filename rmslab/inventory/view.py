@@ -92,6 +92,10 @@ def to_json(inventory: Inventory) -> dict[str, Any]:
             "records": inventory.records}
 
 
+def _counts(counter: Counter[str]) -> str:
+    return ", ".join(f"{n} {k}" for k, n in sorted(counter.items()))
+
+
 def to_text(inventory: Inventory) -> str:
     totals = inventory.totals()
     lines = [f"{inventory.scanned} files: {totals.get('protected', 0)} protected, "
@@ -110,15 +114,15 @@ def to_text(inventory: Inventory) -> str:
         name = ", ".join(sorted(view.servers)) or "?"
         lines.append(f"  {name}  SLC key {view.slc_fingerprint[:16]}"
                      + (f"  trusted publishing domain {view.tpd}" if view.tpd else ""))
-        lines.append(f"    {view.files} files ({view.offline} published offline by "
-                     f"{len(view.authors)} authors); {view.oldest} … {view.newest}")
-        lines.append("    kinds: " + ", ".join(f"{k} {n}" for k, n in sorted(view.kinds.items())))
-        lines.append("    templates: " + ", ".join(f"{k} {n}" for k, n in
-                                                  sorted(view.templates.items())))
-        lines.append("    modes: " + ", ".join(f"mode {k} {n}" for k, n in
-                                              sorted(view.modes.items()))
-                     + "; verification: " + ", ".join(f"{k} {n}" for k, n in
-                                                     sorted(view.verification.items())))
+        authors = len(view.authors)
+        lines.append(f"    {view.files} files, {view.offline} published offline by {authors} "
+                     f"author{'' if authors == 1 else 's'}; issued {view.oldest} … "
+                     f"{view.newest}")
+        lines.append("    kinds: " + _counts(view.kinds))
+        lines.append("    templates: " + _counts(view.templates))
+        lines.append("    modes: " + ", ".join(f"{n} in mode {k}" if k else f"{n} of no mode"
+                                              for k, n in sorted(view.modes.items()))
+                     + "; verdicts: " + _counts(view.verification))
         lines.append(f"    licensing URLs: {', '.join(sorted(view.licensing_urls)) or '-'}")
         lines.append(f"    retiring this key without keeping it in a trusted publishing "
                      f"domain leaves {view.files} files unreadable")

@@ -43,6 +43,10 @@ def test_protect_writes_the_container_its_name_asks_for(lab: Path, tmp_path: Pat
     assert data["documents"][0]["kind"] == "Microsoft Rights Label"
     status, output, _ = run("verify", str(target), "--anchor", str(lab / "anchor.pem"))
     assert status == 0 and "ANCHORED" in output
+    # open reads protected files only, and says so naming the container
+    status, output, error = run("open", str(target), "--lab", str(lab), "--as", "bob")
+    assert status == 2 and output == "" and data["artefact"]["kind_name"] in error
+    assert "inspect, verify and chain read this container" in error
 
 
 @pytest.mark.parametrize("kind", WRITABLE)

@@ -3,7 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python bench/inventory.py [--files 100000] [--small 10000] [--workers N]
-                                        [--no-dask]
+                                        [--rounds 3] [--no-dask]
 
 The share (made once per size, in a temporary folder) holds small protected files of
 every container kind published by two labs' clusters, 5% ordinary files and 1% protected
@@ -18,12 +18,17 @@ files cut short. For each size it prints:
 * the same per-file work on a local Dask cluster of N single-threaded workers;
 * the peak memory (max RSS) of a whole inventory run in a fresh process, at the small
   and at the full size: it should stay flat as the share grows.
+
+On a shared machine the load moves during a run, so the floor and the inventory are
+measured back to back in each of ``--rounds`` rounds and the ratios are taken per round:
+the medians are printed with their range, and the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -101,11 +106,14 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of floor and inventory measured back to back")
     parser.add_argument("--no-dask", action="store_true")
     args = parser.parse_args()
     n = args.workers
     print(f"rmslab inventory bench: {os.cpu_count()} CPUs, {n} workers, Python "
-          f"{sys.version.split()[0]}")
+          f"{sys.version.split()[0]}, {args.rounds} rounds; load average "
+          f"{os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory(prefix="rmslab-bench-") as scratch:
         memories = []
         for size in sorted({args.small, args.files}):
@@ -113,19 +121,33 @@ def main() -> int:
             start = time.perf_counter()
             make_share(root, size)
             print(f"\n{size} files generated in {time.perf_counter() - start:.1f} s")
-            base = floor(root)
-            one = timed(root, workers=1)
-            many = timed(root, workers=n)
-            print(f"  floor (1 process: read + parse + examine)  {base:8.1f} files/s")
-            print(f"  inventory, 1 worker                         {one:8.1f} files/s"
-                  f"   ratio to floor {one / base:.2f}")
-            print(f"  inventory, {n} workers                        {many:8.1f} files/s"
-                  f"   ratio to floor {many / base:.2f}, per worker {many / base / n:.2f},"
-                  f" speed-up {many / one:.2f}x")
+            rounds = []
+            for _ in range(args.rounds):
+                base = floor(root)
+                one = timed(root, workers=1)
+                many = timed(root, workers=n)
+                remote = None if args.no_dask else dask_rate(root, n)
+                rounds.append((base, one, many, remote))
+
+            def median(column: int) -> float:
+                return statistics.median(r[column] for r in rounds)  # type: ignore[misc]
+
+            def ratio(column: int) -> str:
+                values = sorted(r[column] / r[0] for r in rounds)  # type: ignore[operator]
+                spread = f" ({values[0]:.2f}…{values[-1]:.2f})" if len(values) > 1 else ""
+                return f"{statistics.median(values):.2f}{spread}"
+
+            speed_up = statistics.median(r[2] / r[1] for r in rounds)
+            print(f"  floor (1 process: read + parse + examine)  {median(0):8.1f} files/s")
+            print(f"  inventory, 1 worker                         {median(1):8.1f} files/s"
+                  f"   ratio to floor {ratio(1)}")
+            print(f"  inventory, {n} workers                        {median(2):8.1f} files/s"
+                  f"   ratio to floor {ratio(2)}, per worker "
+                  f"{statistics.median(r[2] / r[0] / n for r in rounds):.2f},"
+                  f" speed-up {speed_up:.2f}x")
             if not args.no_dask:
-                remote = dask_rate(root, n)
-                print(f"  inventory on a local Dask cluster ({n})      {remote:8.1f} files/s"
-                      f"   ratio to floor {remote / base:.2f}")
+                print(f"  inventory on a local Dask cluster ({n})      {median(3):8.1f} files/s"
+                      f"   ratio to floor {ratio(3)}")
             memory = peak_memory(root, n)
             memories.append((size, memory))
             print(f"  peak memory of a whole run (max RSS)        {memory:8.1f} MiB")
@@ -133,6 +155,7 @@ def main() -> int:
             (small, low), (large, high) = memories[0], memories[-1]
             print(f"\npeak memory: {low:.1f} MiB at {small} files, {high:.1f} MiB at "
                   f"{large} files (x{high / low:.2f} for x{large / small:.0f} files)")
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
     return 0
 
 

@@ -72,3 +72,11 @@ def test_served_lab_bench_compares_an_older_tree(tmp_path: Path) -> None:
                             timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("AcquireLicense ") == 2 and "after: this tree" in result.stdout
+
+
+def test_inventory_bench_runs() -> None:
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "inventory.py"), "--files",
+                             "60", "--small", "30", "--rounds", "1", "--no-dask"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("ratio to floor") == 4 and "peak memory:" in result.stdout

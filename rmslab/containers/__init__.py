@@ -37,6 +37,9 @@ __all__ = ["open_artefact", "Artefact", "Payload", "KINDS", "write_office", "wri
            "write_msg", "write_pdf_irm", "wrap_pdf_irm_v2", "LicenseStore", "StoreEntry",
            "find_stores", "read_store", "write_store", "looks_like_xrml"]
 
+#: Files up to this size are read into memory at once; larger ones are read as streams.
+IN_MEMORY_BYTES = 1024 * 1024
+
 _XRML_MARKERS = (b"<XrML", "<XrML".encode("utf-16-le"), "<XrML".encode("utf-16-be"))
 
 
@@ -96,6 +99,11 @@ def open_artefact(source: str | os.PathLike[str] | BinaryIO | bytes, *,
         try:
             with path.open("rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
+                if size <= IN_MEMORY_BYTES:
+                    # a small file is read at once: the readers' many small reads and
+                    # seeks then cost nothing (a share holds mostly small files)
+                    data = handle.read(IN_MEMORY_BYTES + 1)
+                    return _from_handle(io.BytesIO(data), label, len(data), limit)
                 return _from_handle(handle, label, size, limit)
         except OSError as exc:
             raise InputError(f"{label}: cannot be read ({exc.strerror or exc})") from None

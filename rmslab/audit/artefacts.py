@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import graphviz
 
@@ -37,12 +37,52 @@ from rmslab.xrml.model import parse_time
 __all__ = ["audit_artefacts", "share_graph", "lab_stores"]
 
 
-def _inventory_findings(report: AuditReport, records: list[dict[str, Any]],
-                        domains_known: bool, at: datetime) -> None:
+class _Picture:
+    """What the picture of a share counts: files per SLC key and container kind."""
+
+    def __init__(self) -> None:
+        self.edges: Counter[tuple[str, str]] = Counter()
+        self.keys: dict[str, str] = {}
+
+    def add(self, record: dict[str, Any]) -> None:
+        if record["status"] != "protected":
+            return
+        key = (record.get("slc_fingerprint") or "?")[:16]
+        self.keys[key] = (f"{record.get('server') or '?'}\\nSLC key {key}"
+                          + (f"\\nTPD {record['tpd']}" if record.get("tpd") else ""))
+        self.edges[(key, record.get("kind") or "?")] += 1
+
+    def graph(self) -> graphviz.Digraph:
+        graph = graphviz.Digraph("share", graph_attr={"rankdir": "LR", "fontname": "Helvetica",
+                                                      "label": "which SLC key protected what",
+                                                      "labelloc": "t"},
+                                 node_attr={"fontname": "Helvetica", "fontsize": "10"},
+                                 edge_attr={"fontname": "Helvetica", "fontsize": "9"})
+        for key, label in sorted(self.keys.items()):
+            graph.node(f"key_{key}", label, shape="box", style="rounded,filled",
+                       fillcolor="#e3f2fd")
+        for kind in sorted({k for _, k in self.edges}):
+            graph.node(f"kind_{kind}", kind, shape="note")
+        for (key, kind), count in sorted(self.edges.items()):
+            graph.edge(f"key_{key}", f"kind_{kind}", label=str(count))
+        return graph
+
+
+def _inventory_findings(report: AuditReport, records: Iterable[dict[str, Any]],
+                        domains_known: bool, at: datetime,
+                        picture: _Picture) -> set[str] | None:
+    """The findings over a share's records, in one pass (the records may be streamed
+    from the run's state database); returns the content IDs found (None: no record)."""
     weak: Counter[tuple[str, str]] = Counter()
     homeless: Counter[tuple[str, str]] = Counter()
     expired: Counter[tuple[str, str]] = Counter()
+    content_ids: set[str] | None = None
     for record in records:
+        if content_ids is None:
+            content_ids = set()
+        if record.get("content_id"):
+            content_ids.add(record["content_id"])
+        picture.add(record)
         if record["status"] == "unreadable":
             report.add(Finding("RMS-016", "low", record["path"], record["reason"] or "",
                                "restore the file from a backup, or remove it", "A-1"))
@@ -77,6 +117,7 @@ def _inventory_findings(report: AuditReport, records: list[dict[str, Any]],
                            f"expired on {until}, yet {count} files carry publishing "
                            "licenses signed with it", "renew the author's CLC; make sure "
                            "the issuing cluster still licenses the content", "P-1"))
+    return content_ids
 
 
 def _store_findings(report: AuditReport, store: LicenseStore, registry: Any,
@@ -157,31 +198,13 @@ def _template_findings(report: AuditReport,
                                "R-6"))
 
 
-def share_graph(records: list[dict[str, Any]]) -> graphviz.Digraph:
+def share_graph(records: Iterable[dict[str, Any]]) -> graphviz.Digraph:
     """Which cluster (SLC key) protected what: one box per key, one per container kind,
     arrows labelled with file counts."""
-    graph = graphviz.Digraph("share", graph_attr={"rankdir": "LR", "fontname": "Helvetica",
-                                                  "label": "which SLC key protected what",
-                                                  "labelloc": "t"},
-                             node_attr={"fontname": "Helvetica", "fontsize": "10"},
-                             edge_attr={"fontname": "Helvetica", "fontsize": "9"})
-    edges: Counter[tuple[str, str]] = Counter()
-    keys: dict[str, str] = {}
+    picture = _Picture()
     for record in records:
-        if record["status"] != "protected":
-            continue
-        key = (record.get("slc_fingerprint") or "?")[:16]
-        keys[key] = (f"{record.get('server') or '?'}\\nSLC key {key}"
-                     + (f"\\nTPD {record['tpd']}" if record.get("tpd") else ""))
-        edges[(key, record.get("kind") or "?")] += 1
-    for key, label in sorted(keys.items()):
-        graph.node(f"key_{key}", label, shape="box", style="rounded,filled",
-                   fillcolor="#e3f2fd")
-    for kind in sorted({k for _, k in edges}):
-        graph.node(f"kind_{kind}", kind, shape="note")
-    for (key, kind), count in sorted(edges.items()):
-        graph.edge(f"key_{key}", f"kind_{kind}", label=str(count))
-    return graph
+        picture.add(record)
+    return picture.graph()
 
 
 def lab_stores(deployment: Deployment) -> list[tuple[LicenseStore, Registry]]:
@@ -210,25 +233,24 @@ def lab_stores(deployment: Deployment) -> list[tuple[LicenseStore, Registry]]:
     return found
 
 
-def audit_artefacts(*, records: Sequence[dict[str, Any]] = (),
+def audit_artefacts(*, records: Iterable[dict[str, Any]] | None = None,
                     stores: Sequence[tuple[LicenseStore, Any]] = (),
                     domains_known: bool = False, at: datetime, subject: str = "share",
                     picture: bool = True, into: AuditReport | None = None) -> AuditReport:
-    """Findings over inventory records and license stores (each with its registry, or
-    None). ``domains_known``: the inventory was given the trusted publishing domains.
+    """Findings over inventory records (read once: they may be streamed) and license
+    stores (each with its registry, or None). ``domains_known``: the inventory was given
+    the trusted publishing domains.
     ``into``: add them to this report (a lab's) instead of a new one; the picture of
     which key protected what follows the report's own."""
     report = into if into is not None else AuditReport(subject, at)
-    listed = list(records)
-    _inventory_findings(report, listed, domains_known, at)
-    content_ids = ({r["content_id"] for r in listed if r.get("content_id")}
-                   if listed else None)
+    drawn = _Picture()
+    content_ids = _inventory_findings(report, records or (), domains_known, at, drawn)
     for store, registry in stores:
         _store_findings(report, store, registry, content_ids, at)
     _template_findings(report, stores)
-    if picture and listed:
+    if picture and content_ids is not None:
         from rmslab.viz.render import render
-        svg = render(share_graph(listed), "svg").decode("utf-8")
+        svg = render(drawn.graph(), "svg").decode("utf-8")
         svg = svg[svg.index("<svg"):] if "<svg" in svg else svg
         before = report.picture_svg or ""
         before = before[before.index("<svg"):] if "<svg" in before else before

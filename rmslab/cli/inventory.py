@@ -47,23 +47,25 @@ def _write_atomically(target: Path, write: Any) -> None:
 
 
 def _command_inventory(args: argparse.Namespace, out: TextIO) -> int:
-    from rmslab.inventory import run_inventory, to_json, to_text
+    from rmslab.inventory import run_inventory, to_text, write_json
     from rmslab.inventory.run import csv_rows
     settings = read_settings(args.anchor, args.tpd)
     inventory = run_inventory(args.paths, settings=settings, at=args.at, workers=args.workers,
                               state=args.state, dask=args.dask, progress=sys.stderr)
-    if args.csv:
-        def write_csv(partial: Path) -> None:
-            with partial.open("w", newline="", encoding="utf-8") as handle:
-                csv.writer(handle).writerows(csv_rows(inventory.records))
-        _write_atomically(Path(args.csv), write_csv)
-    if args.json:
-        json.dump(to_json(inventory), out, indent=2, ensure_ascii=False)
-        out.write("\n")
-    else:
-        out.write(to_text(inventory))
+    try:
         if args.csv:
-            out.write(f"wrote {len(inventory.records)} records to {args.csv}\n")
+            def write_csv(partial: Path) -> None:
+                with partial.open("w", newline="", encoding="utf-8") as handle:
+                    csv.writer(handle).writerows(csv_rows(inventory.iter_records()))
+            _write_atomically(Path(args.csv), write_csv)
+        if args.json:
+            write_json(inventory, out)
+        else:
+            out.write(to_text(inventory))
+            if args.csv:
+                out.write(f"wrote {inventory.totals()['files']} records to {args.csv}\n")
+    finally:
+        inventory.close()
     return EXIT_OK
 
 
@@ -185,11 +187,11 @@ def command_audit_artefacts(args: argparse.Namespace, out: TextIO,
         moment = report.at
     else:
         moment = args.at or wall_clock()
-    records: list[dict[str, Any]] = []
+    inventory = None
     if args.share:
         from rmslab.inventory import run_inventory
-        records = run_inventory(args.share, settings=(anchors, domains), at=moment,
-                                workers=args.workers, progress=sys.stderr).records
+        inventory = run_inventory(args.share, settings=(anchors, domains), at=moment,
+                                  workers=args.workers, progress=sys.stderr)
     registry = None
     if args.registry:
         from rmslab.discovery.registry import Registry
@@ -197,10 +199,14 @@ def command_audit_artefacts(args: argparse.Namespace, out: TextIO,
     stores = [(read_store(directory), registry) for directory in args.store]
     if deployment is not None:
         stores = lab_stores(deployment) + stores
-    report = audit_artefacts(records=records, stores=stores,
-                             domains_known=bool(domains), at=moment,
-                             subject=", ".join(args.share + args.store),
-                             picture=bool(args.html), into=report)
+    try:
+        report = audit_artefacts(records=inventory.iter_records() if inventory else None,
+                                 stores=stores, domains_known=bool(domains), at=moment,
+                                 subject=", ".join(args.share + args.store),
+                                 picture=bool(args.html), into=report)
+    finally:
+        if inventory is not None:
+            inventory.close()
     if args.html:
         html = report.to_html()
         _write_atomically(Path(args.html), lambda p: p.write_text(html, encoding="utf-8"))

@@ -11,8 +11,8 @@ of every container kind for tests, benchmarks and notebooks.
 from rmslab.inventory.record import FIELDS, inventory_batch, inventory_file
 from rmslab.inventory.run import Interrupted, Inventory, run_inventory, walk
 from rmslab.inventory.share import ShareSpec, generate_share
-from rmslab.inventory.view import KeyView, migration_view, to_json, to_text
+from rmslab.inventory.view import KeyView, migration_view, to_json, to_text, write_json
 
 __all__ = ["FIELDS", "inventory_file", "inventory_batch", "Inventory", "Interrupted",
            "run_inventory", "walk", "KeyView", "migration_view", "to_json", "to_text",
-           "ShareSpec", "generate_share"]
+           "write_json", "ShareSpec", "generate_share"]

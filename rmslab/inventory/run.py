@@ -3,10 +3,12 @@
 * Files are found by walking the given trees (symbolic links are not followed, so a
   link cannot lead the walk out of the share or round in a loop) and taken in a stable
   order.
-* With a state database (SQLite in WAL mode), each finished batch is committed with the
-  file's size and modification time; a run started again skips what it finished, and
-  the totals are read from the database — the same as an uninterrupted run's. The
-  database also keeps what the records depend on — the anchors and trusted publishing
+* Every finished batch is committed to the run's state database (SQLite in WAL mode; a
+  temporary one unless ``state`` names one), with each file's size and modification
+  time and its record: the walk, the work to do and the records stay on disk, so memory
+  stays flat however large the share. With a named state database, a run started again
+  skips what it finished, and the totals are read from the database — the same as an
+  uninterrupted run's. The database also keeps what the records depend on — the anchors and trusted publishing
   domains (as a digest) and the moment the chains are verified at — so a resumed run
   verifies at the first run's moment, and one with other settings is refused.
 * The per-file work (:func:`rmslab.inventory.record.inventory_batch`) runs in this
@@ -18,10 +20,14 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
+import shutil
 import sqlite3
 import sys
+import tempfile
+import weakref
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -69,21 +75,31 @@ def walk(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, int, in
 
 
 class StateStore:
-    """The state database of a resumable run: one row per finished file."""
+    """The state database of a run: one row per finished file, with its record. Without a
+    path it is a temporary file, removed when the store is closed: records stay on disk
+    either way, so a run's memory does not grow with the share."""
 
     def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        self._scratch: str | None = None
+        if path is None:
+            self._scratch = tempfile.mkdtemp(prefix="rmslab-inventory-")
+            target = os.path.join(self._scratch, "state.sqlite")
+        else:
+            target = str(path)
         try:
-            self.connection = sqlite3.connect(str(path) if path else ":memory:")
-            if path:
-                self.connection.execute("PRAGMA journal_mode=WAL")
+            self.connection = sqlite3.connect(target)
+            self.connection.execute("PRAGMA journal_mode=WAL")
+            if path is None:
+                self.connection.execute("PRAGMA synchronous=OFF")
             self.connection.execute(
                 "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, "
-                "mtime INTEGER, record TEXT NOT NULL)")
+                "mtime INTEGER, status TEXT NOT NULL, record TEXT NOT NULL)")
             self.connection.execute(
                 "CREATE TABLE IF NOT EXISTS run (id INTEGER PRIMARY KEY CHECK (id = 1), "
                 "settings TEXT NOT NULL, at TEXT NOT NULL)")
             self.connection.commit()
         except sqlite3.Error as exc:
+            self.close()
             raise InputError(f"{path}: not a state database rmslab can use ({exc})") \
                 from None
 
@@ -109,29 +125,76 @@ class StateStore:
                              "give the same time, or a new --state")
         return kept
 
-    def done(self) -> dict[str, tuple[int, int]]:
-        return {path: (size, mtime) for path, size, mtime in
-                self.connection.execute("SELECT path, size, mtime FROM files")}
+    def plan(self, found: Iterable[tuple[str, int, int]]) -> tuple[int, int]:
+        """Take the files walked (streamed into a temporary table), forget the rows of
+        files no longer there, and list in ``todo`` the files new or changed since their
+        row (size or modification time). Returns (files found, files to do)."""
+        c = self.connection
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS walked (path TEXT PRIMARY KEY, "
+                  "size INTEGER, mtime INTEGER)")
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS todo (n INTEGER PRIMARY KEY, "
+                  "path TEXT, size INTEGER, mtime INTEGER)")
+        c.execute("DELETE FROM walked")
+        c.execute("DELETE FROM todo")
+        entries = iter(found)
+        while chunk := list(itertools.islice(entries, 10_000)):
+            c.executemany("INSERT OR IGNORE INTO walked VALUES (?, ?, ?)", chunk)
+        with c:
+            c.execute("DELETE FROM files WHERE path NOT IN (SELECT path FROM walked)")
+        c.execute("INSERT INTO todo (path, size, mtime) SELECT w.path, w.size, w.mtime "
+                  "FROM walked w LEFT JOIN files f ON f.path = w.path "
+                  "WHERE f.path IS NULL OR f.size IS NOT w.size OR f.mtime IS NOT w.mtime "
+                  "ORDER BY w.rowid")
+        c.commit()
+        scanned = c.execute("SELECT COUNT(*) FROM walked").fetchone()[0]
+        todo = c.execute("SELECT COUNT(*) FROM todo").fetchone()[0]
+        return int(scanned), int(todo)
+
+    def todo(self, size: int) -> Iterator[list[tuple[str, int, int]]]:
+        """The files to do, in the order walked, ``size`` at a time (read as needed)."""
+        last = 0
+        while True:
+            rows = self.connection.execute(
+                "SELECT n, path, size, mtime FROM todo WHERE n > ? ORDER BY n LIMIT ?",
+                (last, size)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [(path, size_, mtime) for _, path, size_, mtime in rows]
 
     def keep(self, rows: list[tuple[str, int, int, dict[str, Any]]]) -> None:
         with self.connection:
             self.connection.executemany(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
-                [(p, s, m, json.dumps(r, sort_keys=True)) for p, s, m, r in rows])
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+                [(p, s, m, r["status"], json.dumps(r, sort_keys=True))
+                 for p, s, m, r in rows])
 
-    def forget_except(self, paths: set[str]) -> None:
-        """Drop rows of files that are no longer in the trees walked."""
-        gone = [p for p in self.done() if p not in paths]
-        with self.connection:
-            self.connection.executemany("DELETE FROM files WHERE path = ?",
-                                        [(p,) for p in gone])
+    def records(self, status: str | None = None) -> Iterator[dict[str, Any]]:
+        """The records in path order (of one status), read as they are used."""
+        query = "SELECT record FROM files ORDER BY path"
+        values: tuple[str, ...] = ()
+        if status is not None:
+            query, values = ("SELECT record FROM files WHERE status = ? ORDER BY path",
+                             (status,))
+        cursor = self.connection.cursor()
+        try:
+            for (text,) in cursor.execute(query, values):
+                yield json.loads(text)
+        finally:
+            cursor.close()
 
-    def records(self) -> list[dict[str, Any]]:
-        return [json.loads(text) for (text,) in self.connection.execute(
-            "SELECT record FROM files ORDER BY path")]
+    def counts(self) -> dict[str, int]:
+        return {status: int(count) for status, count in self.connection.execute(
+            "SELECT status, COUNT(*) FROM files GROUP BY status")}
 
     def close(self) -> None:
-        self.connection.close()
+        connection = getattr(self, "connection", None)
+        if connection is not None:
+            connection.close()
+            self.connection = None  # type: ignore[assignment]
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
 
 def settings_digest(settings: Settings) -> str:
@@ -145,11 +208,14 @@ def settings_digest(settings: Settings) -> str:
     return digest.hexdigest()
 
 
-@dataclass
+@dataclass(eq=False)
 class Inventory:
-    """The records of a run, in path order, and how the run went."""
+    """How a run went, and its records — kept in the run's state database and read as
+    they are used (:meth:`iter_records`), so a share of millions of files does not sit in
+    memory; :attr:`records` loads them all, for small shares. :meth:`close` (or the
+    garbage collector) removes a temporary state database."""
 
-    records: list[dict[str, Any]]
+    store: StateStore = field(repr=False)
     scanned: int
     at: datetime
     skipped: int = 0
@@ -158,21 +224,32 @@ class Inventory:
     anchored: bool = False
     notes: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self._finalizer = weakref.finalize(self, self.store.close)
+        self._loaded: list[dict[str, Any]] | None = None
+
+    def iter_records(self, status: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every record (of one status), in path order, one at a time."""
+        return self.store.records(status)
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """Every record, in path order, as a list (loaded once)."""
+        if self._loaded is None:
+            self._loaded = list(self.iter_records())
+        return self._loaded
+
     def by_status(self, status: str) -> list[dict[str, Any]]:
-        return [r for r in self.records if r["status"] == status]
+        return list(self.iter_records(status))
 
     def totals(self) -> dict[str, int]:
         """How many files, and how many of each status (every status, zero included)."""
-        counts: dict[str, int] = {"files": len(self.records)}
-        counts.update({status: 0 for status in STATUSES})
-        for record in self.records:
-            counts[record["status"]] = counts.get(record["status"], 0) + 1
-        return counts
+        counts = {status: 0 for status in STATUSES}
+        counts.update(self.store.counts())
+        return {"files": sum(counts.values()), **counts}
 
-
-def _batches(items: list[tuple[str, int, int]], size: int) -> Iterator[list[tuple[str, int, int]]]:
-    for at in range(0, len(items), size):
-        yield items[at:at + size]
+    def close(self) -> None:
+        self._finalizer()
 
 
 def _progress(total: int, stream: TextIO | None) -> Any:
@@ -193,6 +270,10 @@ def _dask_client(dask: Any) -> tuple[Any, bool]:
         raise InputError(f"no Dask scheduler answers at {dask}: {exc}") from None
 
 
+Batch = list[tuple[str, int, int]]
+Keep = Callable[[Batch, list[dict[str, Any]]], None]
+
+
 def run_inventory(paths: Iterable[str | os.PathLike[str]], *, settings: Settings = ((), ()),
                   at: datetime | None = None, workers: int | None = None,
                   state: str | os.PathLike[str] | None = None,
@@ -203,19 +284,20 @@ def run_inventory(paths: Iterable[str | os.PathLike[str]], *, settings: Settings
     with a state database, the first run's moment). ``stop_after`` ends the run
     (raising :class:`Interrupted`) after that many files are kept — what an
     interruption does."""
-    found = list(walk(paths))
+    tops = [Path(p) for p in paths]
+    for top in tops:                    # a missing folder is an error before any work
+        if not top.is_symlink() and not top.exists():
+            raise InputError(f"{top}: no such file or folder")
     store = StateStore(state)
     try:
         moment = store.moment(settings, at)
-        done = store.done()
-        store.forget_except({p for p, _, _ in found})
-        todo = [f for f in found if done.get(f[0]) != (f[1], f[2])]
+        scanned, todo = store.plan(walk(tops))
         count = workers if workers and workers > 0 else (os.cpu_count() or 1)
         kept = 0
-        bar = _progress(len(found), progress)
-        bar.update(len(found) - len(todo))
+        bar = _progress(scanned, progress)
+        bar.update(scanned - todo)
 
-        def keep(batch: list[tuple[str, int, int]], records: list[dict[str, Any]]) -> None:
+        def keep(batch: Batch, records: list[dict[str, Any]]) -> None:
             nonlocal kept
             store.keep([(p, s, m, r) for (p, s, m), r in zip(batch, records)])
             kept += len(batch)
@@ -225,35 +307,34 @@ def run_inventory(paths: Iterable[str | os.PathLike[str]], *, settings: Settings
             if stop_after is not None and kept >= stop_after:
                 raise Interrupted(f"stopped after {kept} files")
 
-        size = max(1, min(_BATCH, len(todo) // (count * 4) or 1))
-        batches = list(_batches(todo, size))
+        size = max(1, min(_BATCH, todo // (count * 4) or 1))
+        batches = store.todo(size)
         where = "local"
         try:
             if dask is not None:
                 where = _run_dask(batches, settings, moment, dask, keep)
-            elif count == 1 or len(todo) <= _BATCH:      # a pool would cost more
+            elif count == 1 or todo <= _BATCH:      # a pool would cost more
                 for batch in batches:
                     keep(batch, inventory_batch([p for p, _, _ in batch], settings, moment))
             else:
                 _run_pool(batches, settings, moment, count, keep)
         finally:
             bar.close()
-        records = store.records()
-    finally:
+    except BaseException:
         store.close()
-    return Inventory(records, scanned=len(found), at=moment, skipped=len(found) - len(todo),
+        raise
+    return Inventory(store, scanned=scanned, at=moment, skipped=scanned - todo,
                      workers=count, where=where, anchored=bool(settings[0]))
 
 
-def _run_pool(batches: list[list[tuple[str, int, int]]], settings: Settings, at: datetime,
-              count: int,
-              keep: Callable[[list[tuple[str, int, int]], list[dict[str, Any]]], None]) -> None:
+def _run_pool(batches: Iterator[Batch], settings: Settings, at: datetime, count: int,
+              keep: Keep) -> None:
     with ProcessPoolExecutor(max_workers=count) as pool:
-        pending: dict[Future[list[dict[str, Any]]], list[tuple[str, int, int]]] = {}
-        queue = iter(batches)
+        pending: dict[Future[list[dict[str, Any]]], Batch] = {}
         try:
-            for batch in queue:
-                pending[pool.submit(inventory_batch, [p for p, _, _ in batch], settings, at)] = batch
+            for batch in batches:
+                pending[pool.submit(inventory_batch, [p for p, _, _ in batch], settings,
+                                    at)] = batch
                 if len(pending) >= count * 4:
                     break
             while pending:
@@ -261,7 +342,7 @@ def _run_pool(batches: list[list[tuple[str, int, int]]], settings: Settings, at:
                 for future in finished:
                     batch = pending.pop(future)
                     keep(batch, future.result())
-                    following = next(queue, None)
+                    following = next(batches, None)
                     if following is not None:
                         pending[pool.submit(inventory_batch, [p for p, _, _ in following],
                                             settings, at)] = following
@@ -271,19 +352,33 @@ def _run_pool(batches: list[list[tuple[str, int, int]]], settings: Settings, at:
             raise
 
 
-def _run_dask(batches: list[list[tuple[str, int, int]]], settings: Settings, at: datetime,
-              dask: Any,
-              keep: Callable[[list[tuple[str, int, int]], list[dict[str, Any]]], None]) -> str:
+def _run_dask(batches: Iterator[Batch], settings: Settings, at: datetime, dask: Any,
+              keep: Keep) -> str:
+    """The batches on a Dask cluster, a window of them in flight at a time (the rest
+    are read from the state database as the window moves)."""
     from distributed import as_completed
     client, owned = _dask_client(dask)
     try:
-        futures = {client.submit(inventory_batch, [p for p, _, _ in batch], settings, at,
-                                 pure=False): i for i, batch in enumerate(batches)}
+        window = max(8, 4 * sum(client.nthreads().values()))
+        pending: dict[Any, Batch] = {}
+
+        def submit(batch: Batch) -> Any:
+            future = client.submit(inventory_batch, [p for p, _, _ in batch], settings, at,
+                                   pure=False)
+            pending[future] = batch
+            return future
+
+        for batch in itertools.islice(batches, window):
+            submit(batch)
+        flow = as_completed(list(pending))  # type: ignore[no-untyped-call]
         try:
-            for future in as_completed(futures):  # type: ignore[no-untyped-call]
-                keep(batches[futures[future]], future.result())
+            for future in flow:
+                keep(pending.pop(future), future.result())
+                following = next(batches, None)
+                if following is not None:
+                    flow.add(submit(following))  # type: ignore[no-untyped-call]
         except BaseException:
-            client.cancel(list(futures))
+            client.cancel(list(pending))
             raise
         return f"dask {client.scheduler.address}"
     finally:
@@ -291,7 +386,7 @@ def _run_dask(batches: list[list[tuple[str, int, int]]], settings: Settings, at:
             client.close()
 
 
-def csv_rows(records: list[dict[str, Any]]) -> Iterator[list[Any]]:
+def csv_rows(records: Iterable[dict[str, Any]]) -> Iterator[list[Any]]:
     """The records as CSV rows under :data:`FIELDS`."""
     yield list(FIELDS)
     for record in records:

@@ -6,14 +6,15 @@ domain, can license the content).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from rmslab.inventory.run import Inventory
 from rmslab.xrml.model import format_time
 
-__all__ = ["KeyView", "migration_view", "to_text", "to_json"]
+__all__ = ["KeyView", "migration_view", "to_text", "to_json", "write_json"]
 
 
 @dataclass
@@ -68,15 +69,16 @@ class KeyView:
 
 
 def migration_view(inventory: Inventory) -> list[KeyView]:
-    """One :class:`KeyView` per SLC key, largest first."""
+    """One :class:`KeyView` per SLC key, largest first (one pass over the records)."""
     views: dict[str, KeyView] = {}
-    for record in inventory.by_status("protected"):
+    for record in inventory.iter_records("protected"):
         key = record.get("slc_fingerprint") or "(unknown key)"
         views.setdefault(key, KeyView(key)).add(record)
     return sorted(views.values(), key=lambda v: (-v.files, v.slc_fingerprint))
 
 
-def to_json(inventory: Inventory) -> dict[str, Any]:
+def _summary(inventory: Inventory) -> dict[str, Any]:
+    """Everything of :func:`to_json` but the records."""
     views = migration_view(inventory)
     domains: dict[str, int] = {}
     for view in views:
@@ -88,8 +90,25 @@ def to_json(inventory: Inventory) -> dict[str, Any]:
             "clusters": [v.to_json() for v in views],
             "trusted_publishing_domains": domains,
             "unreadable": [{"path": r["path"], "reason": r["reason"]}
-                           for r in inventory.by_status("unreadable")],
-            "records": inventory.records}
+                           for r in inventory.iter_records("unreadable")]}
+
+
+def to_json(inventory: Inventory) -> dict[str, Any]:
+    """The inventory as JSON (docs/json.md), its records loaded: for small shares."""
+    return {**_summary(inventory), "records": inventory.records}
+
+
+def write_json(inventory: Inventory, out: TextIO) -> None:
+    """:func:`to_json`, written with the records streamed one at a time from the run's
+    state database (memory stays flat whatever the share's size)."""
+    head = json.dumps(_summary(inventory), indent=2, ensure_ascii=False)
+    out.write(head[:-2] + ',\n  "records": [')
+    written = 0
+    for record in inventory.iter_records():
+        text = json.dumps(record, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        out.write(("," if written else "") + "\n    " + text)
+        written += 1
+    out.write("\n  ]\n}\n" if written else "]\n}\n")
 
 
 def _counts(counter: Counter[str]) -> str:
@@ -126,9 +145,9 @@ def to_text(inventory: Inventory) -> str:
         lines.append(f"    licensing URLs: {', '.join(sorted(view.licensing_urls)) or '-'}")
         lines.append(f"    retiring this key without keeping it in a trusted publishing "
                      f"domain leaves {view.files} files unreadable")
-    unreadable = inventory.by_status("unreadable")
+    unreadable = totals.get("unreadable", 0)
     if unreadable:
         lines.append("")
-        lines.append(f"unreadable ({len(unreadable)}):")
-        lines += [f"  {r['path']}: {r['reason']}" for r in unreadable]
+        lines.append(f"unreadable ({unreadable}):")
+        lines += [f"  {r['path']}: {r['reason']}" for r in inventory.iter_records("unreadable")]
     return "\n".join(lines) + "\n"

@@ -158,3 +158,26 @@ def test_verification_at_a_given_time(labs: list[Deployment], share: ShareSpec,
     assert all(r["verification"].startswith("not-yet-valid") for r in earlier["records"]
                if r["status"] == "protected"
                and r["slc_fingerprint"] == labs[0].root_cluster.key.public.fingerprint)
+
+
+def test_records_stay_on_disk_and_stream(share: ShareSpec, tmp_path: Path) -> None:
+    """The records live in the run's state database (a temporary one by default), read as
+    they are used: the JSON written record by record is the JSON built whole, and closing
+    the inventory removes a temporary database."""
+    import io
+    from rmslab.inventory import to_json, write_json
+    inventory = run_inventory([share.root], workers=1)
+    scratch = inventory.store._scratch
+    assert scratch is not None and Path(scratch).is_dir()
+    streamed = io.StringIO()
+    write_json(inventory, streamed)
+    assert json.loads(streamed.getvalue()) == to_json(inventory)
+    assert sum(1 for _ in inventory.iter_records("unreadable")) == share.corrupt
+    inventory.close()
+    assert not Path(scratch).exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = run_inventory([empty], workers=1)
+    streamed = io.StringIO()
+    write_json(nothing, streamed)
+    assert json.loads(streamed.getvalue())["records"] == [] == to_json(nothing)["records"]

@@ -81,14 +81,26 @@ def timed(root: Path, **options: object) -> float:
     return count / (time.perf_counter() - start)
 
 
+_MEASURE = """
+import resource, sys
+sys.path.insert(0, {repo!r})
+from rmslab.inventory import run_inventory
+inventory = run_inventory([{root!r}], workers={workers})
+inventory.close()
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:  # the high-water mark of this program alone (ru_maxrss may carry the spawning parent's)
+    with open("/proc/self/status") as status:
+        own = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    pass
+print(max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+"""
+
+
 def peak_memory(root: Path, workers: int) -> float:
-    """Max RSS in MiB of a fresh process running the whole inventory (its pool's
-    children included)."""
-    code = ("import resource, sys; sys.path.insert(0, %r); "
-            "from rmslab.inventory import run_inventory; run_inventory([%r], workers=%d); "
-            "print(max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
-            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))"
-            % (str(REPO), str(root), workers))
+    """Max RSS in MiB of a fresh process running the whole inventory, or of the largest
+    of its pool's workers (each counted with what it shares with the process)."""
+    code = _MEASURE.format(repo=str(REPO), root=str(root), workers=workers)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     return int(out.strip().splitlines()[-1]) / 1024

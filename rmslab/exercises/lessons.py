@@ -1,6 +1,7 @@
 """Every notebook's exercises, registered on import (one module per notebook)."""
 
 from rmslab.exercises import (anatomy, attacks, binding, bootstrap, broken,  # noqa: F401
-                              discovery, enrollment, publishing, renewal, revocation, wire)
+                              discovery, enrollment, publishing, renewal, retiring,
+                              revocation, wire)
 
 __all__: list[str] = []

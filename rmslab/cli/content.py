@@ -101,14 +101,27 @@ def _rewrap_for(target: Path, partial: Path) -> None:
     (MS-OFFCRYPTO 2.2, MS-OXORMMS, PDF IRM v2); anything else stays a ``.pfile``."""
     from rmslab.containers.convert import kind_for_extension, rewrap
     kind = kind_for_extension(target.name)
-    if kind != "protected-file":
-        partial.write_bytes(rewrap(partial.read_bytes(), kind))
+    if kind == "protected-file":
+        return
+    size = partial.stat().st_size
+    if size > MAX_CONTAINER_BYTES:
+        raise InputError(f"{target.name}: rmslab writes Office, mail and PDF containers in "
+                         f"memory, up to {MAX_CONTAINER_BYTES // 1_048_576} MB; this content "
+                         f"is {size // 1_048_576} MB — protect it into a protected file "
+                         "(.pfile) instead")
+    partial.write_bytes(rewrap(partial.read_bytes(), kind))
+
+
+#: The largest protected content ``protect`` moves into an Office, mail or PDF container.
+MAX_CONTAINER_BYTES = 256 * 1024 * 1024
 
 
 def _refuse_other_containers(reader: Any, source: Path) -> None:
     """``open`` opens protected files; an Office, mail or PDF container is named as what
     it is (inspect, verify and chain read it), not called damaged."""
     from rmslab.xrml.pfile import MAGIC
+    if not reader.seekable():
+        return                       # a pipe: read_container_header reads it as it comes
     head = reader.read(len(MAGIC))
     reader.seek(0)
     if head == MAGIC:
@@ -121,8 +134,8 @@ def _refuse_other_containers(reader: Any, source: Path) -> None:
         return                       # not protected, or damaged: read_container_header says
     finally:
         reader.seek(0)
-    raise InputError(f"{source}: {artefact.kind_name}: rmslab open opens protected files "
-                     "(.pfile) only; inspect, verify and chain read this container")
+    raise InputError(f"{artefact.kind_name}: rmslab open opens protected files (.pfile) "
+                     "only; inspect, verify and chain read this container")
 
 
 @in_lab(write=True)

@@ -71,3 +71,22 @@ def test_an_unprotected_file_is_exit_status_2(tmp_path: Path) -> None:
     path.write_bytes(b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n")
     status, out, err = run("inspect", str(path))
     assert status == 2 and out == "" and "rmslab:" in err
+
+
+def test_protect_refuses_a_container_too_large_to_write_in_memory(
+        lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Containers are written in memory: past the bound, protect says so (exit 2), writes
+    nothing and keeps nothing in the lab; a protected file has no such bound."""
+    import rmslab.cli.content as content
+    monkeypatch.setattr(content, "MAX_CONTAINER_BYTES", 4096)
+    plain = tmp_path / "big.bin"
+    plain.write_bytes(b"x" * 10_000)
+    before = (lab / "lab.sqlite").read_bytes()
+    status, _, error = run("protect", str(plain), str(tmp_path / "big.docx"), "--lab",
+                           str(lab), "--as", "alice", "--grant", "bob:VIEW")
+    assert status == 2 and "up to 0 MB" in error and "protected file (.pfile)" in error
+    assert not list(tmp_path.glob("big.docx*"))
+    assert (lab / "lab.sqlite").read_bytes() == before
+    status, _, _ = run("protect", str(plain), str(tmp_path / "big.ptxt"), "--lab", str(lab),
+                       "--as", "alice", "--grant", "bob:VIEW")
+    assert status == 0

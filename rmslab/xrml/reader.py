@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, overload
 
@@ -45,7 +45,8 @@ class Chain:
     text: str
     source: str = "<text>"
     container: ProtectedFile | None = None
-    artefact: Any = None    # a rmslab.containers.Artefact when read from one
+    #: a rmslab.containers.Artefact when read from one (not in the repr: a Chain shows as before)
+    artefact: Any = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.documents)

@@ -116,6 +116,14 @@ def _rewrap_for(target: Path, partial: Path) -> None:
 MAX_CONTAINER_BYTES = 256 * 1024 * 1024
 
 
+def _container_prescribes_ecb(target: Path) -> bool:
+    """Whether the container ``target``'s name asks for seals its content with AES-ECB:
+    Office documents and mail (MS-OFFCRYPTO 2.2.10; MS-OXORMMS builds on it)."""
+    from rmslab.containers.convert import kind_for_extension
+    return kind_for_extension(target.name) in ("office-ooxml", "office-binary", "rpmsg",
+                                               "outlook-msg")
+
+
 def _refuse_other_containers(reader: Any, source: Path) -> None:
     """``open`` opens protected files; an Office, mail or PDF container is named as what
     it is (inspect, verify and chain read it), not called damaged."""
@@ -173,6 +181,8 @@ def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> 
         policy = RightsPolicy(grants, args.until, revocation=revocation)
     cipher = CipherMode.ECB if args.cipher == "ECB" else (
         CipherMode.CBC4K if args.cipher == "CBC4K" else None)
+    if cipher is None and _container_prescribes_ecb(Path(args.output)):
+        cipher = CipherMode.ECB
     source = Path(args.input)
     target = Path(args.output)
     partial = target.with_name(target.name + ".part")
@@ -427,7 +437,8 @@ def add_content_parsers(sub: Any) -> None:
                         "them")
     p.add_argument("--cipher", choices=("ECB", "CBC4K"),
                    help="the content cipher the content key's KeyHeader names (default: "
-                        "ECB in mode 1, CBC4K in mode 2; either works in either mode)")
+                        "ECB in mode 1, CBC4K in mode 2, ECB for an Office document or a "
+                        "mail, whose containers prescribe it; either works in either mode)")
     p.add_argument("--require-revocation", action="store_true",
                    help="licenses require the issuing cluster's revocation list (R-6)")
     p.add_argument("--revocation-interval", type=parse_days, default=7, metavar="DAYS",

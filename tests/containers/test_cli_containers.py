@@ -43,6 +43,13 @@ def test_protect_writes_the_container_its_name_asks_for(lab: Path, tmp_path: Pat
     assert data["documents"][0]["kind"] == "Microsoft Rights Label"
     status, output, _ = run("verify", str(target), "--anchor", str(lab / "anchor.pem"))
     assert status == 0 and "ANCHORED" in output
+    # Office documents and mail are sealed in ECB, as their containers prescribe
+    from rmslab.store.labdb import LabStore
+    from rmslab.xrml.licenses import license_content_key
+    from rmslab.xrml.reader import read_file
+    with LabStore(lab).read() as deployment:
+        cipher = license_content_key(read_file(target).leaf, deployment.root_cluster.key).cipher
+    assert (cipher.name == "ECB") == (kind != "pdf-irm-v2-wrapper"), (kind, cipher)
     # open reads protected files only, and says so naming the container
     status, output, error = run("open", str(target), "--lab", str(lab), "--as", "bob")
     assert status == 2 and output == "" and data["artefact"]["kind_name"] in error

@@ -56,18 +56,17 @@ def test_compound_files_are_accepted_by_olefile(published: Published, kind: str)
 
 
 def test_office_content_is_the_published_ciphertext(published: Published) -> None:
-    """The EncryptedPackage holds the very bytes publishing sealed: the content key of
-    the owner license opens them (mode 2: AES-128-CBC4K as the flow wrote them)."""
-    from rmslab.crypto.seal import unseal
+    """The EncryptedPackage holds the very bytes publishing sealed: the content key the
+    publishing license seals to the server opens them, in the cipher its KeyHeader names."""
+    from rmslab.xrml.licenses import license_content_key
     deployment = published.deployment
     data = rewrap(published.pfile, "office-ooxml")
     ole = olefile.OleFileIO(io.BytesIO(data))
     sealed = ole.openstream("EncryptedPackage").read()[8:]
-    cluster = deployment.root_cluster
     pl = parse(published.chain)[0]
-    key = unseal(pl.sealed_key_for(cluster.key.public) or b"", cluster.key)
+    key = license_content_key(pl, deployment.root_cluster.key)
     plain = io.BytesIO()
-    ContentCipher(key, deployment.lab.mode).decrypt_stream(io.BytesIO(sealed), plain)
+    ContentCipher(key.key, key.content_mode).decrypt_stream(io.BytesIO(sealed), plain)
     assert plain.getvalue() == published.content
 
 
@@ -109,16 +108,16 @@ def test_recognised_by_content_not_by_name(published: Published, tmp_path: Path)
 
 
 def test_use_licenses_cached_in_the_document_are_read(published: Published) -> None:
-    cached = (("alice@contoso.com", bytes(range(16)), published.owner_license),)
+    cached = (("alice@contoso.com", bytes(range(16)), published.use_license),)
     for kind in ("office-ooxml", "office-binary", "rpmsg"):
         artefact = open_artefact(rewrap(published.pfile, kind, use_licenses=cached))
-        assert artefact.use_licenses == (published.owner_license,)
+        assert artefact.use_licenses == (published.use_license,)
 
 
 def test_certificate_chain_encoding_round_trips(published: Published) -> None:
-    encoded = encode_certificate_chain(published.owner_license)
+    encoded = encode_certificate_chain(published.use_license)
     assert encoded.startswith(b'<?xml version="1.0"?><certificatechain><certificate>')
-    assert decode_certificate_chain(encoded, "eul") == published.owner_license
+    assert decode_certificate_chain(encoded, "eul") == published.use_license
 
 
 def test_extension_decides_what_protect_writes() -> None:
@@ -182,7 +181,7 @@ def test_license_stores_in_the_layouts_and_encodings_of_real_clients(
     client = next(c for c in deployment.clients.values() if "alice" in c.accounts)
     account = client.account("alice")
     chains = [("GIC", "alice@contoso.com", account.rac_text),
-              ("EUL", "", published.owner_license)]
+              ("EUL", "", published.use_license)]
     msdrm = write_store(tmp_path / "Users/alice/AppData/Local/Microsoft/DRM", "msdrm", chains)
     server = write_store(tmp_path / "ProgramData/Microsoft/MSIPC/Server/S-1-5-20", "msipc",
                          chains)

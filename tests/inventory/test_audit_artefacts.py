@@ -29,13 +29,17 @@ def _store(labs: list[Deployment], tmp_path: Path) -> Path:
     if account.clc_text:
         chains.append(("CLC", "alice@contoso.com", account.clc_text))
     import io
+    from rmslab.flows.licensing import acquire_use_license
     from rmslab.flows.publishing import publish_online
     from rmslab.rights import Grant, RightsPolicy
     gone = publish_online(lab.root_cluster, client, lab.user("alice"),
-                          RightsPolicy((Grant("alice@contoso.com", ("VIEW",)),)),
+                          RightsPolicy((Grant(lab.user("alice").email, ("VIEW",)),)),
                           b"a file deleted since", io.BytesIO())
     chains += [("EUL", "", text) for text in list(account.licenses.values())[:3]]
-    chains.append(("EUL", "", gone.owner_license))
+    use_license, _ = acquire_use_license(lab.root_cluster, client, lab.user("alice"),
+                                         gone.publishing_license,
+                                         anchor=lab.enrollment_service.anchor)
+    chains.append(("EUL", "", use_license))
     store = write_store(tmp_path / "C/Users/alice/AppData/Local/Microsoft/MSIPC", "msipc",
                         chains)
     templates = store / "Templates"
@@ -111,10 +115,11 @@ def test_a_lab_and_its_share_in_one_report(tmp_path: Path) -> None:
     assert run("lab", "create", str(lab))[0] == 0
     plain = tmp_path / "plain.txt"
     plain.write_text("the figures\n")
-    for name in ("kept.docx", "gone.msg"):
+    for name in ("kept.docx", "gone.ptxt"):
         assert run("protect", str(plain), str(share / name), "--lab", str(lab), "--as",
                    "alice", "--grant", "bob:VIEW")[0] == 0
-    (share / "gone.msg").unlink()
+    assert run("open", str(share / "gone.ptxt"), "--lab", str(lab), "--as", "bob")[0] == 0
+    (share / "gone.ptxt").unlink()          # bob's store keeps its use license
     (share / "broken.docx").write_bytes((share / "kept.docx").read_bytes()[:3000])
     status, output, error = run("audit", str(lab), "--share", str(share), "--workers", "1",
                                 "--json")
@@ -125,7 +130,7 @@ def test_a_lab_and_its_share_in_one_report(tmp_path: Path) -> None:
     assert "RMS-011" not in ids                         # its keys are known domains
     assert ids.count("RMS-016") == 1                    # broken.docx
     gone = [f for f in data["findings"] if f["id"] == "RMS-015"]
-    assert len(gone) == 1 and gone[0]["subject"].startswith("store of alice on ALICE-PC")
+    assert len(gone) == 1 and gone[0]["subject"].startswith("store of bob on BOB-PC")
     templates = [f for f in data["findings"] if f["id"] == "RMS-014"]
     assert len(templates) == 2 and all("to ANYONE" in f["detail"] for f in templates)
     # without the lab, the same share's key is in no known trusted publishing domain

@@ -112,8 +112,11 @@ def create_waitress(application: RmsApplication, *, host: str = "127.0.0.1", por
         clear_untrusted_proxy_headers=True)
 
 
-class _Stop(Exception):
-    """SIGTERM: stop serving, as SIGINT does."""
+class _Stop(KeyboardInterrupt):
+    """SIGTERM: stop serving, as SIGINT does. A KeyboardInterrupt on purpose: the signal
+    may land while waitress runs a channel's handler, whose bare ``except`` swallows any
+    other exception (the server would go on serving); KeyboardInterrupt is among the few
+    it passes on to :meth:`LabServer.run`."""
 
 
 class LabServer:

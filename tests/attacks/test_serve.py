@@ -176,3 +176,35 @@ def test_a_host_the_lab_does_not_have_is_not_answered(server: ServeProcess) -> N
     answer = post(server.port, "/_wmcs/licensing/server.asmx", b"<a/>",
                   headers={"Host": "evil.example"})
     assert answer.status == 404
+
+
+def test_sigterm_stops_the_server_while_connections_come_and_go(lab: Path) -> None:
+    """A SIGTERM that lands while waitress handles a connection (not only while it waits
+    in select) still stops the server: the signal's exception is one the server's loop
+    passes on, never one a channel's error handler swallows."""
+    import threading
+    import time
+
+    for delay in (0.05, 0.2, 0.4, 0.7):
+        with ServeProcess(lab) as served:
+            done = threading.Event()
+
+            def churn() -> None:
+                while not done.is_set():
+                    try:
+                        with socket.create_connection(("127.0.0.1", served.port), 2) as s:
+                            s.sendall(b"GET / HTTP/1.1\r\nHost: rms.contoso.example\r\n\r\n")
+                            s.recv(64)
+                    except OSError:
+                        pass
+            workers = [threading.Thread(target=churn, daemon=True) for _ in range(6)]
+            for worker in workers:
+                worker.start()
+            time.sleep(delay)
+            try:
+                assert served.stop(signal.SIGTERM, timeout=15) == 0
+            finally:
+                done.set()
+                for worker in workers:
+                    worker.join(5)
+            assert "Traceback" not in served.stderr

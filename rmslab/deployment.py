@@ -17,7 +17,7 @@ from rmslab.actors.enrollment_service import EnrollmentService
 from rmslab.actors.people import DOMAIN_ADMINS, Computer, Directory, User, domain_sid
 from rmslab.actors.web import Web
 from rmslab.flows.certification import activate_machine, certify_account, enroll_client
-from rmslab.flows.enrollment import enroll_root_cluster, join_server, sub_enroll
+from rmslab.flows.enrollment import enroll_root_cluster, join_server, self_enroll, sub_enroll
 from rmslab.flows.publishing import download_templates, issue_template
 from rmslab.lab import Lab
 from rmslab.rights import ANYONE, Grant, RightsPolicy
@@ -72,7 +72,10 @@ class Deployment:
         return cluster
 
     def add_client(self, name: str, *, connected: bool = True) -> Client:
-        client = Client(self.lab, name, connected=connected)
+        """A computer with the RMS client, which ships with the Trusted SPC Issuer key and
+        chain of the lab's hierarchy (MS-RMPR 3.8.3.1)."""
+        client = Client(self.lab, name, connected=connected,
+                        spc_issuer=self.enrollment_service.spc_issuer_kit)
         self.clients[name] = client
         return client
 
@@ -99,8 +102,14 @@ def point_to_cluster(client: Client, cluster: Cluster) -> None:
 
 
 def standard_deployment(lab: Lab | None = None, *, offline_enrollment: bool = False,
-                        revocation: Revocation | None = None) -> Deployment:
-    """The ready deployment of ``rmslab lab create``."""
+                        revocation: Revocation | None = None,
+                        self_enrollment: bool = False) -> Deployment:
+    """The ready deployment of ``rmslab lab create``: the root cluster enrolled with the
+    enrollment service (online, or offline), or — ``self_enrollment`` — enrolled by
+    itself, as a version 2.0 server does (MS-RMPR 1.3.1)."""
+    if offline_enrollment and self_enrollment:
+        raise ValueError("a self-enrolled server sends no request: it cannot also enroll "
+                         "offline")
     lab = lab or Lab()
     deployment = Deployment(lab)
     directory = deployment.directory
@@ -111,13 +120,18 @@ def standard_deployment(lab: Lab | None = None, *, offline_enrollment: bool = Fa
                                   role=ROOT, first_server="RMS01",
                                   administrators={"rmsadmin"}, revocation=revocation)
     workstation = deployment.add_computer("ADMIN-WS")
-    if offline_enrollment:
-        root.first_server.connected = False
-    deployment.record(enroll_root_cluster(deployment.enrollment_service, root, by=admin,
-                                          online=not offline_enrollment,
-                                          computer=workstation))
-    if offline_enrollment:
-        root.first_server.connected = True
+    if self_enrollment:
+        service = deployment.enrollment_service
+        deployment.record(self_enroll(service.self_enrollment_kit, root, by=admin,
+                                      anchor=service.anchor))
+    else:
+        if offline_enrollment:
+            root.first_server.connected = False
+        deployment.record(enroll_root_cluster(deployment.enrollment_service, root, by=admin,
+                                              online=not offline_enrollment,
+                                              computer=workstation))
+        if offline_enrollment:
+            root.first_server.connected = True
     deployment.record(join_server(root, "RMS02", administrators={"rmsadmin"})[1])
     licensing = deployment.add_cluster("contoso-licensing",
                                        "https://licensing.contoso.example/_wmcs",
@@ -127,7 +141,7 @@ def standard_deployment(lab: Lab | None = None, *, offline_enrollment: bool = Fa
     for name in ("alice", "bob", "carol"):
         client = deployment.add_client(f"{name.upper()}-PC")
         point_to_cluster(client, root)
-        deployment.record(activate_machine(root, client))
+        deployment.record(activate_machine(client))
         deployment.record(certify_account(root, client, directory.user(name), directory))
     deployment.record(enroll_client(root, deployment.clients["ALICE-PC"], directory.user("alice")))
     issue_template(root, "Contoso-Confidential", "Employees of Contoso may view and edit",
@@ -158,6 +172,6 @@ def partner_organisation(deployment: Deployment, domain: str = "fabrikam.example
                              administrators={admin.name})
     other.record(enroll_root_cluster(other.enrollment_service, root, by=admin))
     client = other.add_client(f"{user.upper()}-PC")
-    other.record(activate_machine(root, client))
+    other.record(activate_machine(client))
     other.record(certify_account(root, client, person, other.directory))
     return other

@@ -30,7 +30,7 @@ from lxml import etree
 from rmslab.crypto.rsa import DigestAlgorithm, PrivateKey, PublicKey
 from rmslab.errors import InputError
 from rmslab.xrml.document import XrmlDocument
-from rmslab.xrml.model import Principal, format_time
+from rmslab.xrml.model import Principal, format_time, read_public_key
 from rmslab.xrml.writer import Markup, element, object_xml, principal_xml, public_key_xml, sign
 
 __all__ = ["ENTRY_TYPES", "Revoke", "RevocationIndex", "revocation_list_body",
@@ -76,16 +76,25 @@ class Revoke:
 
 
 def revocation_authorities(document: XrmlDocument) -> tuple[PublicKey, ...]:
-    """The keys of the principals a certificate names as revokers — the holders of its
-    ``REVOKE`` right. In an SLC that is the third-party revocation authority the cluster
-    named when it enrolled (E-4): its lists apply to whatever that SLC's cluster issued
-    (R-8)."""
+    """The keys of the third-party revocation authorities an SLC names: the PUBLICKEYs of
+    the ``Revocation`` distribution points of its ``CONDITIONLIST/REFRESH`` (MS-RMPR
+    2.2.9.3.4, 2.2.9.3.5), except the first, which holds the key of the SLC's own issuer.
+    Their lists apply to whatever that SLC's cluster issued (E-4, R-8). Empty for anything
+    but a certificate, and for an SLC with standard revocation."""
     if not document.is_certificate:
         return ()
-    holders = {p for right in document.rights if right.name.upper() == "REVOKE"
-               for p in right.principals}
-    return tuple(p.public_key for p in document.principals
-                 if p.public_key is not None and p.internal_id in holders)
+    points = document.element.findall(
+        "BODY/CONDITIONLIST/REFRESH/DISTRIBUTIONPOINT[OBJECT]")
+    keys = []
+    for index, point in enumerate(points):
+        obj = point.find("OBJECT")
+        if obj is None or obj.get("type") != "Revocation":
+            continue
+        key = read_public_key(point.find("PUBLICKEY"), document.position)
+        if key is None or (index == 0 and key == document.issuer_key):
+            continue
+        keys.append(key)
+    return tuple(keys)
 
 
 def revocation_list_body(*, id: str, issued: datetime, signer: Principal,

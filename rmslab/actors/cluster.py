@@ -17,8 +17,11 @@ archivedTemplates. Defaults as MS-RMPR 3.1.3.3 gives them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
+from rmslab.actors.enrollment_service import (SELF_ENROLLMENT_KEY_LABEL, IssuingKey,
+                                              trusted_spc_ca_key)
 from rmslab.actors.people import GroupExpansion
 from rmslab.crypto.rsa import PrivateKey, PublicKey
 from rmslab.lab import Lab
@@ -147,10 +150,28 @@ class Cluster:
 
     def __init__(self, lab: Lab, name: str, url: str, *, role: str,
                  revocation: Revocation | None = None,
-                 directory: GroupExpansion | None = None) -> None:
+                 directory: GroupExpansion | None = None,
+                 external_url: str | None = None) -> None:
         self.lab = lab
         self.name = name
         self.url = url.rstrip("/")
+        #: The base URL reachable from the extranet (MS-RMPR 3.1.1.1.1
+        #: externalLicensingUrl is this + "/licensing"). A lab cluster's is its own FQDN
+        #: (the lab's host names resolve only inside the lab), as many real deployments
+        #: publish one name inside and outside.
+        self.external_url = (external_url or url).rstrip("/")
+        #: externalCertificationUrl (MS-RMPR 3.1.1.1.1): NULL by default (3.1.3.3), so a
+        #: RAC carries no Extranet-Activation point.
+        self.external_certification_url: str | None = None
+        #: certificateValidityTimeTolerance, racValidityTime, tempRacValidityTime
+        #: (MS-RMPR 3.1.1.1.1; defaults of 3.1.3.3).
+        self.certificate_validity_tolerance = timedelta(minutes=15)
+        self.rac_validity = timedelta(days=365)
+        self.temporary_rac_validity = timedelta(minutes=15)
+        #: The self-enrollment key and certificate a version 2.0 server installs, when
+        #: the cluster enrolled itself (MS-RMPR 2.2.9.2 note 6); None otherwise.
+        self.self_enrollment: IssuingKey | None = None
+        self._guid: str | None = None
         self.role = role
         self.revocation = revocation or Revocation()
         self.sku = SKU
@@ -198,6 +219,57 @@ class Cluster:
         if self._key is None:
             self._key = self.lab.key(f"cluster:{self.name}")
         return self._key
+
+    @property
+    def guid(self) -> str:
+        """The server's GUID (MS-RMPR 3.6.4.2.4.1): the one in its SLC's principal once it
+        has an SLC, a new one before."""
+        if self.enrolled:
+            subject = self.slc.subject
+            if subject is not None and subject.id:
+                return subject.id
+        if self._guid is None:
+            self._guid = self.lab.guid("server")
+        return self._guid
+
+    @property
+    def host(self) -> str:
+        """The host name of the cluster's URL (the server name its SLC may carry)."""
+        return urlsplit(self.url).hostname or self.url
+
+    @property
+    def licensing_url(self) -> str:
+        """licensingUrl (MS-RMPR 3.1.1.1.1)."""
+        return f"{self.url}/licensing"
+
+    @property
+    def external_licensing_url(self) -> str:
+        """externalLicensingUrl (MS-RMPR 3.1.1.1.1): every real CLC and PL names one."""
+        return f"{self.external_url}/licensing"
+
+    @property
+    def certification_url(self) -> str:
+        """baseUrl + "/certification", the RAC's Activation point (MS-RMPR 3.3.4.1)."""
+        return f"{self.url}/certification"
+
+    @property
+    def self_enrolled(self) -> bool:
+        """Whether the cluster's SLC was signed with the self-enrollment key (MS-RMPR
+        1.3.1, 2.2.9.2 note 6) rather than by the enrollment service."""
+        return (self.enrolled
+                and self.slc.issuer_key == self.lab.key(SELF_ENROLLMENT_KEY_LABEL).public)
+
+    @property
+    def trusted_spc_ca_keys(self) -> tuple[PublicKey, ...]:
+        """trustedSpcCAKeys (MS-RMPR 3.1.1.1.1, 3.1.3.3): the security processor CA keys
+        this server trusts to sign SPCs — the lab's security processor CA."""
+        return (trusted_spc_ca_key(self.lab),)
+
+    @property
+    def slc_principal_text(self) -> str:
+        """The exact text of the PRINCIPAL its SLC issues — what RACs, CLCs and use
+        licenses copy into their ISSUER (MS-RMPR 2.2.9.5.2, 2.2.9.6.2)."""
+        return self.slc.element_text("BODY/ISSUEDPRINCIPALS/PRINCIPAL")
 
     @property
     def revocation_url(self) -> str:

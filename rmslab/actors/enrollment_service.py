@@ -1,38 +1,90 @@
-"""The enrollment service: rmslab's stand-in for the vendor's root of trust (SPEC E-3…E-6,
-S-2…S-5).
+"""The enrollment service and the vendor's hierarchy it stands for: rmslab's stand-in for
+Microsoft's root of trust (SPEC E-3…E-6, E-8, S-2…S-5; MS-RMPR 2.2.9.2, 2.2.9.3, 3.6,
+3.8.3.1).
 
-Like the real "Production Root → CA → Server Enrollment CA" hierarchy, it holds a root
-key (the anchor every chain ends at; it has no certificate of its own), a CA and a
-server enrollment CA. It answers enrollment and renewal requests — online, or as files
-carried from an offline server — with an SLC and the chain of certificates that grants
-the signing rights. It does no I/O: flows hand it request texts.
+It holds, as MS-RMPR 2.2.9.2 draws them, two branches under one root key (the anchor
+every chain ends at; it has no certificate of its own) and one CA:
+
+* the server branch — CA certificate (root → CA), Enrollment CA certificate (CA →
+  Server Enrollment CA), Enrollment Service certificate (Server Enrollment CA → the
+  Enrollment Service, an ``MS-DRM-Server``) — under which it issues SLCs; and a second
+  Enrollment Service certificate, the self-enrollment one, whose key a version 2.0 server
+  installs to sign its own SLC (MS-RMPR 1.3.1, 2.2.9.2 note 6);
+* the security processor branch — intermediate security processor CA certificate (CA →
+  Machine Activation Server CA), security processor CA certificate (→ the Desktop
+  Security Processor CA), SPC issuer certificate (→ the Desktop Security Processor
+  Activation Certificate) — whose key and chain the RMS client ships with and signs its
+  own SPC with (3.8.3.1, 3.8.4.1). Servers trust the security processor CA's key
+  (``trustedSpcCAKeys``).
+
+Every certificate has the shape of MS-RMPR 2.2.9.3 and the ID types of its tables, with
+the lab's names (:data:`rmslab.xrml.certificates.LAB_HIERARCHY`) where the tables give
+Microsoft's: the lab's root is not Microsoft's, and its certificates do not pretend to be.
+
+The service answers the Enroll message of MS-RMPR 3.6.4 — the request is an
+:class:`~rmslab.xrml.certificates.EnrollParameters` — without authentication (3.1.3.2),
+refusing only a request without a Version (3.6.4.1.4.6), and answers four certificates:
+the SLC, the Enrollment Service certificate, the Enrollment CA certificate and the CA
+certificate (3.6.4.1.4.7). One rule is the documentation's and not MS-RMPR's (SPEC S-5):
+a request submitted offline must show it is unchanged — see
+:class:`~rmslab.xrml.certificates.EnrollParameters` for how. A renewal is the same Enroll
+request for a server that has an SLC (it sends the GUID of its SLC, 3.6.4.2.4.1). The
+service does no I/O: flows hand it request texts.
 """
 
 from __future__ import annotations
 
-import hashlib
-import uuid
-from typing import Callable, Protocol
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 from urllib.parse import urlsplit
 
-from rmslab.crypto.rsa import PublicKey
-from rmslab.errors import InputError, RefusedError, TamperedRequestError, VerificationError
+from rmslab.crypto.rsa import PrivateKey, PublicKey
+from rmslab.errors import InputError, RefusedError, TamperedRequestError
 from rmslab.lab import Lab
 from rmslab.store.logdb import LoggingDatabase
 from rmslab.trace import DocumentRef, Trace
-from rmslab.xrml.certificates import (ENROLLMENT_REQUEST, RENEWAL_REQUEST, Revocation,
-                                      certificate_body)
-from rmslab.xrml.document import XrmlDocument
+from rmslab.xrml.certificates import (LAB_HIERARCHY, EnrollParameters,
+                                      issuing_certificate_body)
 from rmslab.xrml.model import Principal
 from rmslab.xrml.reader import parse
-from rmslab.xrml.verify import verify_document
 from rmslab.xrml.writer import sign
 
-__all__ = ["EnrollmentService", "EnrollmentEndpoint", "EnrollmentRequest", "SLC_LIFETIME"]
+__all__ = ["EnrollmentService", "EnrollmentEndpoint", "IssuingKey", "SLC_LIFETIME",
+           "HIERARCHY_LIFETIME", "SPC_CA_KEY_LABEL", "SELF_ENROLLMENT_KEY_LABEL",
+           "trusted_spc_ca_key", "read_enroll_request"]
 
-#: How long an SLC issued by the enrollment service is valid (renewal extends it).
+#: How long an SLC issued by the enrollment service may issue (renewal extends it).
 SLC_LIFETIME = timedelta(days=365)
+#: How long the hierarchy's own certificates may issue.
+HIERARCHY_LIFETIME = timedelta(days=365 * 30)
+#: The label of the security processor CA's key in the lab (servers trust it).
+SPC_CA_KEY_LABEL = "spc-ca"
+#: The label of the self-enrollment key in the lab (MS-RMPR 2.2.9.2 note 6).
+SELF_ENROLLMENT_KEY_LABEL = "self-enrollment-service"
+
+_CA = "DRM-Certificate-Authority"
+_SLC = "Server-Licensor-Certificate"
+_CA_CERT = "DRM-CA-Certificate"
+
+
+def trusted_spc_ca_key(lab: Lab) -> PublicKey:
+    """The key of the lab's security processor CA: what a server of the lab keeps in
+    ``trustedSpcCAKeys`` (MS-RMPR 3.1.3.3: "public keys from SPC CA certificates that are
+    trusted by this server to sign SPCs"; 3.3.4.1)."""
+    return lab.key(SPC_CA_KEY_LABEL).public
+
+
+@dataclass(frozen=True)
+class IssuingKey:
+    """A private key that issues, its principal (as its certificate issues it) and the
+    chain of certificates above it, leaf first: the SPC issuer that a client signs its SPC
+    with (MS-RMPR 3.8.3.1: "Trusted SPC Issuer private key and … chain"), or the
+    self-enrollment key that a server signs its own SLC with."""
+
+    key: PrivateKey
+    principal: Principal
+    chain_text: str
 
 
 class EnrollmentEndpoint(Protocol):
@@ -54,107 +106,134 @@ class EnrollmentEndpoint(Protocol):
     def renew(self, request_text: str, *, trace: Trace, channel: str) -> str: ...
 
 
-class EnrollmentRequest:
-    """A verified enrollment or renewal request: what E-4 says it holds."""
-
-    def __init__(self, document: XrmlDocument) -> None:
-        self.document = document
-        body = document.element.find("BODY")
-        assert body is not None
-        issuer = document.issuer
-        if issuer is None or issuer.public_key is None:
-            raise RefusedError("the request carries no server public key", spec_id="E-4")
-        levels = dict(issuer.security_levels)
-        self.kind = document.body_type
-        self.request_id = document.id or ""
-        self.server_key: PublicKey = issuer.public_key
-        self.base_url = issuer.url or ""
-        self.sku = levels.get("Server-SKU", "")
-        self.version = levels.get("Server-Version", "")
-        revocation = body.find("REVOCATION")
-        if revocation is None:
-            raise RefusedError("the request carries no revocation information", spec_id="E-4")
-        if revocation.get("type") == "third-party":
-            from rmslab.xrml.model import read_public_key
-            principal = revocation.find("PRINCIPAL")
-            name = principal.findtext("OBJECT/NAME") if principal is not None else None
-            key = read_public_key(principal.find("PUBLICKEY") if principal is not None else None,
-                                  "REVOCATION")
-            if key is None:
-                raise RefusedError("third-party revocation names no authority key",
-                                   spec_id="E-4")
-            self.revocation = Revocation(name, key)
-        else:
-            self.revocation = Revocation()
-        renews = body.find("RENEWS/OBJECT/ID")
-        self.renews = renews.text if renews is not None else None
-        missing = [name for name, value in (("SKU", self.sku), ("version", self.version),
-                                            ("base URL", self.base_url)) if not value]
-        if missing:
-            raise RefusedError(f"the request lacks its {', '.join(missing)}", spec_id="E-4")
-
-    @property
-    def fields(self) -> dict[str, str]:
-        """The information the request carries, E-4's list."""
-        return {
-            "revocation": ("third-party: " + (self.revocation.authority_name or "?"))
-            if self.revocation.third_party else "standard",
-            "slc_public_key": self.server_key.fingerprint,
-            "sku": self.sku,
-            "version": self.version,
-            "base_url": self.base_url,
-        }
-
-
 class EnrollmentService:
-    """The vendor's enrollment service, made executable."""
+    """The vendor's enrollment service and certificate hierarchy, made executable."""
 
     def __init__(self, lab: Lab, *, url: str = "https://enroll.rmslab.example/enroll",
                  tls_root: str = "rmslab Enrollment TLS Root",
-                 chain_text: str | None = None) -> None:
-        """A new service (its CA certificates issued now), or, with ``chain_text``, the
-        service whose certificates those are (a lab read back from disk)."""
+                 chain_text: str | None = None, spc_chain_text: str | None = None,
+                 self_enrollment_text: str | None = None) -> None:
+        """A new service (its hierarchy's certificates issued now), or, with the texts of
+        its chains, the service whose certificates those are (a lab read back from
+        disk)."""
         self.lab = lab
         self.url = url
         self.tls_root = tls_root
         self.name = "rmslab Enrollment Service"
+        names = LAB_HIERARCHY
         self._root_key = lab.key("enrollment-root")
         self._ca_key = lab.key("enrollment-ca")
         self._enrollment_ca_key = lab.key("enrollment-server-ca")
+        self._service_key = lab.key("enrollment-service")
+        self._self_enrollment_key = lab.key(SELF_ENROLLMENT_KEY_LABEL)
+        self._activation_ca_key = lab.key("spc-intermediate-ca")
+        self._spc_ca_key = lab.key(SPC_CA_KEY_LABEL)
+        self._spc_issuer_key = lab.key("spc-issuer")
         self._issued: dict[PublicKey, str] = {}
         #: Every request the service received, accepted or refused (E-8).
         self.log = LoggingDatabase()
+
+        def tag(name: str, key: PrivateKey) -> Principal:
+            return Principal(_CA, name, "ascii-tag", name, (), key.public)
+        self.root = tag(names.root, self._root_key)
+        self.ca = tag(names.ca, self._ca_key)
+        self.enrollment_ca = tag(names.enrollment_ca, self._enrollment_ca_key)
+        self.activation_ca = tag(names.machine_activation_ca, self._activation_ca_key)
         if chain_text is not None:
-            chain = parse(chain_text, source="enrollment service chain")
-            enrollment_doc, ca_doc = chain[0], chain[1]
-            assert enrollment_doc.principals and ca_doc.principals and ca_doc.issuer
-            self.enrollment_ca, self.ca = enrollment_doc.principals[0], ca_doc.principals[0]
-            self.root = ca_doc.issuer
-            if (self.root.public_key != self._root_key.public
-                    or self.enrollment_ca.public_key != self._enrollment_ca_key.public):
-                raise InputError("the enrollment service's certificates do not belong to "
-                                 "this lab's seed")
+            #: The Enrollment Service certificate, the Enrollment CA certificate and the CA
+            #: certificate: what follows an SLC it issues (MS-RMPR 3.6.4.1.4.7).
             self.chain_text = chain_text
-            return
-        now = lab.now()
-        self.root = Principal("DRM-Certificate-Authority", lab.guid("enrollment"), "MS-GUID",
-                              "rmslab Production Root", (), self._root_key.public)
-        self.ca = Principal("DRM-Certificate-Authority", lab.guid("enrollment"), "MS-GUID",
-                            "rmslab Production CA", (), self._ca_key.public)
-        self.enrollment_ca = Principal("DRM-Certificate-Authority", lab.guid("enrollment"),
-                                       "MS-GUID", "rmslab Production Server Enrollment CA", (),
-                                       self._enrollment_ca_key.public)
-        forever = now + timedelta(days=365 * 30)
-        ca_cert = sign(certificate_body(kind="DRM-CA-Certificate", id=lab.guid("enrollment"),
-                                        issued=now, issuer=self.root, subject=self.ca,
-                                        not_before=now, not_after=forever),
-                       self._root_key, lab.digest_algorithm)
-        enrollment_cert = sign(certificate_body(
-            kind="DRM-CA-Certificate", id=lab.guid("enrollment"), issued=now, issuer=self.ca,
-            subject=self.enrollment_ca, not_before=now, not_after=forever),
-            self._ca_key, lab.digest_algorithm)
-        #: The chain that grants the enrollment CA its signing rights (E-5).
-        self.chain_text = enrollment_cert + ca_cert
+            self.service = self._read(chain_text, self._service_key, "enrollment service")
+        else:
+            ca_cert = self._certify(self.root, self._root_key, self.ca, _CA_CERT)
+            enrollment_ca_cert = self._certify(self.ca, self._ca_key, self.enrollment_ca,
+                                               _CA_CERT)
+            self.service = Principal("MS-DRM-Server", lab.guid("enrollment"), "MS-GUID",
+                                     names.enrollment_service, (), self._service_key.public)
+            self.chain_text = (self._certify(self.enrollment_ca, self._enrollment_ca_key,
+                                             self.service, _SLC)
+                               + enrollment_ca_cert + ca_cert)
+        chain = parse(self.chain_text, source="enrollment service chain")
+        if (len(chain) != 3 or chain[2].issuer_key != self._root_key.public
+                or not chain[1].certifies(self._enrollment_ca_key.public)):
+            raise InputError("the enrollment service's certificates do not belong to this "
+                             "lab's seed (or were made by an older rmslab: create the lab "
+                             "again)")
+        enrollment_ca_cert, ca_cert = chain[1].text, chain[2].text
+        if self_enrollment_text is not None:
+            self.self_enrollment_service = self._read(self_enrollment_text,
+                                                      self._self_enrollment_key,
+                                                      "self-enrollment certificate")
+        else:
+            self.self_enrollment_service = Principal(
+                "MS-DRM-Server", lab.guid("enrollment"), "MS-GUID",
+                names.self_enrollment_service, (), self._self_enrollment_key.public)
+            self_enrollment_text = (self._certify(self.enrollment_ca, self._enrollment_ca_key,
+                                                  self.self_enrollment_service, _SLC)
+                                    + enrollment_ca_cert + ca_cert)
+        #: The self-enrollment certificate and the chain above it (MS-RMPR 2.2.9.2 note 6).
+        self.self_enrollment_text = self_enrollment_text
+        if spc_chain_text is not None:
+            self.spc_issuer = self._read(spc_chain_text, self._spc_issuer_key, "SPC issuer")
+            spc_chain = parse(spc_chain_text, source="SPC issuer chain")
+            if len(spc_chain) < 2 or not spc_chain[1].principals:
+                raise InputError("the SPC issuer chain of the lab is incomplete")
+            self.spc_ca = spc_chain[1].principals[0].identity()
+        else:
+            self.spc_ca = Principal("DRM-Desktop-Security-Processor-Certificate-Authority",
+                                    lab.guid("enrollment"), "MS-GUID", names.spc_ca, (),
+                                    self._spc_ca_key.public)
+            self.spc_issuer = Principal("MS-DRM-Desktop-Security-Processor",
+                                        lab.guid("enrollment"), "MS-GUID", names.spc_issuer, (),
+                                        self._spc_issuer_key.public)
+            spc_chain_text = (
+                self._certify(self.spc_ca, self._spc_ca_key, self.spc_issuer, _SLC)
+                + self._certify(self.activation_ca, self._activation_ca_key, self.spc_ca,
+                                _CA_CERT)
+                + self._certify(self.ca, self._ca_key, self.activation_ca, _CA_CERT)
+                + ca_cert)
+        #: The Trusted SPC Issuer chain (MS-RMPR 2.2.9.2, 3.8.3.1): SPC issuer certificate,
+        #: security processor CA certificate, intermediate security processor CA
+        #: certificate, CA certificate.
+        self.spc_chain_text = spc_chain_text
+
+    def _certify(self, issuer: Principal, key: PrivateKey, subject: Principal,
+                 kind: str) -> str:
+        now = self.lab.now()
+        return sign(issuing_certificate_body(
+            kind=kind, id=self.lab.guid("enrollment"), issued=now, issuer=issuer,
+            subject=subject, not_before=now, not_after=now + HIERARCHY_LIFETIME),
+            key, self.lab.digest_algorithm)
+
+    def _read(self, text: str, key: PrivateKey, what: str) -> Principal:
+        """The principal the first certificate of ``text`` issues, checked to be ``key``'s."""
+        try:
+            document = parse(text, source=what)[0]
+        except InputError as exc:
+            raise InputError(f"the lab's {what} cannot be read: {exc}") from None
+        if not document.principals or document.principals[0].public_key != key.public:
+            raise InputError(f"the lab's {what} certificate does not belong to this lab's "
+                             "seed")
+        return document.principals[0].identity()
+
+    # --- what the vendor ships --------------------------------------------------------
+    @property
+    def spc_issuer_kit(self) -> IssuingKey:
+        """The Trusted SPC Issuer private key and chain an RMS client ships with
+        (MS-RMPR 3.8.3.1)."""
+        return IssuingKey(self._spc_issuer_key, self.spc_issuer, self.spc_chain_text)
+
+    @property
+    def self_enrollment_kit(self) -> IssuingKey:
+        """The self-enrollment key and certificate chain a version 2.0 server installs
+        (MS-RMPR 2.2.9.2 note 6)."""
+        return IssuingKey(self._self_enrollment_key, self.self_enrollment_service,
+                          self.self_enrollment_text)
+
+    @property
+    def trusted_spc_ca_keys(self) -> tuple[PublicKey, ...]:
+        """The security processor CA key servers trust (MS-RMPR 3.1.3.3)."""
+        return (self._spc_ca_key.public,)
 
     @property
     def enrolled_servers(self) -> dict[PublicKey, str]:
@@ -167,7 +246,7 @@ class EnrollmentService:
 
     @property
     def anchor(self) -> PublicKey:
-        """The root key to pin: every SLC it issues chains up to it."""
+        """The root key to pin: every certificate of the hierarchy chains up to it."""
         return self._root_key.public
 
     @property
@@ -175,113 +254,111 @@ class EnrollmentService:
         return urlsplit(self.url).hostname or self.url
 
     # --- answering requests ---------------------------------------------------------------
-    def read_request(self, request_text: str, *, expected: str, spec_id: str,
-                     trace: Trace) -> EnrollmentRequest:
-        """Parse a request and check its proof of possession: it must be signed by the key
-        it asks to have certified, over exactly the text received."""
-        try:
-            chain = parse(request_text, source="request")
-            document = chain[0]
-            verify_document(document)
-        except (VerificationError, InputError) as exc:
-            trace.check(spec_id, "the request is unchanged since the server signed it", False,
-                        f"the request was changed after export ({exc})")
-            raise TamperedRequestError(
-                "the request file was changed after it was exported: its signature by the "
-                "server key no longer holds", spec_id=spec_id, trace=trace) from None
-        trace.check(spec_id, "the request is unchanged since the server signed it", True,
-                    "signed by the key it asks to have certified (proof of possession)")
-        if document.body_type != expected:
-            trace.check("E-4", f"the request is a {expected}", False, document.body_type)
-            raise RefusedError(f"expected a {expected}, got {document.body_type!r}",
-                               spec_id="E-4", trace=trace)
-        try:
-            request = EnrollmentRequest(document)
-        except RefusedError as exc:
-            trace.check("E-4", "the request holds E-4's information", False, exc.reason)
-            exc.trace = trace
-            raise
-        trace.check("E-4", "the request holds E-4's information", True,
-                    ", ".join(f"{k}={v if k != 'slc_public_key' else v[:16]}"
-                              for k, v in request.fields.items()))
-        return request
+    def read_request(self, request_text: str, *, channel: str, trace: Trace) -> EnrollParameters:
+        """The service's checks of a request (:func:`read_enroll_request`)."""
+        return read_enroll_request(request_text, channel=channel, trace=trace)
 
-    def _issue_slc(self, request: EnrollmentRequest) -> str:
+    def _issue_slc(self, request: EnrollParameters) -> str:
         now = self.lab.now()
-        host = urlsplit(request.base_url).hostname or request.base_url
-        # The server's ID is derived from its key, so every SLC for this key names the same
-        # server (renewal keeps the identity).
-        server_id = "{" + str(uuid.UUID(bytes=hashlib.sha256(
-            request.server_key.modulus_base64.encode()).digest()[:16], version=4)) + "}"
-        server = Principal("MS-DRM-Server", server_id, "MS-GUID", host,
-                           (("URL", request.base_url),), request.server_key,
-                           (("Server-Version", request.version), ("Server-SKU", request.sku)))
-        revoker = None
-        if request.revocation.third_party:
-            revoker = Principal("Revocation-Authority", None, None,
-                                request.revocation.authority_name, (),
-                                request.revocation.authority_key)
-        body = certificate_body(kind="Server-Licensor-Certificate", id=self.lab.guid("slc"),
-                                issued=now, issuer=self.enrollment_ca, subject=server,
-                                not_before=now, not_after=now + SLC_LIFETIME, revoker=revoker)
-        return sign(body, self._enrollment_ca_key, self.lab.digest_algorithm)
+        levels = [("Server-Version", request.version or "")]
+        if request.sku:
+            levels.append(("Server-SKU", request.sku))
+        server = Principal("MS-DRM-Server", request.guid, "MS-GUID", None,
+                           (("URL", request.url),) if request.url else (), request.public_key,
+                           tuple(levels))
+        body = issuing_certificate_body(
+            kind=_SLC, id=self.lab.guid("slc"), issued=now, issuer=self.service,
+            subject=server, not_before=now, not_after=now + SLC_LIFETIME,
+            revocation_authorities=request.authorities)
+        return sign(body, self._service_key, self.lab.digest_algorithm)
 
     def enroll(self, request_text: str, *, trace: Trace, channel: str) -> str:
-        """Answer an enrollment request (E-3…E-6): the SLC and its chain, as XML text.
-        Every request is logged, accepted or refused (E-8)."""
-        return self._logged("root-enrollment", request_text, trace, channel, self._enroll)
+        """Answer an Enroll request (E-3…E-6; MS-RMPR 3.6.4): the SLC and the three
+        certificates above it, as XML text. Every request is logged, accepted or refused
+        (E-8)."""
+        return self._answer("root-enrollment", request_text, trace, channel)
 
     def renew(self, request_text: str, *, trace: Trace, channel: str) -> str:
-        """Answer a renewal request (S-2, S-3, S-5): a new SLC for the same server key."""
-        return self._logged("slc-renewal", request_text, trace, channel, self._renew)
+        """Answer the Enroll request of a server renewing its SLC (S-2, S-3, S-5): the same
+        operation, logged as a renewal."""
+        return self._answer("slc-renewal", request_text, trace, channel)
 
-    def _logged(self, kind: str, request_text: str, trace: Trace, channel: str,
-                handler: Callable[[str, Trace, str], tuple[str, EnrollmentRequest]]) -> str:
+    def kind_of(self, request_text: str) -> str:
+        """How to log a request that arrives over the wire, where renewal and enrollment
+        are one operation: a renewal when the key was enrolled here before."""
         try:
-            response, request = handler(request_text, trace, channel)
+            key = EnrollParameters.from_xml(request_text).public_key
+        except InputError:
+            return "root-enrollment"
+        return "slc-renewal" if key in self._issued else "root-enrollment"
+
+    def _answer(self, kind: str, request_text: str, trace: Trace, channel: str) -> str:
+        what = "a renewal" if kind == "slc-renewal" else "an enrollment"
+        trace.step(self.name, f"receives {what} request ({channel})",
+                   documents=[DocumentRef("enrollment request", request_text,
+                                          "EnrollParameters")])
+        try:
+            request = self.read_request(request_text, channel=channel, trace=trace)
         except RefusedError as exc:
-            self.log.record(at=self.lab.now(), kind=kind, requester="(request file)",
-                            subject="(unverified request)", channel=channel, accepted=False,
+            self.log.record(at=self.lab.now(), kind=kind, requester="(request)",
+                            subject="(request)", channel=channel, accepted=False,
                             reason=exc.reason, spec_id=exc.spec_id)
             trace.check("E-8", f"the {kind} request is logged by {self.name}", True, "refused")
             raise
-        self.log.record(at=self.lab.now(), kind=kind, requester=request.base_url,
-                        subject=request.base_url, channel=channel, accepted=True,
-                        request_id=request.request_id)
+        response = self._issue_slc(request) + self.chain_text
+        self._issued[request.public_key] = request.url or ""
+        trace.step(self.name, "issues the server licensor certificate and returns it with "
+                              "the certificates above it",
+                   documents=[DocumentRef("enrollment response: SLC + chain", response,
+                                          _SLC)],
+                   keys=[f"signed with the Enrollment Service key "
+                         f"{self._service_key.public.short_fingerprint}"])
+        trace.check("E-5", "the response holds the SLC and the chain of signing rights", True,
+                    "SLC, Enrollment Service certificate, Enrollment CA certificate, CA "
+                    "certificate (MS-RMPR 3.6.4.1.4.7)")
+        self.log.record(at=self.lab.now(), kind=kind, requester=request.url or request.guid,
+                        subject=request.url or request.guid, channel=channel, accepted=True,
+                        request_id=request.guid)
         trace.check("E-8", f"the {kind} request is logged by {self.name}", True, "accepted")
         return response
 
-    def _enroll(self, request_text: str, trace: Trace, channel: str) -> tuple[str, EnrollmentRequest]:
-        trace.step(self.name, f"receives an enrollment request ({channel})",
-                   documents=[DocumentRef("enrollment request", request_text, ENROLLMENT_REQUEST)])
-        request = self.read_request(request_text, expected=ENROLLMENT_REQUEST, spec_id="E-4",
-                                    trace=trace)
-        slc = self._issue_slc(request)
-        self._issued[request.server_key] = request.base_url
-        response = slc + self.chain_text
-        trace.step(self.name, "issues the server licensor certificate and returns it with "
-                              "the chain that grants the signing rights",
-                   documents=[DocumentRef("enrollment response: SLC + chain", response,
-                                          "Server-Licensor-Certificate")],
-                   keys=[f"signed with the server enrollment CA key "
-                         f"{self._enrollment_ca_key.public.short_fingerprint}"])
-        trace.check("E-5", "the response holds the SLC and the chain of signing rights", True,
-                    "SLC, server enrollment CA certificate, CA certificate")
-        return response, request
 
-    def _renew(self, request_text: str, trace: Trace, channel: str) -> tuple[str, EnrollmentRequest]:
-        trace.step(self.name, f"receives a renewal request ({channel})",
-                   documents=[DocumentRef("renewal request", request_text, RENEWAL_REQUEST)])
-        request = self.read_request(request_text, expected=RENEWAL_REQUEST, spec_id="S-5",
-                                    trace=trace)
-        known = request.server_key in self._issued
-        trace.check("S-2", "the server key was enrolled here before", known,
-                    "" if known else "no SLC was ever issued by this service for that key")
-        if not known:
-            raise RefusedError("this enrollment service never enrolled that server key",
-                               spec_id="S-2", trace=trace)
-        response = self._issue_slc(request) + self.chain_text
-        trace.step(self.name, "issues a renewed SLC for the same server key",
-                   documents=[DocumentRef("renewal response: new SLC + chain", response,
-                                          "Server-Licensor-Certificate")])
-        return response, request
+def read_enroll_request(request_text: str, *, channel: str, trace: Trace) -> EnrollParameters:
+    """Read an Enroll request's parameters and apply the service's rules: the
+    documentation's tamper rule for what was carried as a file (S-5), and MS-RMPR's
+    one check, a Version (3.6.4.1.4.6). No authentication, no authorization (3.1.3.2):
+    the key, the GUID, SKU, Name and URL are taken as sent."""
+    try:
+        request = EnrollParameters.from_xml(request_text)
+    except InputError as exc:
+        trace.check("E-4", "the request is an EnrollParameters (MS-RMPR 3.6.4.1.4.1)",
+                    False, str(exc))
+        raise RefusedError(f"the request cannot be read: {exc}", spec_id="E-4",
+                           trace=trace) from None
+    if request.proof is not None or channel == "offline":
+        holds = request.proof_holds()
+        reason = ("signed by the key it asks to have certified, over every field "
+                  "(the documentation's rule S-5; MS-RMPR has the service ignore "
+                  "SignedDataBase64Encoded)" if holds else
+                  "the file carries no proof that it is unchanged" if request.proof is None
+                  else "the request was changed after export: the proof in "
+                       "SignedDataBase64Encoded no longer matches its fields")
+        trace.check("S-5", "the request is unchanged since the server exported it",
+                    holds, reason)
+        if not holds:
+            raise TamperedRequestError(
+                f"the request was refused: {reason}", spec_id="S-5", trace=trace)
+    fields = {"revocation": request.revocation_type,
+              "slc_public_key": request.public_key.short_fingerprint,
+              "sku": request.sku or "-", "version": request.version or "-",
+              "base_url": request.url or "-"}
+    if not request.version:
+        trace.check("E-4", "the request names the server's Version", False,
+                    "EnrolleeInformation has no Version (MS-RMPR 3.6.4.1.4.6)")
+        raise RefusedError("the request has no Version in EnrolleeInformation: the one "
+                           "field the enrollment service requires (MS-RMPR 3.6.4.1.4.6)",
+                           spec_id="E-4", trace=trace)
+    trace.check("E-4", "the request holds E-4's information", True,
+                ", ".join(f"{k}={v}" for k, v in fields.items())
+                + " (the service checks only the Version, MS-RMPR 3.6.4.1.4.6)")
+    return request

@@ -39,9 +39,9 @@ class _Bootstrap:
         enroll_root_cluster(d.enrollment_service, root, by=admin)
         self.anchor = d.enrollment_service.anchor
         self.alice_pc, self.bob_pc = d.add_client("ALICE-PC"), d.add_client("BOB-PC")
-        activate_machine(root, self.alice_pc)
+        activate_machine(self.alice_pc)
         certify_account(root, self.alice_pc, alice, directory)
-        activate_machine(root, self.bob_pc)
+        activate_machine(self.bob_pc)
         certify_account(root, self.bob_pc, carol, directory, temporary=True)
         enroll_client(root, self.alice_pc, alice)
 

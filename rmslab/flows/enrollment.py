@@ -1,47 +1,64 @@
-"""Enrollment of clusters (SPEC E-1…E-6, E-8, E-9).
+"""Enrollment of clusters (SPEC E-1…E-6, E-8, E-9; MS-RMPR 1.3.1, 3.6).
 
-The root certification cluster enrolls with the enrollment service, online or offline:
-offline, the request is exported to a file, submitted from another, connected computer,
-and the response imported. Both ways carry exactly the same request and give the same
-SLC (E-6). Licensing-only clusters sub-enroll with the root cluster; later servers of a
-cluster join it and share its SLC without enrolling (E-2).
+The root certification cluster enrolls with the enrollment service, online or offline,
+or enrolls itself: online, its first server sends the Enroll request of MS-RMPR 3.6.4.1
+(:class:`~rmslab.xrml.certificates.EnrollParameters`); offline, the same request is
+written to a file (3.6.4.2.1.1), submitted from another, connected computer, and the
+response imported. Both ways carry exactly the same request and give the same SLC (E-6).
+A version 2.0 server may instead enroll itself (:func:`self_enroll`, MS-RMPR 1.3.1,
+2.2.9.2 note 6): it signs its own SLC with the self-enrollment key it installed, and no
+request leaves it. Licensing-only clusters sub-enroll with the root cluster; later
+servers of a cluster join it and share its SLC without enrolling (E-2).
+
+The request always carries, in ``AuthorizationInformation/SignedDataBase64Encoded``, the
+proof the documentation's offline rule needs (S-5: a changed request file is refused) —
+a signature by the key being enrolled over every field; MS-RMPR has the service ignore
+that element, and the lab's service checks it only because the documentation says so.
 """
 
 from __future__ import annotations
 
 from rmslab.actors.cluster import LICENSING_ONLY, ROOT, Cluster, Server
-from rmslab.actors.enrollment_service import SLC_LIFETIME, EnrollmentEndpoint
+from rmslab.actors.enrollment_service import (SLC_LIFETIME, EnrollmentEndpoint, IssuingKey,
+                                              read_enroll_request)
 from rmslab.actors.people import Computer, User
-from rmslab.crypto.rsa import PublicKey
+from datetime import datetime
+
+from rmslab.crypto.rsa import DigestAlgorithm, PrivateKey, PublicKey
 from rmslab.errors import InputError, NotConnectedError, RefusedError, VerificationError
 from rmslab.flows._common import (RequestFile, log_request, refuse_and_log,
                                   require_slc_in_force, require_trusted_site)
 from rmslab.trace import DocumentRef, Trace
 from rmslab.trust import validate_chain
-from rmslab.xrml.certificates import ENROLLMENT_REQUEST, certificate_body, enrollment_request_body
+from rmslab.xrml.certificates import EnrollParameters, issuing_certificate_body
 from rmslab.xrml.model import Principal
 from rmslab.xrml.reader import parse
 from rmslab.xrml.writer import sign
 
 __all__ = ["RequestFile", "make_request", "enroll_root_cluster", "export_enrollment_request",
            "submit_enrollment_request", "import_enrollment_response", "sub_enroll",
-           "join_server", "install_response"]
+           "self_enroll", "join_server", "install_response", "server_slc"]
+
+_SLC = "Server-Licensor-Certificate"
 
 
-def make_request(cluster: Cluster, *, kind: str, trace: Trace,
-                 renews: str | None = None) -> str:
-    """The request the cluster's first server writes and signs with the new cluster key
-    (E-4; proof of possession)."""
-    body = enrollment_request_body(
-        kind=kind, request_id=cluster.lab.guid("request"), issued=cluster.lab.now(),
-        server_key=cluster.key.public, sku=cluster.sku, version=cluster.version,
-        base_url=cluster.url, revocation=cluster.revocation, slc_id=renews)
-    text = sign(body, cluster.key, cluster.lab.digest_algorithm)
+def make_request(cluster: Cluster, *, trace: Trace, renewal: bool = False) -> str:
+    """The Enroll request the cluster's first server writes (MS-RMPR 3.6.4.1,
+    3.6.4.2.1.1): the cluster key's public half and the server's GUID (a new one, or its
+    SLC's when renewing), its revocation arrangement, SKU, version, name and base URL —
+    and the proof of S-5, made with the cluster key."""
+    revocation = cluster.revocation
+    parameters = EnrollParameters(
+        public_key=cluster.key.public, guid=cluster.guid, version=cluster.version,
+        sku=cluster.sku, name=cluster.host, url=cluster.url,
+        revocation_type=revocation.revocation_type,
+        authorities=(revocation.authority_key,) if revocation.authority_key else ())
+    text = parameters.signed_by(cluster.key).to_xml()
     server = cluster.first_server.name
-    trace.step(server, f"{'uses the cluster key' if renews else 'generates the cluster key'} "
-                       f"and writes {'a renewal' if renews else 'an enrollment'} request, "
-                       "signed with that key",
-               documents=[DocumentRef("request", text, kind)],
+    trace.step(server, f"{'uses the cluster key' if renewal else 'generates the cluster key'} "
+                       f"and writes {'a renewal' if renewal else 'an enrollment'} request "
+                       "(MS-RMPR 3.6.4.1 EnrollParameters)",
+               documents=[DocumentRef("request", text, "EnrollParameters")],
                keys=[f"cluster key {cluster.key.public.short_fingerprint} "
                      f"({cluster.key.bits}-bit, stays on the server)"])
     return text
@@ -85,7 +102,7 @@ def enroll_root_cluster(service: EnrollmentEndpoint, cluster: Cluster, *, by: Us
                 f"{server.name} is not connected: enroll offline instead", spec_id="E-3"),
                 kind="root-enrollment", requester=str(by), subject=cluster.name,
                 channel="online")
-        request = make_request(cluster, kind=ENROLLMENT_REQUEST, trace=trace)
+        request = make_request(cluster, trace=trace)
         trace.step(server.name, "sends the request during provisioning", service.name)
         trace.check("E-3", f"{server.name} is connected: online enrollment", True,
                     "the request goes straight to the enrollment service")
@@ -99,7 +116,7 @@ def enroll_root_cluster(service: EnrollmentEndpoint, cluster: Cluster, *, by: Us
                                  requester=str(by), subject=cluster.name, channel="online")
         log_request(cluster, trace, kind="root-enrollment", requester=str(by),
                     subject=cluster.name, channel="online", accepted=True,
-                    request_id=parse(request)[0].id)
+                    request_id=cluster.guid)
         _record_slc(cluster, trace)
         return trace
     if computer is None:
@@ -121,7 +138,7 @@ def _record_slc(cluster: Cluster, trace: Trace) -> None:
 def export_enrollment_request(cluster: Cluster, *, by: User) -> tuple[RequestFile, Trace]:
     """Offline enrollment, step 1: export the request to a file (E-3)."""
     trace = Trace(f"Offline enrollment of {cluster.name}")
-    text = make_request(cluster, kind=ENROLLMENT_REQUEST, trace=trace)
+    text = make_request(cluster, trace=trace)
     request = RequestFile(f"{cluster.first_server.name}EnrollRequest.xml", text)
     trace.step(cluster.first_server.name, f"exports the request to {request.name}",
                note="the file is carried to a connected computer")
@@ -159,48 +176,91 @@ def import_enrollment_response(cluster: Cluster, response: RequestFile, anchor: 
     return trace
 
 
+def server_slc(issuer: Principal, key: PrivateKey, cluster: Cluster, *, lab_now: datetime,
+               slc_id: str, algorithm: DigestAlgorithm) -> str:
+    """An SLC a server signs (self-enrollment, or a root cluster sub-enrolling a
+    licensing-only one; MS-RMPR 2.2.9.3): its ISSUER is ``issuer`` (OBJECT and key only),
+    its principal the cluster's GUID, NAME (the server's name: MS-RMPR 2.2.9.3.3 allows it
+    for a self-enrolled server, and the real SLC a server issued to another carries one),
+    URL, key, Server-Version and Server-SKU; the cluster's third-party revocation
+    authority, if any, in the CONDITIONLIST of 2.2.9.3.4."""
+    subject = Principal("MS-DRM-Server", cluster.guid, "MS-GUID", cluster.host,
+                        (("URL", cluster.url),), cluster.key.public,
+                        (("Server-Version", cluster.version), ("Server-SKU", cluster.sku)))
+    authority = cluster.revocation.authority_key
+    return sign(issuing_certificate_body(
+        kind=_SLC, id=slc_id, issued=lab_now, issuer=issuer, subject=subject,
+        not_before=lab_now, not_after=lab_now + SLC_LIFETIME,
+        revocation_authorities=(authority,) if authority else ()), key, algorithm)
+
+
+def self_enroll(kit: IssuingKey, cluster: Cluster, *, by: User, anchor: PublicKey) -> Trace:
+    """Self-enrollment of a version 2.0 server (MS-RMPR 1.3.1, 2.2.9.2 note 6): the
+    cluster's first server signs its own SLC with the self-enrollment key ``kit`` it
+    installed, under the self-enrollment certificate (an Enrollment Service certificate
+    named "… Self Enrollment Service"). No request leaves the server; the request is
+    logged all the same (E-8)."""
+    renewal = cluster.enrolled
+    trace = Trace(f"Self-enrollment of {cluster.name}" + (" (renewal)" if renewal else ""))
+    server = cluster.first_server.name
+    lab = cluster.lab
+    trace.step(server, ("uses the cluster key" if renewal else "generates the cluster key")
+               + " and signs its own SLC with the self-enrollment key installed with the "
+                 "server (MS-RMPR 2.2.9.2 note 6)",
+               keys=[f"cluster key {cluster.key.public.short_fingerprint}",
+                     f"self-enrollment key {kit.key.public.short_fingerprint}"])
+    kind = "slc-renewal" if renewal else "root-enrollment"
+    try:
+        slc = server_slc(kit.principal, kit.key, cluster, lab_now=lab.now(),
+                         slc_id=lab.guid("slc"), algorithm=lab.digest_algorithm)
+        response = slc + kit.chain_text
+        trace.step(server, "installs the SLC",
+                   documents=[DocumentRef("SLC + chain", response, _SLC)])
+        install_response(cluster, response, anchor=anchor, trace=trace, spec_id="E-1")
+    except RefusedError as exc:
+        raise refuse_and_log(cluster, trace, exc, kind=kind, requester=str(by),
+                             subject=cluster.name, channel="self")
+    cluster.self_enrollment = kit
+    log_request(cluster, trace, kind=kind, requester=str(by), subject=cluster.name,
+                channel="self", accepted=True, request_id=cluster.guid)
+    _record_slc(cluster, trace)
+    return trace
+
+
 def sub_enroll(root: Cluster, cluster: Cluster, *, by: User) -> Trace:
     """A licensing-only cluster's first server enrolls with the root certification cluster
-    (E-2, E-9); the root cluster logs the request (E-8)."""
+    (E-2, E-9): it sends the same Enroll request as a root cluster would (MS-RMPR
+    3.6.4.1), and the root cluster signs its SLC with the root cluster key; the root
+    cluster logs the request (E-8)."""
     trace = Trace(f"Sub-enrollment of {cluster.name} with {root.name}")
     if root.role != ROOT or cluster.role != LICENSING_ONLY:
         raise ValueError("sub-enrollment is of a licensing-only cluster with the root cluster")
-    request = make_request(cluster, kind=ENROLLMENT_REQUEST, trace=trace)
+    request = make_request(cluster, trace=trace)
     trace.step(cluster.first_server.name, "sends the request", root.first_server.name)
     try:
         if not root.enrolled:
             raise RefusedError(f"{root.name} is not enrolled itself", spec_id="E-2")
         require_slc_in_force(root, trace, "an SLC for a licensing-only cluster")
-        from rmslab.actors.enrollment_service import EnrollmentRequest
-        document = parse(request)[0]
-        from rmslab.xrml.verify import verify_document
-        try:
-            verify_document(document)
-        except VerificationError as exc:
-            raise RefusedError(f"the request was changed: {exc}", spec_id="E-4") from None
-        fields = EnrollmentRequest(document)
-        trace.check("E-4", "the request holds E-4's information and proves possession of "
-                           "the key", True, ", ".join(f"{k}" for k in fields.fields))
-        now = root.lab.now()
-        subject = Principal("MS-DRM-Server", root.lab.guid("server"), "MS-GUID", cluster.name,
-                            (("URL", cluster.url),), fields.server_key,
-                            (("Server-Version", fields.version), ("Server-SKU", fields.sku)))
-        slc = sign(certificate_body(kind="Server-Licensor-Certificate", id=root.lab.guid("slc"),
-                                    issued=now, issuer=root.principal, subject=subject,
-                                    not_before=now, not_after=now + SLC_LIFETIME),
-                   root.key, root.lab.digest_algorithm)
+        fields = read_enroll_request(request, channel="online", trace=trace)
+        if fields.public_key != cluster.key.public:
+            raise RefusedError("the request is not for the key of the cluster that sent it",
+                               spec_id="E-4")
+        lab = root.lab
+        slc = server_slc(root.principal, root.key, cluster, lab_now=lab.now(),
+                         slc_id=lab.guid("slc"), algorithm=lab.digest_algorithm)
         assert root.slc_text is not None
         response = slc + root.slc_text
         trace.step(root.first_server.name, "issues the licensing cluster's SLC, signed with the "
                                            "root cluster key", cluster.first_server.name,
-                   documents=[DocumentRef("SLC + chain", response, "Server-Licensor-Certificate")],
+                   documents=[DocumentRef("SLC + chain", response, _SLC)],
                    keys=[f"root cluster key {root.key.public.short_fingerprint}"])
     except RefusedError as exc:
         raise refuse_and_log(root, trace, exc, kind="sub-enrollment", requester=str(by),
                              subject=cluster.name, channel="online")
     log_request(root, trace, kind="sub-enrollment", requester=str(by), subject=cluster.name,
-                channel="online", accepted=True, request_id=document.id)
-    anchor = parse(root.slc_text)[len(parse(root.slc_text)) - 1].issuer_key
+                channel="online", accepted=True, request_id=fields.guid)
+    chain = parse(root.slc_text, source=f"SLC of {root.name}")
+    anchor = chain[len(chain) - 1].issuer_key
     assert anchor is not None
     install_response(cluster, response, anchor=anchor, trace=trace, spec_id="E-2")
     _record_slc(cluster, trace)

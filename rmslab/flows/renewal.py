@@ -5,7 +5,9 @@ to the enrollment service (S-2). Offline, ``<ServerName>RenewRequest.xml`` is ex
 carried to a connected computer that trusts the enrollment site (S-4), submitted, and
 the new SLC imported after a confirmation (S-3); a changed request is refused (S-5).
 Afterwards the cluster resources show the new expiry (S-6). The cluster key does not
-change, so everything issued before still verifies.
+change, so everything issued before still verifies. The renewal request is the Enroll
+request of MS-RMPR 3.6.4 with the GUID of the SLC it renews (3.6.4.2.4.1); a cluster that
+enrolled itself (MS-RMPR 1.3.1) renews by signing a new SLC with its self-enrollment key.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ from rmslab.flows._common import (RequestFile, log_request, refuse_and_log,
                                   require_administrator, require_trusted_site)
 from rmslab.flows.enrollment import install_response, make_request
 from rmslab.trace import DocumentRef, Trace
-from rmslab.xrml.certificates import RENEWAL_REQUEST
-from rmslab.xrml.reader import parse
 
 __all__ = ["renew_slc_online", "export_renewal_request", "submit_renewal_request",
            "import_renewal_response"]
@@ -59,21 +59,26 @@ def renew_slc_online(service: EnrollmentEndpoint, cluster: Cluster, server: Serv
     trace = Trace(f"Online renewal of {cluster.name}'s SLC")
     _admin_pages(cluster, server, by, directory, trace, "online")
     before = _expiry(cluster)
+    if cluster.self_enrollment is not None:  # nothing to reach: the server signs it itself
+        from rmslab.flows.enrollment import self_enroll
+        trace.extend(self_enroll(cluster.self_enrollment, cluster, by=by,
+                                 anchor=service.anchor))
+        _show_expiry(cluster, trace, before)
+        return trace
     try:
         if not server.connected:
             trace.check("S-2", f"{server.name} is connected to the internet", False,
                         "renew offline instead")
             raise NotConnectedError(f"{server.name} is not connected: renew offline",
                                     spec_id="S-2")
-        request = make_request(cluster, kind=RENEWAL_REQUEST, trace=trace,
-                               renews=cluster.slc.id)
+        request = make_request(cluster, trace=trace, renewal=True)
         response = service.renew(request, trace=trace, channel="online")
         install_response(cluster, response, anchor=service.anchor, trace=trace, spec_id="S-2")
     except RefusedError as exc:
         raise refuse_and_log(cluster, trace, exc, kind=KIND, requester=str(by),
                              subject=cluster.name, channel="online")
     log_request(cluster, trace, kind=KIND, requester=str(by), subject=cluster.name,
-                channel="online", accepted=True, request_id=parse(request)[0].id)
+                channel="online", accepted=True, request_id=cluster.guid)
     _show_expiry(cluster, trace, before)
     return trace
 
@@ -83,7 +88,10 @@ def export_renewal_request(cluster: Cluster, server: Server, *, by: User,
     """Offline renewal, step 1: export ``<ServerName>RenewRequest.xml`` (S-1, S-3)."""
     trace = Trace(f"Offline renewal of {cluster.name}'s SLC: export")
     _admin_pages(cluster, server, by, directory, trace, "offline")
-    text = make_request(cluster, kind=RENEWAL_REQUEST, trace=trace, renews=cluster.slc.id)
+    if cluster.self_enrollment is not None:
+        raise ValueError(f"{cluster.name} enrolled itself: it renews its SLC itself, with "
+                         "its self-enrollment key, and has no request to export")
+    text = make_request(cluster, trace=trace, renewal=True)
     request = RequestFile(server.renew_request_name, text)
     trace.step(server.name, f"saves {request.name}", note="do not change this file (S-5)")
     trace.check("S-3", "the renewal request is exported for offline submission", True,

@@ -9,7 +9,8 @@ registered until the application closes (R-5), and applies to every later bindin
 chain of trust holds a certificate issued by the list's signer — even when that license
 does not require revocation (R-8) — or whose chain holds a certificate that names the
 list's signer as a revoker: the third-party revocation authority an SLC names in its
-REVOKE right (E-4), whose lists apply to whatever that SLC's cluster issued.
+CONDITIONLIST/REFRESH (MS-RMPR 2.2.9.3.4; E-4), whose lists apply to whatever that
+SLC's cluster issued.
 """
 
 from __future__ import annotations
@@ -171,7 +172,8 @@ def revocation_checks(session: "AppSession", *, use_license_chain: Chain,
             named_by = authorities[index.signer_key]
             trace.check("R-8", f"the list registered from {url} applies: its signer is the "
                                f"revocation authority the {named_by.kind_name} {named_by.id} "
-                               "in this binding's chain of trust names (its REVOKE right)",
+                               "in this binding's chain of trust names (its "
+                               "CONDITIONLIST/REFRESH, MS-RMPR 2.2.9.3.4)",
                         True)
             applicable.append((url, index))
     user = session.user

@@ -35,8 +35,8 @@ logged.
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
+import copy
 import threading
 import time
 from dataclasses import dataclass
@@ -517,31 +517,21 @@ def _required(call: _Call, element: etree._Element | None, what: str) -> etree._
 
 
 def _activate(call: _Call) -> Node:
-    """Activate (MS-RMPR 3.2.4.1), as the lab can: the lab has no Machine Activation cloud
-    service and no security processor binaries, so its root cluster certifies the
-    machine key the client generated (HidXml carries the machine's name and public
-    key) and answers the machine certificate chain, without a DIME attachment."""
-    from rmslab.flows.certification import issue_machine_certificate
-    from rmslab.xrml.model import read_public_key
-    from rmslab.xrml.source import parse_fragment
-    cluster = call.need_cluster()
+    """Activate (MS-RMPR 3.2.4.1) is for version 1.0 clients only: the server forwards the
+    HID to the RMS Machine Activation cloud service and returns its answer unchanged.
+    Version 1.0 SP1 and later clients — every client the lab has — never call it: they
+    activate themselves with the SPC issuer key they ship with (3.8.4.1,
+    :func:`rmslab.flows.certification.activate_machine`). The lab runs no Machine
+    Activation cloud service to forward to, so it answers every Activate with a fault
+    that says so, after reading the request as MS-RMPR gives it."""
+    call.need_cluster()
     array = _required(call, call.envelope.find(call.body, "requestParams"), "requestParams")
-    answers = []
-    for params in call.envelope.findall(array, "ActivateParams"):
-        fragment = call.envelope.fragment(call.envelope.find(params, "HidXml"))
-        if fragment is None:
-            raise SoapFault(faults.ARGUMENT_NULL, "ActivateParams has no HidXml")
-        hid = parse_fragment(fragment).find("MACHINE")
-        name = hid.findtext("NAME") if hid is not None else None
-        key = read_public_key(hid.find("PUBLICKEY") if hid is not None else None, "HidXml")
-        if not name or key is None:
-            raise SoapFault(faults.ARGUMENT_NULL, "HidXml names no machine and key "
-                            "(<MACHINE><NAME>…</NAME><PUBLICKEY>…</PUBLICKEY></MACHINE>)")
-        chain = issue_machine_certificate(cluster, name, key, trace=call.trace())
-        answers.append(el("ActivateResponse", certificates_xml("MachineCertificateChain", chain)))
-    if not answers:
+    if not call.envelope.findall(array, "ActivateParams"):
         raise SoapFault(faults.ARGUMENT_NULL, "requestParams holds no ActivateParams")
-    return el("ActivateResponse", el("ActivateResult", *answers))
+    raise SoapFault(faults.UNSPECIFIED, "Activate is for version 1.0 clients, whose server "
+                    "forwards the request to the RMS Machine Activation cloud service; the "
+                    "lab has no such service, and its clients activate themselves "
+                    "(MS-RMPR 3.8.4.1)", spec_id="E-9")
 
 
 def _certify(call: _Call) -> Node:
@@ -852,47 +842,27 @@ def _acquire_templates(call: _Call) -> Node:
 
 
 def _enroll(call: _Call) -> Node:
-    """Enroll (MS-RMPR 3.6.4.1): the enrollee's key, GUID, revocation and version in the
-    structured fields, and — in ``AuthorizationInformation/SignedDataBase64Encoded``,
-    which MS-RMPR leaves to the service — rmslab's enrollment or renewal request, signed
-    by the key it asks to have certified (proof of possession, E-4). The structured
-    fields must say what the signed request says. The answer is the SLC and the
-    enrollment service's chain, one string each."""
-    from rmslab.xrml.certificates import RENEWAL_REQUEST
+    """Enroll (MS-RMPR 3.6.4.1): ``oInput`` is the EnrollParameters — the server's key and
+    GUID, its revocation arrangement and EnrolleeInformation. The service performs no
+    authentication (3.1.3.2) and requires only a Version (3.6.4.1.4.6); a request whose
+    SignedDataBase64Encoded carries rmslab's proof must still match it, and one submitted
+    as a file (``/offlineenroll/Enrollment.aspx``) must carry it — the documentation's
+    rule S-5, not MS-RMPR's. The answer is four strings: the SLC, the Enrollment Service
+    certificate, the Enrollment CA certificate and the CA certificate (3.6.4.1.4.7). A
+    renewal is the same request from a server whose key the service enrolled before."""
+    from rmslab.xrml.certificates import ENROLLMENT_NAMESPACE
     from rmslab.xrml.reader import parse
     service = call.served.enrollment
     assert service is not None
     parameters = _required(call, call.envelope.find(call.body, "oInput"), "oInput")
-    signed = call.envelope.text_of(call.envelope.find(parameters, "AuthorizationInformation"),
-                                   "SignedDataBase64Encoded")
-    if not signed:
-        raise SoapFault(faults.ARGUMENT_NULL, "no signed request in AuthorizationInformation",
-                        spec_id="E-4")
-    version = call.envelope.text_of(call.envelope.find(parameters, "EnrolleeInformation"),
-                                    "Version")
-    if not version:
-        raise SoapFault(faults.ARGUMENT_NULL, "EnrolleeInformation has no Version "
-                        "(MS-RMPR 3.6.4.1.4.6)", spec_id="E-4")
-    key = call.envelope.text_of(call.envelope.find(parameters, "CertificatePublicKey"),
-                                "aPublicKeyBytes")
-    try:
-        request_text = base64.b64decode(signed, validate=True).decode("utf-8")
-        key_bytes = base64.b64decode(key or "", validate=True)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise SoapFault(faults.UNSPECIFIED, "the request's base64 fields cannot be read",
-                        spec_id="E-4") from None
-    kind = ""
-    try:
-        request = parse(request_text, source="request")[0]
-    except InputError:
-        pass  # the service refuses it, and logs the refusal (E-8)
-    else:
-        kind = request.body_type
-        signer = request.issuer.public_key if request.issuer is not None else None
-        if signer is not None and signer.to_pkcs1_der() != key_bytes:
-            raise SoapFault(faults.UNSPECIFIED, "CertificatePublicKey is not the key that "
-                            "signed the request", spec_id="E-4")
-    handler = service.renew if kind == RENEWAL_REQUEST else service.enroll
+    request = etree.Element(f"{{{ENROLLMENT_NAMESPACE}}}EnrollParameters",
+                            nsmap={None: ENROLLMENT_NAMESPACE})  # type: ignore[dict-item]
+    for child in parameters:
+        if isinstance(child.tag, str):
+            request.append(copy.deepcopy(child))
+    request_text = etree.tostring(request, encoding="unicode")
+    kind = service.kind_of(request_text)
+    handler = service.renew if kind == "slc-renewal" else service.enroll
     response = handler(request_text, trace=call.trace(), channel=call.channel)
     return el("EnrollResponse", el("EnrollResult", el(
         "LicensorCertificateChain", *(el("string", d.text) for d in parse(response)))))

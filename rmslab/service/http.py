@@ -316,23 +316,12 @@ class RemotePublishingService(_RemoteClusterService):
 
 
 class RemoteCertificationService(_RemoteClusterService):
-    """The root cluster's certification over SOAP (E-7, E-9): machine activation
-    (``certification/Activation.asmx``, MS-RMPR 3.2), account certification
-    (``certification/certification.asmx``, Certify, 3.3 — authenticated as the user
-    with the password the client holds for them) and client enrollment
+    """A cluster's certification over SOAP (E-7, E-9): account certification
+    (``certification/certification.asmx``, Certify, MS-RMPR 3.3 — authenticated as the
+    user with the password the client holds for them) and client enrollment
     (``licensing/publish.asmx``, GetClientLicensorCert, 3.5.4.2). The interface of
-    :class:`rmslab.flows.certification.CertificationEndpoint`."""
-
-    def activate(self, machine: str, machine_key: PublicKey, *, trace: Trace) -> str:
-        from rmslab.xrml.writer import public_key_xml
-        hid = Node(f"<MACHINE><NAME>{_xml_text(machine)}</NAME>"
-                   f"{public_key_xml(machine_key)}</MACHINE>")
-        answer = self._call("certification/Activation.asmx", "Activate",
-                            el("Activate", el("requestParams", el("ActivateParams",
-                                                                  el("HidXml", hid)))),
-                            trace=trace, sender=machine, spec_id="E-9")
-        return _certificate_chain(answer, "ActivateResult", "ActivateResponse",
-                                  "MachineCertificateChain")
+    :class:`rmslab.flows.certification.CertificationEndpoint`. Machine activation is
+    not among them: a version 2 client activates itself (3.8.4.1)."""
 
     def certify_account(self, user: User, machine_certificate: str | None, *,
                         temporary: bool, trace: Trace) -> str:
@@ -440,44 +429,12 @@ class RemoteEnrollmentService:
 
 
 def enroll_request(request_text: str) -> Node:
-    """The Enroll element (MS-RMPR 3.6.4.1.3.1) for rmslab's signed enrollment or
-    renewal request: its fields read from the request, the request itself, base64, as
-    the proof of possession in ``SignedDataBase64Encoded``."""
-    from rmslab.xrml.reader import parse
-    key: str | None = None
-    guid = "00000000-0000-0000-0000-000000000000"
-    sku = version = url = name = None
-    revocation, authority = "StandardRevocation", None
+    """The Enroll element (MS-RMPR 3.6.4.1.3.1) for an enrollment request: the
+    ``EnrollParameters`` of the request, as ``oInput``. A request that cannot be read is
+    sent as it is, for the service to refuse."""
+    from rmslab.xrml.certificates import EnrollParameters
     try:
-        document = parse(request_text, source="request")[0]
+        parameters = EnrollParameters.from_xml(request_text)
     except RmslabError:
-        document = None
-    if document is not None and document.issuer is not None:
-        issuer = document.issuer
-        levels = dict(issuer.security_levels)
-        if issuer.public_key is not None:
-            key = base64.b64encode(issuer.public_key.to_pkcs1_der()).decode("ascii")
-        sku, version, url, name = (levels.get("Server-SKU"), levels.get("Server-Version"),
-                                   issuer.url, urlsplit(issuer.url or "").hostname)
-        guid = (document.id or guid).strip("{}")
-        third = document.element.find("BODY/REVOCATION[@type='third-party']")
-        if third is not None:
-            from rmslab.xrml.model import read_public_key
-            revocation = "CustomRevocation"
-            found = read_public_key(third.find("PRINCIPAL/PUBLICKEY"), "REVOCATION")
-            if found is not None:
-                authority = base64.b64encode(found.to_pkcs1_der()).decode("ascii")
-    authorities = (el("aRevocationAuthorities", el("RevocationAuthorityInformation", el(
-        "aRevocationAuthorityPublicKey", authority))) if authority else None)
-    signed = base64.b64encode(request_text.encode("utf-8")).decode("ascii")
-    return el("Enroll", el("oInput",
-                           el("AuthorizationInformation", el("SignedDataBase64Encoded", signed)),
-                           el("RevocationInformation", el("RevocationType", revocation),
-                              authorities),
-                           el("CertificatePublicKey",
-                              el("aPublicKeyBytes", key) if key else None, el("Guid", guid)),
-                           el("EnrolleeInformation", el("SKU", sku) if sku else None,
-                              el("Version", version) if version else None,
-                              el("Name", name) if name else None,
-                              el("URL", url) if url else None)))
-
+        return el("Enroll", el("oInput", Node(_xml_text(request_text))))
+    return el("Enroll", el("oInput", Node(parameters.children("m"))))

@@ -52,7 +52,8 @@ __all__ = ["Table", "TABLES", "State", "Row", "PathParts", "dump", "build", "fil
 
 #: The version of the mapping; ``PRAGMA user_version`` of a lab database. 2: the
 #: directory's SIDs and groups, and each cluster's licensing policies (MS-RMPR 3.1.1.1.1).
-SCHEMA_VERSION = 2
+#: 3: the enrollment service's SPC issuer and self-enrollment chains (MS-RMPR 2.2.9.2).
+SCHEMA_VERSION = 3
 
 Row = tuple[Any, ...]
 #: The rows of each table, by primary key.
@@ -162,12 +163,17 @@ def _group_rows(d: Deployment) -> Iterable[Row]:
 def _service_rows(d: Deployment) -> Iterable[Row]:
     service = d.enrollment_service
     yield (1, service.url, service.tls_root, service.chain_text,
-           service.anchor.to_pem().decode("ascii"))
+           service.anchor.to_pem().decode("ascii"), service.spc_chain_text,
+           service.self_enrollment_text)
 
 
 def _service_files(row: Row) -> FileRows:
     yield ("anchor.pem",), _text(row[4])
     yield ("enrollment-service", "chain.xml"), _text(row[3])
+    if len(row) > 5 and row[5]:
+        yield ("enrollment-service", "spc-issuer-chain.xml"), _text(row[5])
+    if len(row) > 6 and row[6]:
+        yield ("enrollment-service", "self-enrollment-chain.xml"), _text(row[6])
 
 
 def _enrolled_rows(d: Deployment) -> Iterable[Row]:
@@ -383,7 +389,9 @@ TABLES: tuple[Table, ...] = (
                      "email TEXT NOT NULL", "members TEXT NOT NULL"), 1, _group_rows),
     Table("enrollment_service", ("id INTEGER CHECK (id = 1)", "url TEXT NOT NULL",
                                  "tls_root TEXT NOT NULL", "chain_text TEXT NOT NULL",
-                                 "anchor_pem TEXT NOT NULL"), 1, _service_rows, _service_files),
+                                 "anchor_pem TEXT NOT NULL", "spc_chain_text TEXT",
+                                 "self_enrollment_text TEXT"), 1, _service_rows,
+          _service_files),
     Table("enrolled_servers", ("modulus TEXT", "exponent TEXT", "url TEXT NOT NULL"), 2,
           _enrolled_rows),
     Table("secrets", ("holder TEXT", "der BLOB NOT NULL", "sha256 TEXT NOT NULL"), 1,
@@ -505,7 +513,8 @@ def build(state: State) -> Deployment:
                           "now": lab_row[4],
                           "streams": {r[0]: (r[1], r[2]) for r in state["streams"].values()}})
     service = EnrollmentService(lab, url=service_row[1], tls_root=service_row[2],
-                                chain_text=service_row[3])
+                                chain_text=service_row[3], spc_chain_text=service_row[5],
+                                self_enrollment_text=service_row[6])
     for modulus, exponent, url in state["enrolled_servers"].values():
         service.remember(PublicKey.from_xrml(modulus, exponent), url)
     deployment = Deployment(lab, domain=lab_row[5], enrollment_service=service)
@@ -531,6 +540,8 @@ def build(state: State) -> Deployment:
         cluster.revocation_list = revocation_list
         cluster.super_user_enabled = bool(super_user_enabled)
         cluster.super_user_group = super_user_group
+        if cluster.self_enrolled:
+            cluster.self_enrollment = service.self_enrollment_kit
         deployment.clusters[name] = cluster
     for cluster_name, name, _, administrators, connected in _ordered(state["servers"], 2):
         server = deployment.clusters[cluster_name].add_server(
@@ -559,7 +570,8 @@ def build(state: State) -> Deployment:
         deployment.clusters[cluster_name].rac_machines[rac_id] = machine
     for name, _, connected, certificate, registry in _ordered(state["clients"], 1):
         client = Client(lab, name, connected=bool(connected),
-                        machine_key=_key(secrets, f"machine:{name}"))
+                        machine_key=_key(secrets, f"machine:{name}"),
+                        spc_issuer=service.spc_issuer_kit)
         client.machine_certificate_text = certificate
         client.registry = Registry.from_reg(parse_reg(bytes(registry),
                                                       source=f"registry of {name}"))

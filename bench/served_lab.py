@@ -3,9 +3,9 @@ run: the same SOAP requests answered from a deployment held in memory
 (``LoopbackService.of``) and from a lab on disk (``LoopbackService.of_lab``, a
 transaction per request that may change the lab, a shared snapshot for the others).
 
-Requests: AcquireLicense (issues a use license: a write transaction), Activate (issues a
-machine certificate and logs it: a write transaction) and GetLicensorCertificate (reads
-the SLC: the snapshot). Each is timed as the client sees it (wall clock, loopback HTTP
+Requests: AcquireLicense (issues a use license: a write transaction),
+GetClientLicensorCert (issues a CLC and logs it: a write transaction) and
+GetLicensorCertificate (reads the SLC: the snapshot). Each is timed as the client sees it (wall clock, loopback HTTP
 included).
 
 With ``--before SRC`` (an older rmslab source tree, e.g. ``git archive main | tar -x -C
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-REQUESTS = ("AcquireLicense", "Activate", "GetLicensorCertificate")
+REQUESTS = ("AcquireLicense", "GetClientLicensorCert", "GetLicensorCertificate")
 
 
 def _requests(http_port: int, deployment: object) -> dict[str, Callable[[], object]]:
@@ -56,8 +56,8 @@ def _requests(http_port: int, deployment: object) -> dict[str, Callable[[], obje
     return {
         "AcquireLicense": lambda: acquire_use_license(licensing, bob_pc, bob, chain,
                                                       anchor=anchor),
-        "Activate": lambda: certification.activate("BENCH-PC", bob_pc.machine_key.public,
-                                                   trace=Trace("activation")),
+        "GetClientLicensorCert": lambda: certification.enroll_client(
+            bob, bob_pc.name, bob_pc.account("bob").rac_text, trace=Trace("client enrollment")),
         "GetLicensorCertificate": lambda: client.post(url, slc_request, action=action),
     }
 

@@ -39,7 +39,7 @@ def test_findings_of_a_neglected_deployment() -> None:
                          by=deployment.user("bob"), directory=deployment.directory)
     client = deployment.add_client("KIOSK")
     from rmslab.flows import activate_machine
-    activate_machine(root, client)
+    activate_machine(client)
     certify_account(root, client, deployment.user("carol"), deployment.directory,
                     temporary=True)
     import_trusted_publishing_domain(

@@ -39,8 +39,9 @@ def test_served_lab_bench_runs() -> None:
                              "1"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     rows = [line.split()[0] for line in result.stdout.splitlines()
-            if line.startswith(("AcquireLicense ", "Activate ", "GetLicensorCertificate "))]
-    assert rows == ["AcquireLicense", "Activate", "GetLicensorCertificate"]
+            if line.startswith(("AcquireLicense ", "GetClientLicensorCert ",
+                                "GetLicensorCertificate "))]
+    assert rows == ["AcquireLicense", "GetClientLicensorCert", "GetLicensorCertificate"]
 
 
 def test_hostile_inputs_bench_runs() -> None:

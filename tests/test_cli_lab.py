@@ -64,3 +64,51 @@ def test_lab_clients_carry_a_registry_that_discovery_reads(tmp_path: Path) -> No
     assert data["licensing_url"] == "https://rms.contoso.example/_wmcs/licensing"
     loaded = load_deployment(target)
     assert loaded.clients["BOB-PC"].registry == load_deployment(target).clients["BOB-PC"].registry
+
+
+def test_lab_renew_online_and_offline(tmp_path: Path) -> None:
+    # covers: S-1, S-2, S-3, S-5, S-6 — rmslab lab renew
+    lab = tmp_path / "lab"
+    assert run("lab", "create", str(lab))[0] == 0
+    assert run("lab", "advance", str(lab), "--days", "100")[0] == 0
+    status, output = run("lab", "renew", str(lab), "--cluster", "contoso-root")
+    assert status == 0 and "online, from the enrollment service" in output
+    assert "valid until 2027-04-15 09:00 UTC (was 2027-01-05 09:00 UTC)" in output
+    assert run("lab", "renew", str(lab), "--cluster", "contoso-root", "--by", "bob")[0] == 3
+    assert run("lab", "advance", str(lab), "--days", "1")[0] == 0
+    # offline, unconfirmed: the files are in the lab, nothing is imported
+    before = load_deployment(lab).root_cluster.slc_text
+    status, output = run("lab", "renew", str(lab), "--cluster", "contoso-root", "--offline")
+    assert status == 0 and "not imported" in output
+    request, response = lab / "requests" / "RMS01RenewRequest.xml", \
+        lab / "requests" / "RMS01RenewResponse.xml"
+    assert request.is_file() and response.is_file()
+    assert 'xmlns="http://microsoft.com/DRM/EnrollmentService"' in request.read_text()
+    assert load_deployment(lab).root_cluster.slc_text == before
+    # a changed request is refused (S-5); the saved response imports once confirmed
+    request.write_text(request.read_text().replace("6.3.9600.0", "9.9.9.9"))
+    assert run("lab", "renew", str(lab), "--cluster", "contoso-root", "--offline",
+               "--request", str(request), "--yes")[0] == 3
+    status, output = run("lab", "renew", str(lab), "--cluster", "contoso-root", "--offline",
+                         "--response", str(response), "--yes")
+    assert status == 0 and "offline, through request and response files" in output
+    assert "valid until 2027-04-16 09:00 UTC" in output
+    status, output = run("log", str(lab), "--json", "--kind", "slc-renewal")
+    assert [(r["outcome"], r["spec_id"]) for r in json.loads(output)] == [
+        ("accepted", None), ("refused", "S-1"), ("accepted", None), ("accepted", None),
+        ("accepted", None), ("refused", "S-5")]
+    assert run("lab", "renew", str(lab), "--cluster", "nowhere")[0] == 2
+
+
+def test_lab_create_self_enrolled(tmp_path: Path) -> None:
+    # covers: E-1 — MS-RMPR 1.3.1: the root cluster signs its own SLC; renewal likewise
+    lab = tmp_path / "lab"
+    status, output = run("lab", "create", str(lab), "--self-enroll")
+    assert status == 0 and "self-enrollment" in output
+    deployment = load_deployment(lab)
+    assert deployment.root_cluster.self_enrolled
+    status, output = run("lab", "renew", str(lab), "--cluster", "contoso-root")
+    assert status == 0 and "signed with its self-enrollment key" in output
+    assert run("lab", "renew", str(lab), "--cluster", "contoso-root", "--offline")[0] == 2
+    assert run("lab", "create", str(tmp_path / "x"), "--self-enroll",
+               "--offline-enrollment")[0] == 2

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from rmslab.cli.common import EXIT_INPUT, EXIT_OK, examples, in_lab, parse_at
-from rmslab.errors import InputError
+from rmslab.cli.common import EXIT_INPUT, EXIT_OK, EXIT_REFUSED, examples, in_lab, parse_at
+from rmslab.errors import InputError, RefusedError
 
 __all__ = ["add_lab_parsers"]
 
@@ -22,11 +22,17 @@ def _command_lab_create(args: argparse.Namespace, out: TextIO) -> int:
     target = Path(args.directory)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InputError(f"{target}: exists and is not empty; choose a new directory")
+    if args.offline_enrollment and args.self_enroll:
+        raise InputError("--self-enroll and --offline-enrollment exclude each other: a "
+                         "self-enrolled server sends no request")
     deployment = standard_deployment(Lab(seed=args.seed, mode=args.mode),
-                                     offline_enrollment=args.offline_enrollment)
+                                     offline_enrollment=args.offline_enrollment,
+                                     self_enrollment=args.self_enroll)
     saved = LabStore.create(deployment, target).root.resolve()
+    how = ("self-enrollment" if args.self_enroll else
+           "offline enrollment" if args.offline_enrollment else "online enrollment")
     out.write(f"created a deployment in {args.directory} (seed {args.seed}, mode {args.mode}, "
-              f"{'offline' if args.offline_enrollment else 'online'} enrollment)\n")
+              f"{how})\n")
     service = deployment.enrollment_service
     out.write(f"  enrollment service  {service.url}  root key "
               f"{service.anchor.short_fingerprint} -> anchor.pem\n")
@@ -84,6 +90,90 @@ def _command_lab_advance(args: argparse.Namespace, out: TextIO, deployment: Any)
         raise InputError(f"--{unit} {value}: the clock would pass the year 9999") from None
     out.write(f"the lab clock moved from {before:%Y-%m-%dT%H:%M}Z to {now:%Y-%m-%dT%H:%M}Z\n")
     return EXIT_OK
+
+
+def _renewal_parties(args: argparse.Namespace, deployment: Any) -> tuple[Any, Any, Any]:
+    cluster = deployment.clusters.get(args.cluster)
+    if cluster is None:
+        raise InputError(f"no cluster {args.cluster!r} in {args.directory} (clusters: "
+                         f"{', '.join(deployment.clusters)})")
+    if args.by not in deployment.directory.users:
+        raise InputError(f"no user {args.by!r} in the lab's domain")
+    return cluster, cluster.first_server, deployment.directory.user(args.by)
+
+
+@in_lab(write=True, attr="directory")
+def _command_lab_renew(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
+    """Renew a cluster's SLC (S-1…S-6): online, or offline through files in the lab's
+    ``requests`` folder, imported only after a confirmation."""
+    from rmslab.flows import (RequestFile, export_renewal_request, import_renewal_response,
+                              renew_slc_online, submit_renewal_request)
+    cluster, server, admin = _renewal_parties(args, deployment)
+    service = deployment.enrollment_service
+    directory = deployment.directory
+    before = cluster.resources().slc_expires
+    folder = Path(args.directory) / "requests"
+    try:
+        if not args.offline:
+            if args.request or args.response:
+                raise InputError("--request and --response belong to --offline renewal")
+            trace = renew_slc_online(service, cluster, server, by=admin, directory=directory)
+            how = ("signed with its self-enrollment key" if cluster.self_enrollment is not None
+                   else "online, from the enrollment service")
+        else:
+            if cluster.self_enrollment is not None:
+                raise InputError(f"{cluster.name} enrolled itself: it renews with its own "
+                                 "self-enrollment key, online; it has no request to carry")
+            if args.response:
+                response = RequestFile.load(args.response)
+            else:
+                if args.request:
+                    request = RequestFile.load(args.request)
+                    out.write(f"carried {args.request} (the exported request, as given)\n")
+                else:
+                    request, _ = export_renewal_request(cluster, server, by=admin,
+                                                        directory=directory)
+                    folder.mkdir(exist_ok=True)
+                    written = request.save(folder)
+                    out.write(f"exported {written} (do not change it: a changed request is "
+                              "refused, S-5)\n")
+                computer = deployment.computers.get(args.computer)
+                if computer is None:
+                    raise InputError(f"no computer {args.computer!r} in the lab")
+                response, _ = submit_renewal_request(service, request, computer=computer)
+                folder.mkdir(exist_ok=True)
+                saved = response.save(folder)
+                out.write(f"submitted it from {computer.name}; the enrollment service "
+                          f"answered {saved}\n")
+            confirm = args.yes or _ask(f"import the new SLC of {cluster.name} from "
+                                       f"{response.name}? [y/N] ")
+            trace = import_renewal_response(cluster, server, response, service.anchor,
+                                            by=admin, directory=directory, confirm=confirm)
+            if not confirm:
+                out.write(f"not imported: the import was not confirmed (S-3). Import it later "
+                          f"with --offline --response {Path(args.directory) / 'requests' / response.name} "
+                          "--yes\n")
+                return EXIT_OK
+            how = "offline, through request and response files"
+    except RefusedError as exc:
+        sys.stderr.write(f"rmslab: refused: {exc}\n")
+        return EXIT_REFUSED
+    after = cluster.resources()
+    was = f" (was {before:%Y-%m-%d %H:%M} UTC)" if before else ""
+    out.write(f"renewed the SLC of {cluster.name} ({how}): SLC {after.slc_id}, valid until "
+              f"{after.slc_expires:%Y-%m-%d %H:%M} UTC{was}\n")
+    failed = len(trace.failed_checks)
+    out.write(f"  {len(trace.checks)} checks, {'all passed' if not failed else f'{failed} failed'}\n")
+    return EXIT_OK
+
+
+def _ask(question: str) -> bool:
+    """The confirmation step of an offline import (S-3), when a person is there to answer."""
+    if not sys.stdin.isatty():
+        return False
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
 @in_lab(write=False, attr="directory", damaged_logs="report")
@@ -210,7 +300,9 @@ def add_lab_parsers(sub: Any) -> None:
                    ("rmslab lab create lab1 --mode 1 --offline-enrollment",
                     "a mode-1 lab (RSA-1024/SHA-1) whose root cluster enrolled by file"),
                    ("rmslab lab create lab7 --seed 7",
-                    "other keys and IDs, the same deployment")))
+                    "other keys and IDs, the same deployment"),
+                   ("rmslab lab create lab2 --self-enroll",
+                    "the root cluster signs its own SLC (self-enrollment)")))
     p.add_argument("directory", help="the folder to create (new, or empty)")
     p.add_argument("--seed", type=int, default=0,
                    help="the lab's seed: every key, GUID and random byte derives from it "
@@ -219,6 +311,10 @@ def add_lab_parsers(sub: Any) -> None:
                    help="cryptographic mode: 1 = RSA-1024/SHA-1, 2 = RSA-2048/SHA-256")
     p.add_argument("--offline-enrollment", action="store_true",
                    help="enroll the root cluster offline (request and response as files)")
+    p.add_argument("--self-enroll", action="store_true",
+                   help="the root cluster enrolls itself, as a version 2.0 server does "
+                        "(MS-RMPR 1.3.1): it signs its own SLC with the self-enrollment key "
+                        "installed with it, and sends no request")
     p.add_argument("--verbose", action="store_true", help="also print the absolute path")
     p.set_defaults(run=_command_lab_create)
     p = lab_sub.add_parser(
@@ -256,6 +352,50 @@ def add_lab_parsers(sub: Any) -> None:
     step.add_argument("--minutes", type=int, metavar="N",
                       help="move N minutes forward (N > 0), e.g. --minutes 30")
     p.set_defaults(run=_command_lab_advance)
+
+    p = lab_sub.add_parser(
+        "renew", help="renew a cluster's SLC, online or offline through request files (S-1…S-6)",
+        description="Renew the server licensor certificate of a cluster, as its administrator "
+                    "does on the administration pages (S-1). Online (S-2), the first server "
+                    "sends the Enroll request of MS-RMPR 3.6.4 with its SLC's GUID and installs "
+                    "the new SLC; a self-enrolled cluster signs a new SLC with its "
+                    "self-enrollment key. Offline (S-3), the request is exported into the "
+                    "lab's requests folder as <Server>RenewRequest.xml, submitted from a "
+                    "connected computer that trusts the enrollment site (S-4), the response "
+                    "saved beside it, and imported only after a confirmation: a question when "
+                    "a person is at the terminal, --yes otherwise. A changed request is "
+                    "refused (S-5). The cluster key does not change: everything issued before "
+                    "still verifies. Exit status 3 when an actor refuses.",
+        **examples(("rmslab lab renew lab --cluster contoso-root",
+                    "online renewal by rmsadmin"),
+                   ("rmslab lab renew lab --cluster contoso-root --offline --yes",
+                    "export, submit from ADMIN-WS, import (confirmed)"),
+                   ("rmslab lab renew lab --cluster contoso-root --offline "
+                    "--request lab/requests/RMS01RenewRequest.xml --yes",
+                    "submit a request file exported before (refused if it was changed)"),
+                   ("rmslab lab renew lab --cluster contoso-root --offline "
+                    "--response lab/requests/RMS01RenewResponse.xml --yes",
+                    "import a response saved before")))
+    p.add_argument("directory", metavar="DIR", help="the lab's folder (made by rmslab lab create)")
+    p.add_argument("--cluster", required=True, metavar="NAME",
+                   help="the cluster whose SLC is renewed, e.g. contoso-root")
+    p.add_argument("--offline", action="store_true",
+                   help="renew through files: export the request, submit it from a connected "
+                        "computer, import the response after a confirmation")
+    p.add_argument("--by", default="rmsadmin", metavar="USER",
+                   help="the administrator who renews (default rmsadmin; others are refused, "
+                        "S-1)")
+    p.add_argument("--computer", default="ADMIN-WS", metavar="NAME",
+                   help="with --offline: the connected computer the request is submitted from "
+                        "(default ADMIN-WS)")
+    p.add_argument("--request", metavar="FILE",
+                   help="with --offline: submit this request file instead of exporting a new "
+                        "one")
+    p.add_argument("--response", metavar="FILE",
+                   help="with --offline: import this response file (saved by an earlier run)")
+    p.add_argument("--yes", action="store_true",
+                   help="confirm the import of an offline renewal without asking (S-3)")
+    p.set_defaults(run=_command_lab_renew)
 
     p = sub.add_parser(
         "audit", help="findings with IDs, severity and remediation over a lab deployment, "

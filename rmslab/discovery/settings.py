@@ -9,8 +9,12 @@ application on 64-bit Windows finds them under ``SOFTWARE\\Wow6432Node``):
   ``…/_wmcs/Licensing``.
 * ``…\\ServiceLocation\\LicensingRedirection`` — one REG_SZ per old licensing URL: name =
   old URL, data = new URL (D-9).
-* ``HKLM\\SOFTWARE\\Microsoft\\MSIPC`` — REG_DWORD ``Trace``: 1 tracing on, 0 off (the
-  default). A translated edition of the notes gives the value name as ``traceren``; both are read.
+* ``HKLM\\SOFTWARE\\Microsoft\\MSIPC`` — REG_DWORD ``Trace``: 1 debug tracing on, 0 off (the
+  default) — the value name of Microsoft's English documentation of the RMS client ("How-to:
+  debug a rights-enabled application", RMS SDK 2.1). The Dutch edition of the deployment notes
+  translates the name as ``traceren``; the client reads no such value, so the lab does not
+  either: a ``traceren`` value is ignored, and :attr:`ClientSettings.notes` says that the
+  real name is ``Trace``.
 * ``TemplateUpdateFrequency`` (days, at least 1) and ``TemplateUpdateFrequencyInSeconds``
   (seconds, at least 1; when set, the days value is ignored), REG_DWORD, under the
   mode's template refresh key (:mod:`rmslab.discovery.paths`). With neither, templates
@@ -45,7 +49,8 @@ from rmslab.discovery.services import host_of, is_cloud_url, is_http_url
 __all__ = [
     "MSIPC_KEY", "SERVICE_LOCATION_KEY", "ENTERPRISE_CERTIFICATION_KEY",
     "ENTERPRISE_PUBLISHING_KEY", "LICENSING_REDIRECTION_KEY", "FEDERATION_KEY",
-    "TRUSTED_SERVERS_KEY", "USER_SETTINGS_KEY", "TRACE_VALUES", "TEMPLATE_DAYS_VALUE",
+    "TRUSTED_SERVERS_KEY", "USER_SETTINGS_KEY", "TRACE_VALUES", "TRACE_VALUE",
+    "TRACE_TRANSLATED", "TEMPLATE_DAYS_VALUE",
     "TEMPLATE_SECONDS_VALUE", "FEDERATION_HOME_REALM_VALUE", "ENABLE_BROWSER_VALUE",
     "DISABLE_ILS_VALUE", "ALLOW_TRUSTED_ONLY_VALUE", "DAILY_REFRESH_FROM_VERSION",
     "TemplateRefresh", "TrustedServer", "TrustDecision", "ClientSettings", "read_settings",
@@ -63,7 +68,12 @@ TRUSTED_SERVERS_KEY = r"HKEY_LOCAL_MACHINE\Software\Microsoft\MSIPC\TrustedServe
 #: refresh values and the per-server Template keys).
 USER_SETTINGS_KEY = CLIENT_MODE_REGISTRY
 
-TRACE_VALUES = ("Trace", "traceren")
+#: The value the RMS client reads for tracing (Microsoft's English documentation).
+TRACE_VALUE = "Trace"
+#: The Dutch documentation's translation of that name: not a value the client reads.
+TRACE_TRANSLATED = "traceren"
+#: Kept for callers of an earlier release: the one real name.
+TRACE_VALUES = (TRACE_VALUE,)
 TEMPLATE_DAYS_VALUE = "TemplateUpdateFrequency"
 TEMPLATE_SECONDS_VALUE = "TemplateUpdateFrequencyInSeconds"
 FEDERATION_HOME_REALM_VALUE = "FederationHomeRealm"
@@ -338,11 +348,11 @@ def read_settings(machine: Machine) -> ClientSettings:
                            "URL (two http(s) URLs, REG_SZ) — ignored")
             continue
         redirections.append((value.name, new.strip()))
-    tracing = None
-    for name in TRACE_VALUES:
-        tracing = r.dword(MSIPC_KEY, name)
-        if tracing is not None:
-            break
+    tracing = r.dword(MSIPC_KEY, TRACE_VALUE)
+    if any(v.name.lower() == TRACE_TRANSLATED for v in machine.view.values(MSIPC_KEY)):
+        r.notes.append(f"MSIPC\\{TRACE_TRANSLATED} is the Dutch documentation's translation of "
+                       f"the value name {TRACE_VALUE!r}; the RMS client reads only "
+                       f"{TRACE_VALUE!r} — ignored")
     trusted: list[TrustedServer] = []
     for value in machine.view.values(TRUSTED_SERVERS_KEY):
         if value.name.lower() == ALLOW_TRUSTED_ONLY_VALUE.lower():

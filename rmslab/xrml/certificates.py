@@ -344,6 +344,9 @@ class EnrollParameters:
     EnrolleeInformation — SKU, Version, Name, URL, of which the service requires only the
     Version (3.6.4.1.4.6).
 
+    ``guid`` is written with braces, as XrML IDs are (3.6.4.2.4.1); on the wire the
+    schema's ``s1:guid`` type takes it without them.
+
     ``proof`` is what AuthorizationInformation/SignedDataBase64Encoded carries: an
     X509Information that MS-RMPR says the service ignores (3.6.4.1.4.2). rmslab puts
     there the proof that lets the documentation's offline rule hold — "an exported request
@@ -410,7 +413,7 @@ class EnrollParameters:
             el("RevocationInformation", el("RevocationType", self.revocation_type),
                authorities),
             el("CertificatePublicKey", el("aPublicKeyBytes", _b64(self.public_key.to_pkcs1_der())),
-               el("Guid", self.guid)),
+               el("Guid", self.guid.strip("{}"))),
             el("EnrolleeInformation", text("SKU", self.sku), text("Version", self.version),
                text("Name", self.name), text("URL", self.url))))
 
@@ -461,9 +464,10 @@ class EnrollParameters:
         if revocation_type == "StandardRevocation" and authorities:
             raise StructureError("aRevocationAuthorities MUST be empty with "
                                  "StandardRevocation (MS-RMPR 3.6.4.1.4.3)")
-        guid = text(certificate, "Guid") or ""
+        guid = (text(certificate, "Guid") or "").strip("{}")
         if not guid:
             raise StructureError("CertificatePublicKey has no Guid (MS-RMPR 3.6.4.2.4.1)")
+        guid = "{" + guid + "}"  # the wire's s1:guid has no braces; XrML IDs have them
         signed = text(find(element, "AuthorizationInformation"), "SignedDataBase64Encoded")
         proof = None
         if signed:

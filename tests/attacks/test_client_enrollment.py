@@ -69,7 +69,7 @@ def test_no_user_key_is_derived_from_a_name(deployment: Deployment) -> None:
     # yet the cluster keeps one key pair per user (MS-RMPR 3.1.1.3.4): a second RAC for
     # alice on another machine certifies the same account key
     other = deployment.add_client("ALICE-LAPTOP")
-    activate_machine(deployment.root_cluster, other)
+    activate_machine(other)
     certify_account(deployment.root_cluster, other, deployment.user("alice"),
                     deployment.directory)
     assert other.account_key("alice").public == account_key.public
@@ -79,7 +79,7 @@ def test_a_clc_is_valid_as_long_as_its_rac(deployment: Deployment) -> None:
     # MS-RMPR 3.5.4.2: a 15-minute temporary RAC yields a 15-minute CLC
     kiosk = deployment.add_client("KIOSK")
     root = deployment.root_cluster
-    activate_machine(root, kiosk)
+    activate_machine(kiosk)
     certify_account(root, kiosk, deployment.user("carol"), deployment.directory,
                     temporary=True)
     enroll_client(root, kiosk, deployment.user("carol"))

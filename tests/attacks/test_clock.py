@@ -96,8 +96,9 @@ def test_a_clock_set_back_in_the_database_is_refused_as_tampering(lab: Path,
 def test_the_logs_tell_when_the_high_water_mark_was_edited_too(lab: Path) -> None:
     assert run("lab", "advance", str(lab), "--days", "2")[0] == 0
     with LabStore(lab).write() as deployment:  # a request logged at the new time
-        from rmslab.flows import activate_machine
-        activate_machine(deployment.root_cluster, deployment.clients["BOB-PC"])
+        from rmslab.flows import certify_account
+        certify_account(deployment.root_cluster, deployment.clients["BOB-PC"],
+                        deployment.user("bob"), deployment.directory)
     _set_clock(lab, "2026-01-05T10:00", high_water="2026-01-05T10:00")
     status, _, error = run("log", str(lab))
     assert status == 2 and "tampering" in error and "logging.sqlite (2026-01-07T09:00)" in error

@@ -84,16 +84,17 @@ def test_a_served_lab_keeps_serving_while_commands_run(tmp_path: Path) -> None:
         runner.start()
         while runner.is_alive() or served < 3:
             served += 1
-            machine = certification.activate(f"SERVED-{served}", bob_pc.machine_key.public,
-                                             trace=Trace("activation"))
             certify_account(certification, bob_pc, bob)
+            rac_text = bob_pc.account("bob").rac_text
+            clc = certification.enroll_client(bob, bob_pc.name, rac_text,
+                                              trace=Trace("client enrollment"))
             use_license, _ = acquire_use_license(licensing, bob_pc, bob, chain, anchor=anchor)
-            issued += [parse(machine)[0].id or "", bob_pc.account("bob").rac.id or "",
+            issued += [bob_pc.account("bob").rac.id or "", parse(clc)[0].id or "",
                        parse(use_license)[0].id or ""]
         runner.join()
         # the service still answers after every command has run, at the lab's new time
-        last = certification.activate("SERVED-last", bob_pc.machine_key.public,
-                                      trace=Trace("activation"))
+        last = certification.enroll_client(bob, bob_pc.name, bob_pc.account("bob").rac_text,
+                                           trace=Trace("client enrollment"))
         issued.append(parse(last)[0].id or "")
         assert not http.application.internal_errors
     assert [r[0] for r in results] == [0] * len(steps), results
@@ -103,12 +104,13 @@ def test_a_served_lab_keeps_serving_while_commands_run(tmp_path: Path) -> None:
         assert [r.value for r in after.root_cluster.revocations] == ["mallory@contoso.example"]
         assert [r.value for r in after.clusters["contoso-licensing"].revocations] == ["served"]
         assert after.lab.now() >= clients.lab.now() + timedelta(hours=1)
-        validity = parse(last)[0].validity  # the server issues at the lab's time
-        assert validity is not None and validity.not_before is not None
-        assert validity.not_before >= clients.lab.now() + timedelta(hours=1) - timedelta(seconds=1)
+        when = parse(last)[0].issued  # the server issues at the lab's time
+        assert when is not None
+        assert when >= clients.lab.now() + timedelta(hours=1) - timedelta(seconds=1)
         # … and so are the server's: every RAC it issued is remembered with its machine
-        rac_ids = issued[1::3]
-        assert all(after.root_cluster.rac_machines.get(i) == "BOB-PC" for i in rac_ids)
+        rac_ids = issued[0::3]
+        machine = parse(bob_pc.machine_certificate_text or "")[0].principals[0].id
+        assert all(after.root_cluster.rac_machines.get(i) == machine for i in rac_ids)
         # no GUID drawn twice: the server's documents, the licenses the commands issued
         held = [parse(text)[0].id or "" for client in after.clients.values()
                 for account in client.accounts.values() for text in account.licenses.values()]
@@ -118,13 +120,13 @@ def test_a_served_lab_keeps_serving_while_commands_run(tmp_path: Path) -> None:
     # no owner license, MS-RMPR 3.5.4.1)
     assert len(held) >= 2 and all(ids) and len(set(ids)) == len(ids), ids
     # what the service logged is in the lab's log file, and the commands see it
-    status, output, _ = run("log", str(lab), "--json", "--kind", "machine-activation")
-    logged = [r["subject"] for r in json.loads(output) if r["subject"].startswith("SERVED-")]
-    assert status == 0 and logged == [f"SERVED-{n}" for n in range(1, served + 1)] + ["SERVED-last"]
+    status, output, _ = run("log", str(lab), "--json", "--kind", "client-enrollment")
+    logged = [r["request_id"] for r in json.loads(output) if r["requester"] == str(bob)]
+    assert status == 0 and logged == issued[1::3] + [issued[-1]]
     # the lab recorded how far the log goes when the server last wrote: rows deleted later
     # are noticed
     with sqlite3.connect(lab / "clusters/contoso-root/logging.sqlite") as db:
-        db.execute("DELETE FROM enrollment_log WHERE subject = 'SERVED-last'")
+        db.execute("DELETE FROM enrollment_log WHERE request_id = ?", (issued[-1],))
     status, _, error = run("log", str(lab))
     assert status == 2 and "lost requests" in error
 
@@ -159,20 +161,20 @@ def test_a_served_lab_answers_a_fault_when_it_cannot_be_used(tmp_path: Path) -> 
     lab = tmp_path / "lab"
     assert run("lab", "create", str(lab))[0] == 0
     clients = load_deployment(lab)
+    bob = clients.user("bob")
+    rac = clients.clients["BOB-PC"].account("bob").rac_text
     with LoopbackService.of_lab(LabStore(lab, timeout=0.2)) as http:
         certification = RemoteCertificationService.of(clients.root_cluster, http.port)
         with LabStore(lab).write() as held:  # a command holds the lab
             held.lab.advance(minutes=1)
             with pytest.raises(RmslabError, match="another command holds the lab"):
-                certification.activate("WAITING", clients.clients["BOB-PC"].machine_key.public,
-                                       trace=Trace("activation"))
+                certification.enroll_client(bob, "BOB-PC", rac, trace=Trace("enrollment"))
         # set back, the clock is refused as tampering, on every request
         with sqlite3.connect(lab / "lab.sqlite") as db:
             db.execute("UPDATE lab SET now = '2000-01-01T00:00:00Z'")
         assert run("log", str(lab))[0] == 2
         with pytest.raises(RmslabError, match="tampering"):
-            certification.activate("LATE", clients.clients["BOB-PC"].machine_key.public,
-                                   trace=Trace("activation"))
+            certification.enroll_client(bob, "BOB-PC", rac, trace=Trace("enrollment"))
         answer = soap(http.port, "/rms.contoso.example/_wmcs/licensing/server.asmx",
                       "ServerService", el("GetLicensorCertificate"))  # a read too
         assert answer.status == 500 and "tampering" in answer.fault

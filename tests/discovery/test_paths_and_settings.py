@@ -140,9 +140,15 @@ def test_values_of_the_wrong_type_are_ignored_with_a_note() -> None:
 
 
 # covers: D-4
-def test_the_dutch_seeds_value_name_for_tracing_is_read_too() -> None:
+def test_the_dutch_translation_of_the_trace_value_is_not_read() -> None:
+    # issue 12 item 12: "traceren" is the Dutch documentation's translation; the RMS client
+    # reads the value "Trace" (Microsoft's English documentation of the client)
     registry = Registry()
     registry.set_value(r"HKLM\SOFTWARE\Microsoft\MSIPC", RegValue.dword("traceren", 1))
+    settings = read_settings(Machine("WS", registry))
+    assert not settings.tracing
+    assert any("translation" in note and "'Trace'" in note for note in settings.notes)
+    registry.set_value(r"HKLM\SOFTWARE\Microsoft\MSIPC", RegValue.dword("Trace", 1))
     assert read_settings(Machine("WS", registry)).tracing
 
 

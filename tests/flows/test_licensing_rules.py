@@ -190,7 +190,7 @@ def foreign_organisation(deployment: Deployment, *, name: str = "fabrikam-root",
                                 administrators={"fabadmin"})
     enroll_root_cluster(other.enrollment_service, cluster, by=admin)
     client = other.add_client("DAVE-PC")
-    activate_machine(cluster, client)
+    activate_machine(client)
     certify_account(cluster, client, dave, other.directory)
     return cluster, client, dave
 
@@ -429,8 +429,8 @@ def test_a_cluster_whose_slc_expired_issues_nothing(deployment: Deployment) -> N
     newcomer = deployment.add_client("DAVE-PC")
     dave = deployment.directory.add_user("dave")
     bob_pc, bob = deployment.clients["BOB-PC"], deployment.user("bob")
+    activate_machine(newcomer)  # the client's own act (MS-RMPR 3.8.4.1): no SLC needed
     attempts = [
-        lambda: activate_machine(root, newcomer),
         lambda: certify_account(root, bob_pc, bob, deployment.directory),
         lambda: enroll_client(root, bob_pc, bob),
         lambda: acquire(deployment, "bob", chain),
@@ -444,8 +444,7 @@ def test_a_cluster_whose_slc_expired_issues_nothing(deployment: Deployment) -> N
         assert caught.value.not_after == window.not_after
     refused = root.log.entries(outcome="refused")
     assert {e.spec_id for e in refused} == {"MS-RMPR 3.1.6.2"}
-    assert {e.kind for e in refused} == {"machine-activation", "account-certification",
-                                         "client-enrollment"}
+    assert {e.kind for e in refused} == {"account-certification", "client-enrollment"}
     late = Cluster(lab, "late-licensing", "https://late.contoso.example/_wmcs",
                    role=LICENSING_ONLY)
     late.add_server("LATE01")
@@ -455,6 +454,5 @@ def test_a_cluster_whose_slc_expired_issues_nothing(deployment: Deployment) -> N
     # renewed, the cluster issues again
     renew_slc_online(deployment.enrollment_service, root, root.first_server,
                      by=deployment.user("rmsadmin"), directory=deployment.directory)
-    activate_machine(root, newcomer)
     certify_account(root, bob_pc, bob, deployment.directory)
     acquire(deployment, "bob", chain)

@@ -17,6 +17,7 @@ import pytest
 import requests
 import zeep
 from lxml import etree
+from zeep.exceptions import Fault
 from zeep.transports import Transport
 
 from rmslab.actors import ROOT
@@ -35,7 +36,7 @@ from rmslab.service.soap import read_envelope
 from rmslab.trace import Trace
 from rmslab.trust import validate_chain
 from rmslab.xrml import parse
-from rmslab.xrml.certificates import ENROLLMENT_REQUEST
+from rmslab.xrml.certificates import EnrollParameters
 from rmslab.xrml.writer import element, public_key_xml
 
 VERSION = {"MinimumVersion": "1.0.0.0", "MaximumVersion": "1.0.0.0"}
@@ -133,16 +134,17 @@ def test_zeep_calls_every_operation(deployment: Deployment, served: Any, wsdl: P
                                                 "ServerLicensorCertificate", "ServiceLocations"]
     assert len(results[2][0]) == documents  # the SLC chain's XrML documents
 
-    # Activate (3.2) and Certify (3.3): a new machine certificate, a RAC for bob only
+    # Activate (3.2) is for version 1.0 clients only: a fault that says so. Certify (3.3):
+    # a RAC for bob only, for the SPC chain the client made itself (3.8.4.1)
     activation = service(wsdl, "activation.wsdl", "ActivationProxyWebServiceSoap",
                          f"{base}/certification/Activation.asmx", wire)
     hid = etree.fromstring(element("MACHINE", (), element("NAME", (), "BOB-PC"),
                                    public_key_xml(client.machine_key.public)))
-    activation.Activate(requestParams={"ActivateParams": [{"HidXml": {"_value_1": hid}}]},
-                        _soapheaders={"VersionData": VERSION})
-    machine = wire.last_chain("ActivateResult", "ActivateResponse", "MachineCertificateChain")
+    with pytest.raises(Fault, match="activate themselves"):
+        activation.Activate(requestParams={"ActivateParams": [{"HidXml": {"_value_1": hid}}]},
+                            _soapheaders={"VersionData": VERSION})
+    machine = client.machine_certificate_text or ""
     validate_chain(parse(machine), anchor, at=now)
-    assert parse(machine)[0].principals[0].public_key == client.machine_key.public
     certification = service(wsdl, "certification.wsdl", "CertificationWebServiceSoap",
                             f"{base}/certification/certification.asmx", wire)
     certification.Certify(requestParams={"MachineCertificateChain": array(wire, machine),
@@ -236,7 +238,8 @@ def test_zeep_enrolls_a_root_cluster(wsdl: Path,
     deployment = Deployment(Lab(seed=11))
     cluster = deployment.add_cluster("fabrikam-root", "https://rms.fabrikam.example/_wmcs",
                                      role=ROOT, first_server="FAB01")
-    request = make_request(cluster, kind=ENROLLMENT_REQUEST, trace=Trace("enrollment"))
+    request = EnrollParameters.from_xml(make_request(cluster, trace=Trace("enrollment")))
+    assert request.proof is not None
     with LoopbackService(deployment.web, enrollment=deployment.enrollment_service) as http:
         exchanges: list[bytes] = []
         http.application.on_exchange = lambda q, s, a: exchanges.extend((q, a))
@@ -245,10 +248,10 @@ def test_zeep_enrolls_a_root_cluster(wsdl: Path,
                          "enrollservice.asmx", ExactTransport())
         answer = enroll.Enroll(oInput={
             "AuthorizationInformation": {"SignedDataBase64Encoded":
-                                         base64.b64encode(request.encode()).decode()},
+                                         base64.b64encode(request.proof).decode()},
             "RevocationInformation": {"RevocationType": "StandardRevocation"},
             "CertificatePublicKey": {"aPublicKeyBytes": cluster.key.public.to_pkcs1_der(),
-                                     "Guid": (parse(request)[0].id or "").strip("{}")},
+                                     "Guid": request.guid.strip("{}")},
             "EnrolleeInformation": {"SKU": cluster.sku, "Version": cluster.version,
                                     "Name": "rms.fabrikam.example", "URL": cluster.url}},
             _soapheaders={"VersionData": VERSION})
@@ -263,15 +266,15 @@ def test_zeep_enrolls_a_root_cluster(wsdl: Path,
 
 def test_every_message_of_the_flows_validates(deployment: Deployment, served: Any,
                                               validate_message: Callable[[bytes], str]) -> None:
-    """The flows over SOAP — activation, certification, client enrollment, licensing,
-    and a refusal — write and receive only messages the WSDL's schema accepts."""
+    """The flows over SOAP — certification, client enrollment, licensing, and a refusal
+    (activation contacts no server, MS-RMPR 3.8.4.1) — write and receive only messages the WSDL's schema accepts."""
     root = deployment.root_cluster
     carol = deployment.user("carol")
     remote = RemoteCertificationService.of(root, served.port,
                                            passwords={"carol": password_for(deployment.lab,
                                                                             carol)})
     client = deployment.clients["CAROL-PC"]
-    for trace in (activate_machine(remote, client),
+    for trace in (activate_machine(client),
                   certify_account(remote, client, carol, temporary=True),
                   enroll_client(remote, client, carol)):
         assert trace.passed
@@ -288,8 +291,7 @@ def test_every_message_of_the_flows_validates(deployment: Deployment, served: An
     for request, _status, response in served.exchanges:
         names.append(validate_message(request))
         validate_message(response)
-    assert names == ["Activate", "Certify", "GetClientLicensorCert", "AcquireLicense",
-                     "AcquireLicense"]
+    assert names == ["Certify", "GetClientLicensorCert", "AcquireLicense", "AcquireLicense"]
 
 
 def test_enrollment_and_renewal_messages_validate(

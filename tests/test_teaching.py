@@ -123,7 +123,7 @@ def test_open_sealed_key_shows_what_each_key_is_sealed_to() -> None:
     assert account_key.public == rac.subject.public_key  # type: ignore[union-attr]
     clc_key = open_sealed_key(clc, account_key)
     assert clc_key.public == clc.subject.public_key  # type: ignore[union-attr]
-    with pytest.raises(SealError, match="not sealed for this private key"):
+    with pytest.raises(SealError, match="not sealed to this"):
         open_sealed_key(rac, bob_pc.machine_key)
     refused = attempt(open_sealed_key, clc, alice_pc.machine_key)
     assert refused.refused and isinstance(refused.error, SealError)

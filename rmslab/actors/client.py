@@ -149,7 +149,7 @@ def open_sealed_key(document: XrmlDocument, opener: PrivateKey) -> PrivateKey:
     bits_element = document.element.find(path) if path is not None else None
     value = bits_element.find("VALUE") if bits_element is not None else None
     if bits_element is None or value is None or not (value.text or "").strip():
-        raise SealError(f"{document.position} holds no sealed private key")
+        raise SealError(f"{document.position} holds no sealed key")
     try:
         bits = base64.b64decode(value.text or "", validate=True)
     except (binascii.Error, ValueError):

@@ -1,9 +1,11 @@
 """Licensing clusters and their servers (SPEC E-1, E-2, E-7…E-9, S-1, S-6, P-7).
 
-A cluster's first server generates the cluster key and enrolls; later servers join and
-share the cluster's key and SLC without enrolling (E-2). The root certification
-cluster certifies machines, accounts and clients and sub-enrolls licensing-only
-clusters; each cluster keeps a logging database of every enrollment request (E-8).
+A cluster's first server generates the cluster key and enrolls (or enrolls itself, MS-RMPR
+1.3.1); later servers join and share the cluster's key and SLC without enrolling (E-2).
+The root certification cluster certifies accounts (RACs) and sub-enrolls licensing-only
+clusters; every cluster enrolls clients (CLCs, MS-RMPR 3.5.4.2) — machines activate
+themselves (3.8.4.1). Each cluster keeps a logging database of every enrollment request
+(E-8).
 
 A cluster's policies are the fields of MS-RMPR 3.1.1.1.1 ServerConfiguration that decide
 who is licensed (:meth:`Cluster.configuration` shows them): trustedRacIssuers (its own

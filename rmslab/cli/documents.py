@@ -17,6 +17,14 @@ from rmslab.xrml.reader import read_file
 __all__ = ["add_document_parsers", "load_anchor", "REVOCATION_LIST_NOTE"]
 
 
+def _named(principal: dict[str, Any]) -> str:
+    """A principal as the text report names it: its NAME, or — an SLC's server, which has
+    none unless it enrolled itself (MS-RMPR 2.2.9.3.3) — its ID, said so."""
+    if principal.get("name"):
+        return f"'{principal['name']}'"
+    return f"{principal.get('id') or '?'} (no NAME)"
+
+
 def load_anchor(path: str) -> PublicKey:
     """An anchor key from a PEM or DER public key, or from an XML file holding a
     ``PUBLICKEY`` element (the first one is taken)."""
@@ -62,12 +70,12 @@ def _print_inspect(data: dict[str, Any], out: TextIO) -> None:
         issuer = d["issuer"]
         if issuer:
             key = issuer["key"]
-            out.write(f"  issuer    {issuer['type']} '{issuer['name']}' "
+            out.write(f"  issuer    {issuer['type']} {_named(issuer)} "
                       f"[{key['bits']}-bit {key['fingerprint'][:16]}]\n" if key else
-                      f"  issuer    {issuer['type']} '{issuer['name']}'\n")
+                      f"  issuer    {issuer['type']} {_named(issuer)}\n")
         for p in d["principals"]:
             key = p["key"]
-            out.write(f"  subject   {p['type']} '{p['name']}'"
+            out.write(f"  subject   {p['type']} {_named(p)}"
                       + (f" [{key['bits']}-bit {key['fingerprint'][:16]}]" if key else "") + "\n")
         v = d["validity"]
         if v["from"] or v["until"]:

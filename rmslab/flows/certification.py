@@ -314,6 +314,7 @@ def issue_client_licensor_certificate(cluster: Cluster, user: User, machine: str
             f"the rights account certificate cannot be read: {exc}", spec_id="E-9"),
             kind=kind, requester=str(user), subject=user.email, channel="online") from None
     except RefusedError as exc:
+        exc.spec_id = "E-9"  # AcquireLicense's checks, refusing a client enrollment
         raise refuse_and_log(cluster, trace, exc, kind=kind, requester=str(user),
                              subject=user.email, channel="online") from None
     rac = rac_chain[0]

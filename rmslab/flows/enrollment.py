@@ -180,11 +180,11 @@ def server_slc(issuer: Principal, key: PrivateKey, cluster: Cluster, *, lab_now:
                slc_id: str, algorithm: DigestAlgorithm) -> str:
     """An SLC a server signs (self-enrollment, or a root cluster sub-enrolling a
     licensing-only one; MS-RMPR 2.2.9.3): its ISSUER is ``issuer`` (OBJECT and key only),
-    its principal the cluster's GUID, NAME (the server's name: MS-RMPR 2.2.9.3.3 allows it
+    its principal the cluster's GUID, NAME (the cluster's name: MS-RMPR 2.2.9.3.3 allows it
     for a self-enrolled server, and the real SLC a server issued to another carries one),
     URL, key, Server-Version and Server-SKU; the cluster's third-party revocation
     authority, if any, in the CONDITIONLIST of 2.2.9.3.4."""
-    subject = Principal("MS-DRM-Server", cluster.guid, "MS-GUID", cluster.host,
+    subject = Principal("MS-DRM-Server", cluster.guid, "MS-GUID", cluster.name,
                         (("URL", cluster.url),), cluster.key.public,
                         (("Server-Version", cluster.version), ("Server-SKU", cluster.sku)))
     authority = cluster.revocation.authority_key

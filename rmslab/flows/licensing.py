@@ -40,6 +40,8 @@ user domains are another cluster's SLC chain, imported by an administrator.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import base64
 import json
 from dataclasses import dataclass
@@ -585,7 +587,9 @@ def trust_user_domain(cluster: Cluster, slc_chain: str, *, name: str | None = No
     chain = parse(slc_chain, source="trusted user domain")
     slc = chain[0]
     subject = slc.principals[0] if slc.principals else None
-    domain = (name or (subject.name if subject else None) or "").strip()
+    domain = (name or (subject.name if subject else None)
+              or (urlsplit(subject.url).hostname if subject and subject.url else None)
+              or "").strip()
     trace.step(cluster.first_server.name, "imports an SLC chain as a trusted user domain",
                documents=[DocumentRef("server licensor certificate", slc.text, slc.kind)])
     try:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from lxml import etree
 
@@ -197,8 +198,12 @@ class Principal:
     @property
     def label(self) -> str:
         """``type:'name'`` — how the corpus manifest and rmslab's reports name a
-        principal."""
-        return f"{self.object_type or '?'}:'{self.name or self.id or ''}'"
+        principal. One without a NAME — the server of an SLC the enrollment service
+        issued (MS-RMPR 2.2.9.3.3), and everything that copies it — is named by the host of
+        its URL, else by its ID."""
+        url = self.url
+        host = (urlsplit(url).hostname if url else None) or None
+        return f"{self.object_type or '?'}:'{self.name or host or self.id or ''}'"
 
     @property
     def url(self) -> str | None:

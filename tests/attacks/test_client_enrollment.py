@@ -11,6 +11,8 @@ covers: E-7, E-9
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from rmslab.actors.client import open_sealed_key
@@ -88,10 +90,12 @@ def test_a_clc_is_valid_as_long_as_its_rac(deployment: Deployment) -> None:
     assert account.clc.validity == account.rac.validity
     validity = account.clc.validity
     assert validity.not_before is not None and validity.not_after is not None
-    assert validity.not_after - validity.not_before == RAC_TEMPORARY
+    assert account.rac.issued is not None
+    assert validity.not_after - account.rac.issued == RAC_TEMPORARY  # FROM: less 15 minutes
+    assert account.rac.issued - validity.not_before == timedelta(minutes=15)  # of tolerance
     # and a RAC that has expired enrolls nobody
     deployment.lab.advance(minutes=16)
-    with pytest.raises(RefusedError, match="not now") as caught:
+    with pytest.raises(RefusedError, match="not valid now") as caught:
         enroll_client(root, kiosk, deployment.user("carol"))
     assert caught.value.spec_id == "E-9"
     assert parse(account.rac_text)[0].validity == validity

@@ -148,7 +148,7 @@ def test_self_enrollment_signs_the_slc_with_the_installed_key() -> None:
     assert slc.issuer.name == "rmslab Lab Server Self Enrollment Service"
     assert service.subject is not None
     assert service.subject.name == "rmslab Lab Server Self Enrollment Service"
-    assert slc.subject is not None and slc.subject.name == "rms.contoso.example"
+    assert slc.subject is not None and slc.subject.name == "contoso-root"
     validate_chain(root.slc_chain, deployment.enrollment_service.anchor,
                    at=deployment.lab.now())
     assert len(deployment.enrollment_service.log) == 0

@@ -81,7 +81,7 @@ def test_a_list_of_the_slcs_revocation_authority_applies(
         assert not binding.allowed
         assert binding.failed is not None and binding.failed.spec_id == "R-1"
         applies = [c for c in binding.checks if c.spec_id == "R-8"]
-        assert len(applies) == 1 and "REVOKE right" in applies[0].description
+        assert len(applies) == 1 and "CONDITIONLIST/REFRESH" in applies[0].description
         order = [c.spec_id for c in binding.checks if c.spec_id in ("R-1", "R-3", "R-8")]
         assert order == ["R-3", "R-8", "R-1"]  # step 1, the list applies, step 4
 

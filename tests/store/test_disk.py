@@ -32,7 +32,7 @@ def test_layout(deployment: Deployment, tmp_path: Path) -> None:
         "Contoso-Confidential.xml", "Contoso-ViewOnly.xml"]
     rows = sqlite3.connect(target / "clusters/contoso-root/logging.sqlite").execute(
         "SELECT kind, outcome FROM enrollment_log ORDER BY id").fetchall()
-    assert rows[0] == ("root-enrollment", "accepted") and len(rows) == 9
+    assert rows[0] == ("root-enrollment", "accepted") and len(rows) == 6
     assert not list(target.parent.glob(".lab*"))  # no staging left behind
     # the lab's keys live in the database only, which only its owner may read
     assert not any("PRIVATE" in p.read_text(errors="ignore")

@@ -16,8 +16,9 @@ NOTEBOOK = "02_enrollment"
 
 
 @register("02.1", NOTEBOOK, Kind.READ,
-          "The enrollment request is signed with a key it carries itself. Whose key is it? "
-          "Give its short fingerprint (16 hexadecimal digits, as PublicKey prints it).",
+          "The enrollment request carries a proof signed with a key it carries itself. Whose "
+          "key is it? Give its short fingerprint (16 hexadecimal digits, as PublicKey prints "
+          "it).",
           "a str of 16 hexadecimal digits")
 def _request_key(answer: Any) -> Judgement:
     d = standard()
@@ -26,15 +27,16 @@ def _request_key(answer: Any) -> Judgement:
         return hint("give the fingerprint as text, e.g. key.short_fingerprint")
     given = answer.strip().lower()
     if given == root.key.public.short_fingerprint:
-        return correct("the cluster key itself: the request proves that its sender holds "
-                       "the private half of the key it asks to have certified (E-4)")
+        return correct("the cluster key itself: the request's proof is made with the private "
+                       "half of the key it asks to have certified, so a changed request file "
+                       "is caught (S-5; E-4)")
     if given == d.enrollment_service.anchor.short_fingerprint:
         return hint("that is the enrollment service's root key: it signs the answer, not "
                     "the request — whose key must the request prove possession of?")
     if len(given) != 16:
         return hint("a short fingerprint has 16 hexadecimal digits")
-    return hint("not that key: read the request's ISSUER — the key it asks to have "
-                "certified — and compare it with verify_document(request).issuer_key")
+    return hint("not that key: read the request's CertificatePublicKey — the key it asks "
+                "to have certified — e.g. EnrollParameters.from_xml(text).public_key")
 
 
 @register("02.2", NOTEBOOK, Kind.FIND,

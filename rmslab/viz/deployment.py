@@ -87,8 +87,8 @@ def deployment_graph(deployment: Deployment, step: Step | None = None) -> graphv
             signer = next((f"cluster_{c.name}" for c in deployment.clusters.values()
                            if c is not cluster and c.enrolled and c.key.public == issuer_key),
                           "enrollment")
-            graph.edge(cid, signer, label="SLC signed by")
-    root = next((c for c in deployment.clusters.values() if c.role.startswith("root")), None)
+            graph.edge(cid, signer, label="SLC self-enrolled under" if cluster.self_enrolled
+                       else "SLC signed by")
     for client in deployment.clients.values():
         cid = f"client_{client.name}"
         with graph.subgraph(name=f"cluster_client_{client.name}") as box:
@@ -112,8 +112,14 @@ def deployment_graph(deployment: Deployment, step: Step | None = None) -> graphv
                     box.node(uid, label, shape="ellipse")
                 # the user below the machine: one column per client keeps the picture narrow
                 box.edge(uid, cid, style="invis")
-        if client.activated and root is not None:
-            graph.edge(cid, f"cluster_{root.name}", label="machine cert", style="dashed")
+        if client.activated:  # the client signed it, under the vendor's SPC issuer chain
+            graph.edge(cid, "enrollment", label="machine cert (SPC issuer)", style="dashed",
+                       constraint="false")
+        issuers = {account.rac.issuer_key for account in client.accounts.values()}
+        for cluster in deployment.clusters.values():
+            if cluster.key.public in issuers:
+                graph.edge(cid, f"cluster_{cluster.name}", label="RACs issued by",
+                           style="dashed")
     for computer in deployment.computers.values():
         node(f"computer_{computer.name}", f"{computer.name}\n(submits request files)",
              shape="component")

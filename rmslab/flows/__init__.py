@@ -8,13 +8,15 @@ from rmslab.flows.certification import (activate_machine, certify_account,
                                          enroll_client)
 from rmslab.flows.enrollment import (RequestFile, enroll_root_cluster,
                                      export_enrollment_request, import_enrollment_response,
-                                     join_server, sub_enroll, submit_enrollment_request)
+                                     join_server, self_enroll, sub_enroll,
+                                     submit_enrollment_request)
 from rmslab.flows.renewal import (export_renewal_request, import_renewal_response,
                                   renew_slc_online, submit_renewal_request)
 
 __all__ = [
     "RequestFile", "enroll_root_cluster", "export_enrollment_request",
-    "submit_enrollment_request", "import_enrollment_response", "sub_enroll", "join_server",
+    "submit_enrollment_request", "import_enrollment_response", "sub_enroll", "self_enroll",
+    "join_server",
     "activate_machine", "certify_account", "enroll_client",
     "renew_slc_online", "export_renewal_request", "submit_renewal_request",
     "import_renewal_response",

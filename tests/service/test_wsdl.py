@@ -215,7 +215,8 @@ def test_zeep_calls_every_operation(deployment: Deployment, served: Any, wsdl: P
     for request, status, response in served.exchanges:
         validate_message(request)
         validate_message(response)
-        assert status.startswith("200"), response
+        # every operation answers, Activate with its fault (version 1.0 clients only)
+        assert status.startswith("200") or b"activate themselves" in response, response
 
 
 def unsigned_publishing_license(deployment: Deployment) -> str:

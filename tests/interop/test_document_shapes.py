@@ -5,7 +5,7 @@ A skeleton is the set of element paths under BODY — tag names, with the value 
 ``type`` or ``name`` attribute kept in brackets. For each kind (``DESCRIPTOR/OBJECT/@type``,
 else ``BODY/@type``) the real corpus holds: a path is **missing** when every real document
 of the kind has it and the lab's lacks it, **foreign** when no real document of the kind
-has it. The lab: ``rmslab lab create``'s deployment, content protected online and
+has it. The lab: ``rmslab lab create --self-enroll``'s deployment, content protected online and
 offline, a use license, the author's owner license, a template, a CLC, a RAC and a
 machine certificate.
 
@@ -146,19 +146,16 @@ def _lab_texts(deployment: Deployment) -> Iterator[tuple[str, str]]:
     yield "CLC", account.clc_text
     yield "RAC", account.rac_text
     assert alice_pc.machine_certificate_text is not None
-    yield "machine certificate", alice_pc.machine_certificate_text
+    # the SPC alone: the Trusted SPC Issuer chain behind it has no real counterpart in the
+    # corpus (tests/interop/test_certificate_shapes.py checks it against MS-RMPR's tables)
+    from rmslab.xrml import parse
+    yield "machine certificate", parse(alice_pc.machine_certificate_text)[0].text
 
 
-#: The kinds part A of issue 12 (certificates) makes match; xfail until it lands on main.
+#: The certificate kinds (part A of issue 12).
 CERTIFICATE_KINDS = {"Machine-Certificate", "Group-Identity-Credential",
                      "Client-Licensor-Certificate", "Server-Licensor-Certificate",
                      "DRM-CA-Certificate"}
-
-
-#: What a lab writes as part A of issue 12 leaves it until that part lands: the user's ID
-#: in a RAC's principal (copied into CLCs, owner and use licenses) is an MS-GUID, not the
-#: Windows SID.
-PENDING_PART_A = re.compile(r"OBJECT\[type=Group-Identity\]/ID\[type=MS-GUID\]$")
 
 
 @pytest.fixture(scope="module", params=[1, 2], ids=["mode 1", "mode 2"])
@@ -166,8 +163,12 @@ def lab_documents(request: pytest.FixtureRequest) -> dict[str, dict[frozenset[st
     """Every distinct skeleton of each kind in a fresh lab of cryptographic mode 1 or 2,
     with where it came from. The corpus holds no use license of mode 2, whose ENABLINGBITS
     MS-RMPR 3.1.4.7 types ``sealed-key-v2``: in mode 2 that type is read as the
-    ``sealed-key`` of the real mode-1 licenses, and nothing else is."""
-    deployment = standard_deployment(Lab(mode=request.param))
+    ``sealed-key`` of the real mode-1 licenses, and nothing else is. The root cluster
+    enrolled itself, as a version 2.0 server does: every real SLC names its server, which
+    MS-RMPR 2.2.9.3.3 allows only to a self-enrolled one (an SLC from the enrollment
+    service has no NAME, and so neither have the documents that copy its principal —
+    tests/interop/test_certificate_shapes.py shows that difference)."""
+    deployment = standard_deployment(Lab(mode=request.param), self_enrollment=True)
     found: dict[str, dict[frozenset[str], str]] = {}
     for what, text in _lab_texts(deployment):
         for document in xrml_documents(text):
@@ -186,11 +187,7 @@ LICENSE_KINDS = ["Microsoft Rights Label", "Content-License",
 @pytest.mark.parametrize("document_kind", LICENSE_KINDS + sorted(CERTIFICATE_KINDS))
 def test_every_kind_the_lab_writes_has_the_real_skeleton(
         corpus: Path, lab_documents: dict[str, dict[frozenset[str], str]],
-        document_kind: str, request: pytest.FixtureRequest) -> None:
-    if document_kind in CERTIFICATE_KINDS:
-        request.applymarker(pytest.mark.xfail(
-            reason="certificate shapes are part A of issue 12 (branch certs), not on main "
-                   "yet", strict=False))
+        document_kind: str) -> None:
     real = real_skeletons(corpus)
     assert document_kind in real, f"the corpus holds no {document_kind}"
     assert document_kind in lab_documents, f"the lab wrote no {document_kind}"
@@ -199,9 +196,6 @@ def test_every_kind_the_lab_writes_has_the_real_skeleton(
         missing, foreign = compare(real[document_kind], mine)
         problems += [f"{what}: missing {p}" for p in missing]
         problems += [f"{what}: foreign {p}" for p in foreign]
-    if problems and all(PENDING_PART_A.search(p) for p in problems):
-        pytest.xfail("the user's ID as a Windows SID is part A of issue 12: "
-                     + "; ".join(problems))
     assert not problems, "\n".join(problems)
 
 

@@ -17,12 +17,14 @@ from __future__ import annotations
 import functools
 import os
 from datetime import datetime, timezone
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from rmslab.crypto.rsa import PublicKey
 from rmslab.errors import InputError, KeyFormatError, NotProtectedError, RmslabError
 from rmslab.xrml.document import XrmlDocument
-from rmslab.xrml.model import format_time
+from rmslab.xrml.model import Principal, format_time
 
 __all__ = ["inventory_file", "inventory_batch", "FIELDS", "Settings"]
 
@@ -126,7 +128,7 @@ def describe(artefact: Any, chain: Any, settings: Settings, at: datetime) -> dic
         record["published"] = "online" if issuer_doc is not None else "unknown"
         server_key = leaf.issuer_key
         server = leaf.issuer
-    record["server"] = server.name if server is not None else None
+    record["server"] = _server_name(server, leaf.license_acquisition_urls)
     record["licensing_urls"] = " ".join(leaf.license_acquisition_urls)
     record["slc_fingerprint"] = server_key.fingerprint if server_key is not None else None
     record["tpd"] = domains.get(record["slc_fingerprint"] or "")
@@ -172,3 +174,18 @@ def inventory_batch(paths: list[str], settings: Settings = ((), ()),
     chain verified at the same moment ``at`` (default: now)."""
     moment = at or datetime.now(timezone.utc)
     return [inventory_file(p, settings, moment) for p in paths]
+
+
+def _server_name(server: Principal | None, licensing_urls: Iterable[str]) -> str | None:
+    """The issuing cluster as an administrator names it: the principal's NAME; an SLC
+    the enrollment service issued has none (MS-RMPR 2.2.9.3.3), so the host of its URL,
+    else the host of the license's first License-Acquisition point (the cluster that
+    licenses the content)."""
+    if server is not None and server.name:
+        return server.name
+    own = [server.url] if server is not None and server.url else []
+    for url in (*own, *licensing_urls):
+        host = urlsplit(url).hostname
+        if host:
+            return host
+    return None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 from rmslab.containers.convert import WRITABLE, rewrap
+from rmslab.crypto.rsa import PublicKey
 from rmslab.deployment import Deployment
 from rmslab.rights import Grant, RightsPolicy
 
@@ -70,7 +71,7 @@ def _originals(deployment: Deployment, per_cluster: int) -> list[_Original]:
             publish_online(cluster, client, user, policy, content, sink,
                            extension=".docx", original_size=len(content))
             found.append(_Original(sink.getvalue(), cluster.key.public.fingerprint,
-                                   cluster.principal.name or cluster.name, False))
+                                   cluster.principal.name or cluster.host, False))
     for client in clients:
         for name, account in sorted(client.accounts.items()):
             if account.clc_text is None:
@@ -85,7 +86,8 @@ def _originals(deployment: Deployment, per_cluster: int) -> list[_Original]:
             server_key = clc.issuer_key
             assert server_key is not None and clc.issuer is not None
             found.append(_Original(sink.getvalue(), server_key.fingerprint,
-                                   clc.issuer.name or "?", True))
+                                   clc.issuer.name or _host_of(deployment, server_key),
+                                   True))
             break
     return found
 
@@ -134,3 +136,10 @@ def generate_share(directory: str | os.PathLike[str], deployments: Sequence[Depl
         spec.servers[original.key] = original.server
     spec.files = files
     return spec
+
+
+def _host_of(deployment: Deployment, key: PublicKey) -> str:
+    """The host of the cluster whose SLC key is ``key`` (an SLC from the enrollment
+    service names no server, MS-RMPR 2.2.9.3.3)."""
+    return next((c.host for c in deployment.clusters.values()
+                 if c.key.public.fingerprint == key.fingerprint), "?")

@@ -26,12 +26,9 @@ The same outcomes are asserted outside the notebook by tests/attacks/test_attack
 beside the attack tests that came first (tests/attacks/test_forged_use_license.py,
 tests/attacks/test_cached_license_tampered_pl.py, tests/attacks/test_clock.py).
 
-Enabling bits: the flows still seal keys with :mod:`rmslab.crypto.seal`, rmslab's interim
-layout. :func:`move_enabling_bits` works on the bits of real use licenses: bits already
-in the format of MS-RMPR 2.2.9.1.13 are used as they are; interim bits are opened and
-sealed again, to the same account key and bound to the same license's ISSUER, with
-:mod:`rmslab.crypto.enabling_bits` — so the attack follows the flows once they use that
-module.
+Enabling bits: every key the flows seal is in the format of MS-RMPR 2.2.9.1.13
+(:mod:`rmslab.crypto.enabling_bits`), so :func:`move_enabling_bits` moves the real bits of
+real use licenses.
 """
 
 from __future__ import annotations
@@ -52,7 +49,7 @@ from rmslab.crypto import enabling_bits as eb
 from rmslab.crypto.content import ContentCipher
 from rmslab.crypto.rsa import PrivateKey, PublicKey
 from rmslab.crypto.rsa_padding import PaddedBlock, padded_block
-from rmslab.crypto.seal import SealError, seal, unseal
+from rmslab.errors import SealError
 from rmslab.deployment import Deployment, standard_deployment
 from rmslab.errors import LabTamperedError, RmslabError
 from rmslab.flows.binding import AppSession, Binding, explain_binding
@@ -619,36 +616,19 @@ def roll_back_the_clock(lab: Lab | None = None) -> AttackResult:
 
 
 def _enabling_bits_element(use_license: XrmlDocument) -> etree._Element:
-    """The (first) ENABLINGBITS element of a use license: in its issued principal as
-    rmslab's interim licenses write it, in its right's ACCESS/PRINCIPAL as MS-RMPR 2.2.9.9.6
-    does."""
+    """The (first) ENABLINGBITS element of a use license: in its right's ACCESS/PRINCIPAL
+    (MS-RMPR 2.2.9.9.6)."""
     found = use_license.element.find("BODY//ENABLINGBITS")
     if found is None or not found.findtext("VALUE"):
         raise ValueError(f"{use_license.position} holds no ENABLINGBITS")
     return found
 
 
-def _interim(bits: bytes) -> bool:
-    """Whether bits are rmslab's interim sealing (:mod:`rmslab.crypto.seal`)."""
-    return bits[:3] in (b"RS1", b"RS2")
-
-
-def _bits_of(use_license: XrmlDocument, account_key: PrivateKey,
-             lab: Lab) -> tuple[bytes, eb.EnablingBitsType]:
-    """The ENABLINGBITS of a use license in the format of MS-RMPR 2.2.9.1.13: as they are
-    when the flow wrote that format, or — while the flows seal with rmslab.crypto.seal —
-    opened and sealed again to the same key, bound to the license's ISSUER."""
+def _bits_of(use_license: XrmlDocument) -> tuple[bytes, eb.EnablingBitsType]:
+    """The ENABLINGBITS of a use license (MS-RMPR 2.2.9.1.13) and their type."""
     element = _enabling_bits_element(use_license)
     bits = base64.b64decode(element.findtext("VALUE") or "")
-    if not _interim(bits):
-        return bits, eb.EnablingBitsType.from_attribute(element.get("type", ""))
-    mode = 2 if use_license.mode == 2 else 1
-    bits_type = eb.EnablingBitsType.for_mode(mode)
-    return eb.seal_content_key(unseal(bits, account_key),
-                               eb.CipherMode.CBC4K if mode == 2 else eb.CipherMode.ECB,
-                               to=account_key.public,
-                               bound_to=use_license.element_text("BODY/ISSUER"),
-                               bits_type=bits_type, random=lab.random_bytes), bits_type
+    return bits, eb.EnablingBitsType.from_attribute(element.get("type", ""))
 
 
 def _issuer_name(document: XrmlDocument) -> str:
@@ -669,8 +649,7 @@ def move_enabling_bits(lab: Lab | None = None) -> AttackResult:
     account_key = bob_pc.account_key("bob")
     licenses = {name: parse(bob_pc.account("bob").licenses[s.content_id], source=name)
                 for name, s in (("minutes", world), ("second", second), ("other", other))}
-    bits = {name: _bits_of(chain[0], account_key, deployment.lab)
-            for name, chain in licenses.items()}
+    bits = {name: _bits_of(chain[0]) for name, chain in licenses.items()}
     issuer = {name: chain[0].element_text("BODY/ISSUER") for name, chain in licenses.items()}
     outcomes = []
     for source, target in (("minutes", "other"), ("minutes", "second")):
@@ -871,21 +850,18 @@ def key_sealing_paddings(lab: Lab | None = None) -> KeySealing:
 # --- 10. forged use license; tampered publishing license behind a cached one ------------------
 
 
-def _opened_content_key(use_license: XrmlDocument, account_key: PrivateKey,
-                        lab: Lab) -> eb.ContentKey:
+def _opened_content_key(use_license: XrmlDocument, account_key: PrivateKey) -> eb.ContentKey:
     """What the holder of a use license can always learn: the content key in it."""
-    raw, bits_type = _bits_of(use_license, account_key, lab)
+    raw, bits_type = _bits_of(use_license)
     return eb.open_content_key(raw, account_key,
                                bound_to=use_license.element_text("BODY/ISSUER"),
                                bits_type=bits_type)
 
 
-def _resealed(key: eb.ContentKey, interim: bool, to: PublicKey, bound_to: str,
+def _resealed(key: eb.ContentKey, to: PublicKey, bound_to: str,
               bits_type: eb.EnablingBitsType, lab: Lab) -> bytes:
-    """The content key sealed to ``to`` in the format the license had: rmslab's interim
-    sealing, or MS-RMPR 2.2.9.1.13 bound to ``bound_to`` (the new ISSUER)."""
-    if interim:
-        return seal(key.key, to, lab.random_bytes)
+    """The content key sealed to ``to`` (MS-RMPR 2.2.9.1.13), bound to ``bound_to`` (the
+    new ISSUER)."""
     return eb.seal_content_key(key.key, key.cipher, to=to, bound_to=bound_to,
                                bits_type=bits_type, random=lab.random_bytes)
 
@@ -902,25 +878,20 @@ def _forged_use_license(real_text: str, *, signer: Client, signer_user: str,
     assert account.clc is not None and account.clc_text is not None
     assert holder.public_key is not None
     real = parse(real_text)[0]
-    content_key = _opened_content_key(real, signer.account_key(signer_user), lab)
+    content_key = _opened_content_key(real, signer.account_key(signer_user))
     bits_element = _enabling_bits_element(real)
     old_value = bits_element.findtext("VALUE") or ""
-    interim = _interim(base64.b64decode(old_value))
     bits_type = eb.EnablingBitsType.from_attribute(bits_element.get("type", "sealed-key"))
     issuer = str(principal_xml(account.clc.principals[0].identity(), tag="ISSUER"))
-    bits = _resealed(content_key, interim, holder.public_key, issuer, bits_type, lab)
+    bits = _resealed(content_key, holder.public_key, issuer, bits_type, lab)
     body = real.body_text
     new_value = base64.b64encode(bits).decode("ascii")
     old_holder = real.element_text("BODY/ISSUEDPRINCIPALS/PRINCIPAL")
     rights = real.element_text("BODY/WORK/RIGHTSGROUP")
     replaced = [(real.element_text("BODY/ISSUER"), issuer)]
-    if old_value in old_holder:  # the interim layout: the bits live in the principal
-        replaced.append((old_holder, str(principal_xml(holder, internal_id="1",
-                                                      enabling_bits=bits))))
-        new_rights = rights
-    else:  # MS-RMPR 2.2.9.9.6: the bits live in the right's ACCESS/PRINCIPAL
-        replaced.append((old_holder, str(principal_xml(holder, internal_id="1"))))
-        new_rights = rights.replace(f">{old_value}<", f">{new_value}<")
+    # MS-RMPR 2.2.9.9.6: the bits live in the right's ACCESS/PRINCIPAL
+    replaced.append((old_holder, str(principal_xml(holder, internal_id="1"))))
+    new_rights = rights.replace(f">{old_value}<", f">{new_value}<")
     new_rights = new_rights.replace(
         f">{signer.account(signer_user).rac.principals[0].name}<", f">{holder_email}<")
     if rename is not None:

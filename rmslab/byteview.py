@@ -8,10 +8,8 @@ A-1, P-4, P-6).
   it is annotated through :mod:`rmslab.crypto.enabling_bits` itself: what anyone reads
   (:func:`~rmslab.crypto.enabling_bits.read_public_parts`) and, given the recipient's
   private key, every field inside (:func:`~rmslab.crypto.enabling_bits.open_enabling_bits`)
-  — so the view follows that module. Licenses carry their content keys in that layout;
-  bits still sealed in rmslab's interim format (:mod:`rmslab.crypto.seal`, tag
-  ``RS1``/``RS2``: the private keys in certificates, until they follow MS-RMPR too) are
-  annotated as that format, and said to be it.
+  — so the view follows that module. Every key rmslab seals (content keys in licenses,
+  private keys in RACs and CLCs) is in that layout.
 * :func:`content_view` — the encrypted content: CBC4K (mode 2) in 4096-byte blocks, each
   with an IV of its own, or ECB (mode 1); with the content key, each IV and the
   plaintext of each AES block, and the PKCS#7 padding at the end
@@ -166,8 +164,6 @@ def enabling_bits_view(bits: bytes, bits_type: eb.EnablingBitsType | str = "seal
     the element's ``type`` attribute."""
     kind = (bits_type if isinstance(bits_type, eb.EnablingBitsType)
             else eb.EnablingBitsType.from_attribute(bits_type))
-    if bits[:3] in (b"RS1", b"RS2"):
-        return _interim_view(bits, recipient or (key.public if key else None))
     recipient = recipient or (key.public if key else None)
     parts = eb.read_public_parts(bits, kind, recipient)
     size = parts.rsa_block_bytes
@@ -248,29 +244,6 @@ def _opened_fields(bits: bytes, key: PrivateKey, kind: eb.EnablingBitsType
                                 f"{fill} zero bytes to a whole AES block", ENABLING_BITS_SPEC,
                                 decrypted=True))
     return inside_rsa, fields
-
-
-def _interim_view(bits: bytes, recipient: PublicKey | None) -> ByteView:
-    """rmslab's interim sealing (:mod:`rmslab.crypto.seal`), until the flows seal as
-    MS-RMPR 2.2.9.1.13 says."""
-    size = recipient.size // 8 if recipient else (256 if len(bits) >= 259 else 128)
-    tag = bits[:3].decode("ascii")
-    spec = "rmslab.crypto.seal (interim, not MS-RMPR)"
-    fields = [ByteField(0, bits[:3], "tag", f"{tag!r}: rmslab's interim sealing, "
-                        + ("secret in the RSA block" if tag == "RS1" else
-                           "AES-256 key in the RSA block, secret under it"), spec),
-              ByteField(3, bits[3:3 + size], "RSA block",
-                        f"{size * 8}-bit RSA, PKCS#1 v1.5, big-endian: "
-                        + ("the secret and an 8-byte check" if tag == "RS1" else
-                           "an AES-256 key and an 8-byte check of the secret"), spec)]
-    if tag == "RS2":
-        fields.append(ByteField(3 + size, bits[3 + size:19 + size], "IV", "AES-CBC IV", spec))
-        fields.append(ByteField(19 + size, bits[19 + size:], "sealed secret",
-                                "the secret under AES-256-CBC, PKCS#7 padding", spec))
-    return ByteView("ENABLINGBITS (rmslab interim format)", len(bits), fields,
-                    [f"not yet the layout of {ENABLING_BITS_SPEC}: sealed with "
-                     "rmslab.crypto.seal; rmslab.crypto.enabling_bits writes and reads "
-                     "the MS-RMPR layout, which every license's bits follow"])
 
 
 # --- the content -----------------------------------------------------------------------
@@ -354,7 +327,7 @@ def protected_file_views(data: bytes, *, keys: list[PrivateKey] | None = None
     shown decrypted."""
     import base64
 
-    from rmslab.crypto.seal import SealError, unseal
+    from rmslab.errors import SealError
     from rmslab.xrml.reader import read_chain
     parsed = read_protected_file(data)
     views = [container_view(data)]
@@ -370,19 +343,15 @@ def protected_file_views(data: bytes, *, keys: list[PrivateKey] | None = None
         sealed = base64.b64decode(value.text or "")
         bits_type = principal_element.find("ENABLINGBITS").get("type", "")  # type: ignore[union-attr]
         opener = next((k for k in keys or [] if k.public == recipient), None)
-        interim = sealed[:3] in (b"RS1", b"RS2")
         if opener is not None and content_key is None:
             try:
-                opened = (None if interim else eb.open_enabling_bits(
-                    sealed, opener, eb.EnablingBitsType.from_attribute(bits_type)).content_key)
-                content_key = (unseal(sealed, opener) if interim else
-                               opened.key if opened is not None else None)
+                opened = eb.open_enabling_bits(
+                    sealed, opener, eb.EnablingBitsType.from_attribute(bits_type)).content_key
                 if opened is not None:  # the cipher the KeyHeader names, not the mode's
-                    mode = opened.content_mode
+                    content_key, mode = opened.key, opened.content_mode
             except (SealError, AttributeError):
                 content_key = None
-        view = enabling_bits_view(sealed, bits_type, recipient=recipient,
-                                  key=opener if not interim else None)
+        view = enabling_bits_view(sealed, bits_type, recipient=recipient, key=opener)
         views.append(ByteView(f"{view.title}, sealed for {principal.label}", view.size,
                               view.fields, view.notes))
     views.append(content_view(parsed.content, mode=mode, key=content_key,

@@ -26,6 +26,7 @@ __all__ = [
     "CompressionBombError",
     "NotProtectedError",
     "KeyFormatError",
+    "SealError",
     "VerificationError",
     "UnsignedDocumentError",
     "DigestMismatchError",
@@ -129,6 +130,12 @@ class KeyFormatError(InputError):
 
 
 # --- verification -----------------------------------------------------------------------
+
+
+class SealError(RmslabError):
+    """A sealed key (the ENABLINGBITS of MS-RMPR 2.2.9.1.13) cannot be opened with this
+    private key: it was sealed for another principal, bound to another document, or
+    changed. :class:`rmslab.crypto.enabling_bits.EnablingBitsError` is the one raised."""
 
 
 class VerificationError(RmslabError):

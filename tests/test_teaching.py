@@ -112,7 +112,7 @@ def test_frozen_pictures_keep_the_deployment_as_it_was() -> None:
 
 def test_open_sealed_key_shows_what_each_key_is_sealed_to() -> None:
     # E-7, E-9: account key → machine key (RAC); CLC key → account key (CLC)
-    from rmslab.crypto.seal import SealError
+    from rmslab.errors import SealError
     from rmslab.deployment import standard_deployment
     from rmslab.teaching import attempt, open_sealed_key
     d = standard_deployment(Lab())

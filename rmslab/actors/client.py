@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from rmslab.crypto.enabling_bits import EnablingBitsType, open_private_key
 from rmslab.crypto.rsa import PrivateKey
-from rmslab.crypto.seal import SealError
+from rmslab.errors import SealError
 from rmslab.discovery.registry import Registry
 from rmslab.errors import NotEnrolledError
 from rmslab.lab import Lab
@@ -141,7 +141,7 @@ def open_sealed_key(document: XrmlDocument, opener: PrivateKey) -> PrivateKey:
     RAC key), MS-RMPR 2.2.9.5.5, 2.2.9.6 — opened with ``opener`` as MS-RMPR 2.2.9.1.13
     says: the bits' type gives the padding and hash, their hash must be that of the
     certificate's ISSUER as written, and the key inside must be the private half of the
-    key the certificate issues. Raises :class:`~rmslab.crypto.seal.SealError` (an
+    key the certificate issues. Raises :class:`~rmslab.errors.SealError` (an
     :class:`~rmslab.crypto.enabling_bits.EnablingBitsError`) when ``opener`` is not the
     key they were sealed to, when the bits were moved or changed, or when ``document``
     holds no sealed key."""

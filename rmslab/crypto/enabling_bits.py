@@ -101,7 +101,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from rmslab.crypto.rsa import PrivateKey, PublicKey
-from rmslab.crypto.seal import SealError
+from rmslab.errors import SealError
 
 __all__ = [
     "RandomSource", "EnablingBitsType", "CipherMode", "KeyAlgorithm", "KeyHeader",

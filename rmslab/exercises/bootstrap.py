@@ -9,7 +9,7 @@ from typing import Any
 from rmslab.actors import ROOT
 from rmslab.actors.client import open_sealed_key
 from rmslab.crypto.rsa import PrivateKey
-from rmslab.crypto.seal import SealError
+from rmslab.errors import SealError
 from rmslab.deployment import Deployment
 from rmslab.errors import RmslabError
 from rmslab.exercises._core import Judgement, Kind, correct, hint, read_time, register

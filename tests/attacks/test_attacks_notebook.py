@@ -25,7 +25,7 @@ from rmslab.attacks import AttackResult, Outcome
 from rmslab.audit.findings import CHECKS
 from rmslab.crypto import enabling_bits as eb
 from rmslab.crypto.content import ContentCipher
-from rmslab.crypto.seal import SealError
+from rmslab.errors import SealError
 from rmslab.deployment import standard_deployment
 from rmslab.lab import Lab
 from rmslab.rules import RULES
@@ -135,12 +135,10 @@ def test_4_and_carols_key_cannot_open_the_content_key_in_bobs_license() -> None:
     scene = attacks.publish_for_bob(deployment)
     carol_pc, bob_pc = deployment.clients["CAROL-PC"], deployment.clients["BOB-PC"]
     use_license = parse(scene.use_license("bob"))[0]
-    opened = attacks._opened_content_key(use_license, bob_pc.account_key("bob"),
-                                         deployment.lab)
+    opened = attacks._opened_content_key(use_license, bob_pc.account_key("bob"))
     assert len(opened.key) == 16
     with pytest.raises(SealError):  # the enabling bits' errors are SealErrors too
-        attacks._opened_content_key(use_license, carol_pc.account_key("carol"),
-                                    deployment.lab)
+        attacks._opened_content_key(use_license, carol_pc.account_key("carol"))
 
 
 # --- 5 (and tests/attacks/test_clock.py) -----------------------------------------------------
@@ -304,10 +302,8 @@ def test_10a_the_forgery_is_sound_but_for_who_signed_it() -> None:
     assert validated.path[1].document.kind == "Client-Licensor-Certificate"
     holder = forged[0].principals[0]
     assert holder.public_key == carol.public_key and holder.name == carol.name
-    alice_key = attacks._opened_content_key(parse(real)[0], alice_pc.account_key("alice"),
-                                            deployment.lab)
-    carol_key = attacks._opened_content_key(forged[0], carol_pc.account_key("carol"),
-                                            deployment.lab)
+    alice_key = attacks._opened_content_key(parse(real)[0], alice_pc.account_key("alice"))
+    carol_key = attacks._opened_content_key(forged[0], carol_pc.account_key("carol"))
     assert carol_key.key == alice_key.key
     assert "alice@contoso.example" not in forged[0].element_text("BODY/WORK/RIGHTSGROUP")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from rmslab.actors.client import open_sealed_key
-from rmslab.crypto.seal import SealError
+from rmslab.errors import SealError
 from rmslab.deployment import Deployment
 from rmslab.errors import BindingRefusedError, RefusedError
 from rmslab.flows import certify_account

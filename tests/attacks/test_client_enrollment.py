@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 
 from rmslab.actors.client import open_sealed_key
-from rmslab.crypto.seal import SealError
+from rmslab.errors import SealError
 from rmslab.deployment import Deployment
 from rmslab.errors import RefusedError
 from rmslab.flows.certification import (RAC_TEMPORARY, activate_machine, certify_account,

@@ -25,7 +25,7 @@ from rmslab.crypto.enabling_bits import (
     private_key_blob, publishing_license_binding, read_private_key_blob, rebind,
     seal_content_key, seal_private_key)
 from rmslab.crypto.rsa import PrivateKey
-from rmslab.crypto.seal import SealError
+from rmslab.errors import SealError
 from rmslab.lab import Lab
 
 V1, V2 = EnablingBitsType.SEALED_KEY, EnablingBitsType.SEALED_KEY_V2
@@ -476,3 +476,27 @@ def test_no_docstring_in_the_package_says_the_format_is_not_public() -> None:
     package = Path(__file__).resolve().parents[2] / "rmslab"
     saying = [p for p in package.rglob("*.py") if "not public" in p.read_text()]
     assert saying == []
+
+
+@pytest.mark.parametrize("bits_type", list(EnablingBitsType))
+def test_one_message_for_a_key_that_cannot_open_whatever_gives_it_away(
+        bits_type: EnablingBitsType) -> None:
+    """A wrong key may fail in the RSA padding or only later in the layout, depending on
+    the bytes (PKCS#1 v1.5 implicit rejection yields random bytes): the reader is told the
+    same thing every way, so no answer tells a wrong key from a changed block (issue 15)."""
+    owner = key("cluster:contoso", bits_type)
+    refusals = set()
+    for name in ("enrollment-root", "revoker:audit", "account:bob@contoso.example", "a", "b"):
+        other = key(name, bits_type)
+        sealed = seal_content_key(b"c" * 16, CipherMode.ECB, to=owner.public,
+                                  bound_to=ISSUER, bits_type=bits_type,
+                                  random=stream().random_bytes)
+        with pytest.raises(SealError) as refused:
+            open_content_key(sealed, other, bound_to=ISSUER, bits_type=bits_type)
+        refusals.add((type(refused.value), str(refused.value)))
+        sealed = seal_private_key(other, to=owner.public, bound_to=ISSUER,
+                                  bits_type=bits_type, random=stream().random_bytes)
+        with pytest.raises(SealError) as refused:
+            open_private_key(sealed, other, bound_to=ISSUER, bits_type=bits_type)
+        refusals.add((type(refused.value), str(refused.value)))
+    assert len(refusals) == 1 and next(iter(refusals))[0] is NotSealedForThisKeyError

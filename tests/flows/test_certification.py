@@ -16,7 +16,7 @@ import pytest
 from rmslab.actors.client import Account, open_sealed_key
 from rmslab.actors.enrollment_service import IssuingKey
 from rmslab.crypto.enabling_bits import EnablingBitsHashMismatchError, MalformedEnablingBitsError
-from rmslab.crypto.seal import SealError
+from rmslab.errors import SealError
 from rmslab.deployment import Deployment, partner_organisation, standard_deployment
 from rmslab.errors import NotConnectedError, NotEnrolledError, RefusedError
 from rmslab.flows import activate_machine, certify_account, enroll_client

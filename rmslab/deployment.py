@@ -105,8 +105,10 @@ def standard_deployment(lab: Lab | None = None, *, offline_enrollment: bool = Fa
                         revocation: Revocation | None = None,
                         self_enrollment: bool = False) -> Deployment:
     """The ready deployment of ``rmslab lab create``: the root cluster enrolled with the
-    enrollment service (online, or offline), or — ``self_enrollment`` — enrolled by
-    itself, as a version 2.0 server does (MS-RMPR 1.3.1)."""
+    enrollment service (online, or offline), as the product documentation and the
+    notebooks tell it, or — ``self_enrollment``, what ``rmslab lab create`` does unless
+    told otherwise — enrolled by itself, as every version 2.0 (AD RMS) server does
+    (MS-RMPR 1.3.1)."""
     if offline_enrollment and self_enrollment:
         raise ValueError("a self-enrolled server sends no request: it cannot also enroll "
                          "offline")

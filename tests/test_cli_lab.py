@@ -69,7 +69,7 @@ def test_lab_clients_carry_a_registry_that_discovery_reads(tmp_path: Path) -> No
 def test_lab_renew_online_and_offline(tmp_path: Path) -> None:
     # covers: S-1, S-2, S-3, S-5, S-6 — rmslab lab renew
     lab = tmp_path / "lab"
-    assert run("lab", "create", str(lab))[0] == 0
+    assert run("lab", "create", str(lab), "--enrollment-service")[0] == 0
     assert run("lab", "advance", str(lab), "--days", "100")[0] == 0
     status, output = run("lab", "renew", str(lab), "--cluster", "contoso-root")
     assert status == 0 and "online, from the enrollment service" in output
@@ -100,15 +100,22 @@ def test_lab_renew_online_and_offline(tmp_path: Path) -> None:
     assert run("lab", "renew", str(lab), "--cluster", "nowhere")[0] == 2
 
 
-def test_lab_create_self_enrolled(tmp_path: Path) -> None:
-    # covers: E-1 — MS-RMPR 1.3.1: the root cluster signs its own SLC; renewal likewise
+def test_lab_create_self_enrolls_by_default(tmp_path: Path) -> None:
+    # covers: E-1 — MS-RMPR 1.3.1: a version 2.0 server (AD RMS) signs its own SLC and never
+    # contacts the enrollment service ("the cloud service role is not used in RMS 2.0");
+    # renewal likewise
     lab = tmp_path / "lab"
-    status, output = run("lab", "create", str(lab), "--self-enroll")
+    status, output = run("lab", "create", str(lab))
     assert status == 0 and "self-enrollment" in output
     deployment = load_deployment(lab)
     assert deployment.root_cluster.self_enrolled
     status, output = run("lab", "renew", str(lab), "--cluster", "contoso-root")
     assert status == 0 and "signed with its self-enrollment key" in output
     assert run("lab", "renew", str(lab), "--cluster", "contoso-root", "--offline")[0] == 2
-    assert run("lab", "create", str(tmp_path / "x"), "--self-enroll",
+    subject = deployment.root_cluster.slc.principals[0]
+    assert subject.name == "contoso-root"  # 2.2.9.3.3: self-enrolled, the server names itself
+    assert run("lab", "create", str(tmp_path / "x"), "--enrollment-service",
                "--offline-enrollment")[0] == 2
+    status, output = run("lab", "create", str(tmp_path / "y"), "--enrollment-service")
+    assert status == 0 and "online enrollment with the enrollment service" in output
+    assert load_deployment(tmp_path / "y").root_cluster.slc.principals[0].name is None

@@ -35,7 +35,7 @@ def test_open_says_which_use_license_bound(lab: tuple[Path, Path], tmp_path: Pat
         "opened plan.ptxt for VIEW as bob@contoso.example: 12 checks passed",
         "use license: newly acquired from contoso-root "
         "(https://rms.contoso.example/_wmcs/licensing); issued by "
-        "MS-DRM-Server:'rms.contoso.example', the licensing server the publishing license "
+        "MS-DRM-Server:'contoso-root', the licensing server the publishing license "
         "names"]
     out = tmp_path / "plan.out"
     status, report, _ = run("open", str(protected), "--lab", str(lab_dir), "--as", "bob",
@@ -44,7 +44,7 @@ def test_open_says_which_use_license_bound(lab: tuple[Path, Path], tmp_path: Pat
     assert report.splitlines()[:2] == [
         f"opened plan.ptxt for VIEW as bob@contoso.example: 12 checks passed; wrote {out}",
         "use license: cached in bob@contoso.example's license store on BOB-PC; issued by "
-        "MS-DRM-Server:'rms.contoso.example', the licensing server the publishing license "
+        "MS-DRM-Server:'contoso-root', the licensing server the publishing license "
         "names"]
     # the author of online content holds no owner license (MS-RMPR 3.5.4.1 returns none):
     # she is licensed like anyone, and the server gives the owner OWNER (3.4.4.1)
@@ -65,7 +65,7 @@ def test_explain_prints_every_binding_check(lab: tuple[Path, Path], tmp_path: Pa
     assert len(checks) == 12 and all(line.startswith("  ✓ ") for line in checks)
     assert "  ✓ the application asks for one right: VIEW [B-1]" in checks
     assert any(line.startswith("  ✓ the use license was issued by a licensing server") and
-               "[P-7] — issued by MS-DRM-Server:'rms.contoso.example'" in line
+               "[P-7] — issued by MS-DRM-Server:'contoso-root'" in line
                for line in checks)
     # a refusal shows the checks up to the one that failed
     status, report, error = run("open", str(protected), "--lab", str(lab_dir), "--as", "bob",

@@ -22,15 +22,17 @@ def _command_lab_create(args: argparse.Namespace, out: TextIO) -> int:
     target = Path(args.directory)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InputError(f"{target}: exists and is not empty; choose a new directory")
-    if args.offline_enrollment and args.self_enroll:
-        raise InputError("--self-enroll and --offline-enrollment exclude each other: a "
-                         "self-enrolled server sends no request")
+    if args.offline_enrollment and args.enrollment_service:
+        raise InputError("--enrollment-service and --offline-enrollment exclude each other: "
+                         "choose online or offline enrollment with the enrollment service")
+    self_enrollment = not (args.enrollment_service or args.offline_enrollment)
     deployment = standard_deployment(Lab(seed=args.seed, mode=args.mode),
                                      offline_enrollment=args.offline_enrollment,
-                                     self_enrollment=args.self_enroll)
+                                     self_enrollment=self_enrollment)
     saved = LabStore.create(deployment, target).root.resolve()
-    how = ("self-enrollment" if args.self_enroll else
-           "offline enrollment" if args.offline_enrollment else "online enrollment")
+    how = ("self-enrollment" if self_enrollment else
+           "offline enrollment with the enrollment service" if args.offline_enrollment
+           else "online enrollment with the enrollment service")
     out.write(f"created a deployment in {args.directory} (seed {args.seed}, mode {args.mode}, "
               f"{how})\n")
     service = deployment.enrollment_service
@@ -295,26 +297,33 @@ def add_lab_parsers(sub: Any) -> None:
                     "(servers RMS01, RMS02), the licensing-only cluster contoso-licensing, "
                     "the administrator rmsadmin, and alice, bob and carol on activated "
                     "machines with rights account certificates (alice also with a client "
-                    "licensor certificate). The same seed gives the same lab, byte for byte.",
+                    "licensor certificate). The root cluster enrolls itself, as an AD RMS "
+                    "(version 2.0) server does; --enrollment-service or --offline-enrollment "
+                    "enroll it with the lab's enrollment service instead, as the product "
+                    "documentation describes. The same seed gives the same lab, byte for byte.",
         **examples(("rmslab lab create lab", "the default lab: seed 0, cryptographic mode 2"),
                    ("rmslab lab create lab1 --mode 1 --offline-enrollment",
                     "a mode-1 lab (RSA-1024/SHA-1) whose root cluster enrolled by file"),
                    ("rmslab lab create lab7 --seed 7",
                     "other keys and IDs, the same deployment"),
-                   ("rmslab lab create lab2 --self-enroll",
-                    "the root cluster signs its own SLC (self-enrollment)")))
+                   ("rmslab lab create lab2 --enrollment-service",
+                    "the root cluster enrolls with the enrollment service, as RMS 1.0 "
+                    "servers did")))
     p.add_argument("directory", help="the folder to create (new, or empty)")
     p.add_argument("--seed", type=int, default=0,
                    help="the lab's seed: every key, GUID and random byte derives from it "
                         "(default 0)")
     p.add_argument("--mode", type=int, choices=(1, 2), default=2,
                    help="cryptographic mode: 1 = RSA-1024/SHA-1, 2 = RSA-2048/SHA-256")
+    p.add_argument("--enrollment-service", action="store_true",
+                   help="enroll the root cluster online with the lab's enrollment service, "
+                        "as RMS 1.0 servers did and the product documentation describes "
+                        "(MS-RMPR 3.6). Default: the root cluster enrolls itself, as every "
+                        "version 2.0 server (AD RMS) does (MS-RMPR 1.3.1): it signs its own "
+                        "SLC with the self-enrollment key installed with it")
     p.add_argument("--offline-enrollment", action="store_true",
-                   help="enroll the root cluster offline (request and response as files)")
-    p.add_argument("--self-enroll", action="store_true",
-                   help="the root cluster enrolls itself, as a version 2.0 server does "
-                        "(MS-RMPR 1.3.1): it signs its own SLC with the self-enrollment key "
-                        "installed with it, and sends no request")
+                   help="enroll the root cluster with the enrollment service offline "
+                        "(request and response as files, S-3)")
     p.add_argument("--verbose", action="store_true", help="also print the absolute path")
     p.set_defaults(run=_command_lab_create)
     p = lab_sub.add_parser(

@@ -24,7 +24,7 @@ ROOT_LOG = Path("clusters/contoso-root/logging.sqlite")
 @pytest.fixture()
 def lab(tmp_path: Path) -> Path:
     target = tmp_path / "lab"
-    assert run("lab", "create", str(target))[0] == 0
+    assert run("lab", "create", str(target), "--enrollment-service")[0] == 0
     return target
 
 

@@ -118,6 +118,18 @@ def matches(expected: list[str], actual: list[str]) -> bool:
     return re.fullmatch(pattern, "".join(line + "\n" for line in actual)) is not None
 
 
+def _shortened_as(expected: list[str], lines: list[str]) -> list[str]:
+    """The real lines, shortened where the page shortened its output: a page with one
+    ``…`` keeps as many lines before and after it as it had."""
+    marks = [i for i, line in enumerate(expected) if line.strip() == ELLIPSIS]
+    if len(marks) != 1:
+        return lines
+    head, tail = marks[0], len(expected) - marks[0] - 1
+    if len(lines) <= head + tail:
+        return lines
+    return [*lines[:head], ELLIPSIS, *lines[len(lines) - tail:]]
+
+
 def rewrite(markdown: str, results: list[tuple[list[str], int]]) -> str:
     """The page with each command's output replaced by the real one where they differ."""
     outputs = iter(results)
@@ -131,10 +143,7 @@ def rewrite(markdown: str, results: list[tuple[list[str], int]]) -> str:
             command = commands(f"```console\n{chunk}```\n")[0]
             lines, status = next(outputs)
             if not matches(command.expected, lines) or command.status != status:
-                kept = len(command.expected) - 1
-                if (command.expected and command.expected[-1].strip() == ELLIPSIS
-                        and len(lines) > kept):  # a page that shortened its output keeps doing so
-                    lines = [*lines[:kept], ELLIPSIS]
+                lines = _shortened_as(command.expected, lines)
                 chunk = "\n".join([f"$ {command.line}", *lines]
                                   + ([f"[exit status {status}]"] if status else [])) + "\n"
             text.append(chunk)

@@ -5,7 +5,7 @@ A skeleton is the set of element paths under BODY — tag names, with the value 
 ``type`` or ``name`` attribute kept in brackets. For each kind (``DESCRIPTOR/OBJECT/@type``,
 else ``BODY/@type``) the real corpus holds: a path is **missing** when every real document
 of the kind has it and the lab's lacks it, **foreign** when no real document of the kind
-has it. The lab: ``rmslab lab create --self-enroll``'s deployment, content protected online and
+has it. The lab: ``rmslab lab create``'s deployment (self-enrolled), content protected online and
 offline, a use license, the author's owner license, a template, a CLC, a RAC and a
 machine certificate.
 

@@ -24,7 +24,6 @@ covers: E-1, E-5, E-7, E-9
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,67 +33,12 @@ from lxml import etree
 from rmslab.deployment import Deployment, standard_deployment
 from rmslab.lab import Lab
 from rmslab.xrml import parse
+from tests.interop.skeletons import file_documents, kind, skeleton, xrml_documents
 
 pytestmark = pytest.mark.interop
 
 OWN_KINDS = ("Machine-Certificate", "Group-Identity-Credential", "Client-Licensor-Certificate",
              "Server-Licensor-Certificate", "DRM-CA-Certificate")
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
-                          remove_comments=True)
-
-
-def _documents_in(path: Path) -> list[etree._Element]:
-    """Every XrML document in a file: XrML text, a chain, a protected file (UTF-8 or
-    UTF-16LE)."""
-    data = path.read_bytes()
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        text = data.decode("utf-16")
-    else:
-        start = data.find(b"<XrML")
-        if start >= 0:
-            text = data[start:].decode("utf-8", "replace")
-        else:
-            start = data.find("<XrML".encode("utf-16-le"))
-            if start < 0:
-                return []
-            text = data[start:].decode("utf-16-le", "replace")
-        text = text[:text.rfind("</XrML>") + 7]
-    text = re.sub(r"<\?xml[^>]*\?>", "", text.lstrip("\ufeff"))
-    try:
-        root = etree.fromstring(("<W>" + text + "</W>").encode("utf-8"), _PARSER)
-    except etree.XMLSyntaxError:
-        return []
-    return [x for x in root if isinstance(x.tag, str) and x.tag == "XrML"]
-
-
-def _kind(document: etree._Element) -> str | None:
-    body = document.find("BODY")
-    if body is None:
-        return None
-    obj = body.find("DESCRIPTOR/OBJECT")
-    return obj.get("type") if obj is not None and obj.get("type") else body.get("type")
-
-
-def _skeleton(document: etree._Element) -> frozenset[str]:
-    found: set[str] = set()
-
-    def walk(element: etree._Element, path: str) -> None:
-        label = str(element.tag)
-        for attribute in ("type", "name"):
-            if element.get(attribute) is not None:
-                label += f"[{attribute}={element.get(attribute)}]"
-        here = f"{path}/{label}"
-        found.add(here)
-        for child in element:
-            if isinstance(child.tag, str):
-                walk(child, here)
-
-    body = document.find("BODY")
-    assert body is not None
-    for child in body:
-        if isinstance(child.tag, str):
-            walk(child, "BODY")
-    return frozenset(found)
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +47,10 @@ def real(corpus: Path) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
     skeletons: dict[str, list[frozenset[str]]] = {}
     for path in sorted(corpus.rglob("*")):
         if path.is_file() and path.suffix != ".json":
-            for document in _documents_in(path):
-                kind = _kind(document)
-                if kind:
-                    skeletons.setdefault(kind, []).append(_skeleton(document))
+            for document in file_documents(path):
+                found = kind(document)
+                if found:
+                    skeletons.setdefault(found, []).append(skeleton(document))
     return {kind: (frozenset.intersection(*found), frozenset.union(*found))
             for kind, found in skeletons.items()}
 
@@ -129,8 +73,7 @@ def _certificates(deployment: Deployment) -> list[tuple[str, etree._Element]]:
                 texts.append((f"CLC of {user}", account.clc_text))
     found = []
     for where, text in texts:
-        root = etree.fromstring(f"<W>{text}</W>".encode("utf-8"), _PARSER)
-        found += [(where, x) for x in root if x.tag == "XrML"]
+        found += [(where, x) for x in xrml_documents(text)]
     return found
 
 
@@ -138,12 +81,12 @@ def _differences(deployment: Deployment,
                  real: dict[str, tuple[frozenset[str], frozenset[str]]]) -> set[str]:
     differences = set()
     for where, document in _certificates(deployment):
-        kind = _kind(document)
-        assert kind in OWN_KINDS, (where, kind)
-        must, may = real[kind]
-        skeleton = _skeleton(document)
-        differences |= {f"{kind}: missing {p}" for p in must - skeleton}
-        differences |= {f"{kind}: foreign {p}" for p in skeleton - may}
+        found = kind(document)
+        assert found in OWN_KINDS, (where, found)
+        must, may = real[found]
+        paths = skeleton(document)
+        differences |= {f"{found}: missing {p}" for p in must - paths}
+        differences |= {f"{found}: foreign {p}" for p in paths - may}
     return differences
 
 

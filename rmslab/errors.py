@@ -39,6 +39,10 @@ __all__ = [
     "WrongKindError",
     "WeakAlgorithmError",
     "RefusedError",
+    "ClusterDecommissionedError",
+    "ClusterNotDecommissionedError",
+    "OnlinePublishingDisabledError",
+    "CredentialCreationTimeError",
     "NotConnectedError",
     "TamperedRequestError",
     "NotAdministratorError",
@@ -312,6 +316,33 @@ class SlcExpiredError(RefusedError):
 _LICENSING = "Microsoft.DigitalRightsManagement.Licensing."
 
 
+class ClusterDecommissionedError(RefusedError):
+    """The cluster is decommissioned (MS-RMPR 3.1.1.1.1 serverDecommissioned): it answers
+    no Certify, AcquireLicense, AcquireIssuanceLicense, GetClientLicensorCert,
+    AcquireTemplateInformation, AcquireTemplates or GetLicensorCertificate (3.3.4.1,
+    3.4.4.1–3.4.4.3, 3.5.4.1, 3.5.4.2, 3.7.4.1); only MS-RMSI's AcquireContentKey."""
+
+    code = "cluster-decommissioned"
+    exception_name = "Microsoft.RightsManagementServices.ClusterDecommissionedException"
+
+
+class ClusterNotDecommissionedError(RefusedError):
+    """AcquireContentKey was asked of a cluster in normal operation (MS-RMSI 3.2.4.1): the
+    decommissioning interface answers only a decommissioned cluster."""
+
+    code = "cluster-not-decommissioned"
+    exception_name = ("Microsoft.DigitalRightsManagement.Utilities."
+                      "ClusterNotDecommissionedException")
+
+
+class OnlinePublishingDisabledError(RefusedError):
+    """AcquireIssuanceLicense on a cluster whose onlinePublishingEnabled is false (MS-RMPR
+    3.5.4.1); offline publishing with a CLC still works."""
+
+    code = "online-publishing-disabled"
+    exception_name = _LICENSING + "OnlinePublishingDisabledException"
+
+
 class LicenseRefusedError(RefusedError):
     """The licensing server refused a use license (SPEC L-1; MS-RMPR 3.4.4.1). Each
     subclass is one of the faults MS-RMPR lists for AcquireLicense and carries its name in
@@ -378,6 +409,15 @@ class NoMatchingIssuedPrincipalError(LicenseRefusedError):
 
     code = "no-matching-issued-principal"
     exception_name = _LICENSING + "RightsLabelNoMatchingIssuedPrincipalException"
+
+
+class CredentialCreationTimeError(LicenseRefusedError):
+    """The RAC's Credential-Creation-Time SECURITYLEVEL is later than the publishing
+    license's ISSUEDTIME by more than the cluster's creationTimeTolerance (MS-RMPR
+    3.4.4.1): the account may be a reused one, created after the content was published."""
+
+    code = "credential-creation-time"
+    exception_name = _LICENSING + "CredentialCreationTimeException"
 
 
 class NoRightsForPrincipalError(LicenseRefusedError):

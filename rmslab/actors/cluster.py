@@ -13,7 +13,9 @@ SLC key, for a licensing-only cluster also the key of the root certification clu
 sub-enrolled it, plus the trusted user domains an administrator imported),
 trustedLicensingServers (the trusted publishing domains, P-7), superUserEnabled and
 superUserGroup, racExclusionPolicy, applicationExclusionPolicy, publishedTemplates and
-archivedTemplates. Defaults as MS-RMPR 3.1.3.3 gives them.
+archivedTemplates, creationTimeTolerance; and the two switches of its ServerState,
+serverDecommissioned and onlinePublishingEnabled. Defaults as MS-RMPR 3.1.3.3 gives them
+(not decommissioned, online publishing enabled, a tolerance of 15 days).
 """
 
 from __future__ import annotations
@@ -127,6 +129,9 @@ class ServerConfiguration:
     application_exclusion_policy: tuple[ApplicationExclusion, ...]
     published_templates: tuple[str, ...]
     archived_templates: tuple[str, ...]
+    server_decommissioned: bool = False
+    online_publishing_enabled: bool = True
+    creation_time_tolerance: timedelta = timedelta(days=15)
 
     def describe(self) -> list[str]:
         def listed(items: tuple[object, ...]) -> str:
@@ -141,6 +146,9 @@ class ServerConfiguration:
             f"applicationExclusionPolicy: {listed(self.application_exclusion_policy)}",
             f"publishedTemplates: {listed(self.published_templates)}",
             f"archivedTemplates: {listed(self.archived_templates)}",
+            f"creationTimeTolerance: {self.creation_time_tolerance.days} days",
+            f"serverDecommissioned: {self.server_decommissioned}; onlinePublishingEnabled: "
+            f"{self.online_publishing_enabled}",
         ]
 
     def __str__(self) -> str:
@@ -210,6 +218,14 @@ class Cluster:
         #: keeps of the RACs it issues (MS-RMPR 3.3.4.1, persistRac), so that a
         #: GetClientLicensorCert request, which carries only the RAC, finds it.
         self.rac_machines: dict[str, str] = {}
+        #: serverDecommissioned (MS-RMPR 3.1.1.1.1): the cluster answers only MS-RMSI's
+        #: AcquireContentKey (:func:`rmslab.flows.decommission_cluster`).
+        self.decommissioned = False
+        #: onlinePublishingEnabled: AcquireIssuanceLicense is answered (3.5.4.1).
+        self.online_publishing_enabled = True
+        #: creationTimeTolerance: how much later than a publishing license's ISSUEDTIME a
+        #: RAC's Credential-Creation-Time may be (3.4.4.1).
+        self.creation_time_tolerance = timedelta(days=15)
 
     def __repr__(self) -> str:
         return f"<Cluster {self.name!r} {self.role} {self.url}>"
@@ -356,7 +372,8 @@ class Cluster:
             self.name, self.trusted_rac_issuers, self.trusted_licensing_servers,
             self.super_user_enabled, self.super_user_group, tuple(self.rac_exclusions),
             tuple(self.application_exclusions), tuple(sorted(self.templates)),
-            tuple(sorted(self.archived_templates)))
+            tuple(sorted(self.archived_templates)), self.decommissioned,
+            self.online_publishing_enabled, self.creation_time_tolerance)
 
     # --- servers ---------------------------------------------------------------------------
     def add_server(self, name: str, *, administrators: set[str] | None = None) -> Server:

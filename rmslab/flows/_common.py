@@ -1,6 +1,7 @@
 """What several flows share: request files, the log entry, the admin rule, the trust
-rule for the computer that submits files, and the rule that a cluster issues only while
-its SLC lets it (SPEC E-8, S-1, S-4; MS-RMPR 3.1.6.2)."""
+rule for the computer that submits files, the rule that a cluster issues only while
+its SLC lets it, and the rule that a decommissioned cluster answers none of MS-RMPR's
+operations (SPEC E-8, S-1, S-4; MS-RMPR 3.1.6.2, 3.1.1.1.1)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ from pathlib import Path
 
 from rmslab.actors.cluster import Cluster, Server
 from rmslab.actors.people import LOCAL_ADMINISTRATORS, Computer, Directory, User
-from rmslab.errors import (NotAdministratorError, NotConnectedError, NotEnrolledError,
+from rmslab.errors import (ClusterDecommissionedError, NotAdministratorError, NotConnectedError, NotEnrolledError,
                            RefusedError, SlcExpiredError, UntrustedSiteError)
 from rmslab.trace import Trace
 
 __all__ = ["RequestFile", "InProcessService", "log_request", "require_administrator",
-           "require_trusted_site", "require_slc_in_force", "SLC_EXPIRY_RULE"]
+           "require_trusted_site", "require_slc_in_force", "require_not_decommissioned",
+           "SLC_EXPIRY_RULE", "SERVER_STATE_RULE"]
 
 #: The rule an expired SLC breaks (there is no SPEC ID for it).
 SLC_EXPIRY_RULE = "MS-RMPR 3.1.6.2"
+#: The switches of a cluster's ServerState: serverDecommissioned, onlinePublishingEnabled
+#: (no SPEC ID covers them).
+SERVER_STATE_RULE = "MS-RMPR 3.1.1.1.1"
 
 
 class InProcessService:
@@ -145,3 +150,22 @@ def require_slc_in_force(cluster: Cluster, trace: Trace, what: str) -> None:
                           f"SLC's ISSUE right, so {cluster.name} cannot issue {what}; renew "
                           "the SLC first", spec_id=SLC_EXPIRY_RULE, trace=trace,
                           not_before=window.not_before, not_after=window.not_after)
+
+
+def require_not_decommissioned(cluster: Cluster, trace: Trace, operation: str) -> None:
+    """A decommissioned cluster answers none of the operations whose sections say so —
+    Certify (MS-RMPR 3.3.4.1), AcquireLicense (3.4.4.1), AcquireTemplateInformation
+    (3.4.4.2), AcquireTemplates (3.4.4.3), AcquireIssuanceLicense (3.5.4.1),
+    GetClientLicensorCert (3.5.4.2), GetLicensorCertificate (3.7.4.1) — with
+    ClusterDecommissionedException; MS-RMSI 3.3.4.1 adds "in this mode, it will only
+    service requests to the Decommissioning interface". ``operation`` names the request.
+    The check is recorded only when it fails."""
+    if not cluster.decommissioned:
+        return
+    trace.check(SERVER_STATE_RULE, f"{cluster.name} is in normal operation", False,
+                f"serverDecommissioned is true: it answers no {operation}, only "
+                "AcquireContentKey (MS-RMSI 3.2.4.1)")
+    raise ClusterDecommissionedError(
+        f"{cluster.name} is decommissioned: it answers no {operation}; its content is "
+        "decrypted through the decommissioning interface (AcquireContentKey) before the "
+        "server is removed", spec_id=SERVER_STATE_RULE, trace=trace)

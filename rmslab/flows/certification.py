@@ -54,7 +54,7 @@ from rmslab.crypto.rsa import PrivateKey
 from rmslab.errors import (InputError, NotConnectedError, NotEnrolledError, RefusedError,
                            VerificationError)
 from rmslab.flows._common import (InProcessService, log_request, refuse_and_log,
-                                  require_slc_in_force)
+                                  require_not_decommissioned, require_slc_in_force)
 from rmslab.trace import DocumentRef, Trace
 from rmslab.trust import validate_chain
 from rmslab.xrml.certificates import (clc_body, issuer_from_principal_text, rac_body,
@@ -153,9 +153,16 @@ def user_key(cluster: Cluster, purpose: str, identity: str) -> PrivateKey:
 
 def _require_in_force(cluster: Cluster, trace: Trace, kind: str, requester: str,
                       subject: str, *, root: bool) -> None:
-    """Only an enrolled cluster issues — for account certification, only the root
-    certification cluster (E-9) — and only while its SLC lets it issue (MS-RMPR
-    3.1.6.2); a refusal is logged (E-8)."""
+    """Only a cluster in normal operation answers (MS-RMPR 3.3.4.1, 3.5.4.2:
+    ClusterDecommissionedException), only an enrolled cluster issues — for account
+    certification, only the root certification cluster (E-9) — and only while its SLC
+    lets it issue (MS-RMPR 3.1.6.2); a refusal is logged (E-8)."""
+    operation = "Certify" if kind == "account-certification" else "GetClientLicensorCert"
+    try:
+        require_not_decommissioned(cluster, trace, operation)
+    except RefusedError as exc:
+        raise refuse_and_log(cluster, trace, exc, kind=kind, requester=requester,
+                             subject=subject, channel="online") from None
     if root and (cluster.role != ROOT or not cluster.enrolled):
         raise refuse_and_log(cluster, trace, RefusedError(
             f"{cluster.name} is not an enrolled root certification cluster", spec_id="E-9"),

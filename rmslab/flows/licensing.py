@@ -4,7 +4,10 @@ domains.
 A user with a RAC sends the publishing license to a licensing server, which decides as
 MS-RMPR 3.4.4.1 AcquireLicense says, in its order:
 
-1. the server's SLC lets it issue now (3.1.6.2);
+1. the server is not decommissioned (3.1.1.1.1 serverDecommissioned:
+   ClusterDecommissionedException — checked first, so a decommissioned server never
+   answers IssuanceLicenseIsNotWithinValidTimeRangeException, as 3.4.4.1 has it) and its
+   SLC lets it issue now (3.1.6.2);
 2. the RAC verifies up to the root (else InvalidPersonaCertSignatureException), is valid
    now — its issuers are checked at the time they issued (InvalidPersonaCertTimeException)
    —, was issued by a trusted user domain: its issuer's key is among the cluster's
@@ -19,7 +22,11 @@ MS-RMPR 3.4.4.1 AcquireLicense says, in its order:
 4. the server opens the content key: it must be the server the license names or hold that
    server's key through a trusted publishing domain (P-7;
    RightsLabelNoMatchingIssuedPrincipalException);
-5. rights: a member of the super-user group (when enabled) and the owner the license names
+   A Credential-Creation-Time of the RAC, when present, is at most creationTimeTolerance
+   after the license's ISSUEDTIME (CredentialCreationTimeException);
+5. rights — from the server's published or archived template when the rights data's
+   DESCRIPTOR GUID is one of them, the license's own policy ignored; else from the
+   license: a member of the super-user group (when enabled) and the owner the license names
    get OWNER whatever the rights list; everyone else gets the rights granted to them, to
    ANYONE, or to a group they belong to — the directory answers as MS-RMPRS 3.5.4.1
    IsPrincipalMemberOf does (L-1; NoRightsForRequestedPrincipalException).
@@ -61,7 +68,8 @@ from rmslab.crypto.enabling_bits import (ContentKey, EnablingBitsError, Enabling
                                          open_content_key, publishing_license_binding,
                                          seal_content_key)
 from rmslab.crypto.rsa import PrivateKey, PublicKey
-from rmslab.errors import (BadSignatureError, DigestMismatchError, DrmacExcludedError,
+from rmslab.errors import (BadSignatureError, CredentialCreationTimeError,
+                           DigestMismatchError, DrmacExcludedError,
                            ExpiredError, InputError, InvalidPersonaCertSignatureError,
                            InvalidPersonaCertTimeError, InvalidRightsLabelSignatureError,
                            IssuanceLicenseTimeError, IssuedOutsideRangeError, LicenseRefusedError,
@@ -70,7 +78,8 @@ from rmslab.errors import (BadSignatureError, DigestMismatchError, DrmacExcluded
                            UnexpectedPersonaCertError, UnsignedDocumentError,
                            UntrustedPersonaCertError, VerificationError, RmslabError,
                            StructureError)
-from rmslab.flows._common import InProcessService, require_slc_in_force
+from rmslab.flows._common import (InProcessService, require_not_decommissioned,
+                                  require_slc_in_force)
 from rmslab.rights import Grant, RevocationRequirement, RightsPolicy
 from rmslab.trace import DocumentRef, Trace
 from rmslab.trust import validate_chain
@@ -113,6 +122,9 @@ class OpenedRights:
     source: str
     owner: str | None
     official_template: bool = False
+    #: The GUID in the DESCRIPTOR of the rights data (a template's GUID when the license
+    #: was published from one, MS-RMPR 3.4.4.1).
+    rights_id: str | None = None
 
     @property
     def content_key(self) -> bytes:
@@ -180,7 +192,8 @@ def read_rights_data(cluster: Cluster, publishing_license: XrmlDocument) -> Open
                       if refresh is not None else policy.revocation)
         policy = RightsPolicy(policy.grants, policy.not_after, policy.caching_days, revocation)
         return OpenedRights(content, policy, source, rights_doc.owner,
-                            rights_doc.body_type == "Microsoft Official Rights Template")
+                            rights_doc.body_type == "Microsoft Official Rights Template",
+                            rights_doc.id)
     raise NoMatchingIssuedPrincipalError(
         f"{cluster.name} did not issue this publishing license's CLC and does not trust its "
         "publishing domain: it cannot open the content key", spec_id="P-7")
@@ -317,6 +330,67 @@ def _check_publishing_license(chain: Chain, anchor: PublicKey, now: datetime,
     return pl
 
 
+def _check_creation_time(cluster: Cluster, rac: XrmlDocument, pl: XrmlDocument,
+                         trace: Trace) -> None:
+    """MS-RMPR 3.4.4.1: a RAC whose Credential-Creation-Time SECURITYLEVEL is later than
+    the publishing license's ISSUEDTIME by more than creationTimeTolerance is refused
+    (CredentialCreationTimeException) — an account created after the content was
+    published may be a reused name. The RACs a real server writes carry no such level
+    (MS-RMPR 2.2.9.5.4), nor do the lab's: it is read only when present."""
+    level = rac.element.find("BODY/ISSUEDPRINCIPALS/PRINCIPAL/"
+                             "SECURITYLEVEL[@name='Credential-Creation-Time']")
+    if level is None:
+        return
+    from rmslab.xrml.model import parse_time
+    value = level.get("value", "")
+    try:
+        created = parse_time(value, rac.position)
+    except RmslabError:
+        created = None
+    if created is None:
+        trace.check(LICENSING_RULE, "the RAC's Credential-Creation-Time can be read", False,
+                    f"{value[:40]!r} is not a time")
+        raise UnexpectedPersonaCertError(f"the RAC's Credential-Creation-Time {value[:40]!r} "
+                                         "is not a time", spec_id=LICENSING_RULE)
+    issued = pl.issued
+    late = issued is not None and created - issued > cluster.creation_time_tolerance
+    trace.check(LICENSING_RULE, "the account was created before the publishing license was "
+                                "issued, or within creationTimeTolerance of it", not late,
+                f"created {created:%Y-%m-%d %H:%M} UTC, the license issued "
+                f"{issued:%Y-%m-%d %H:%M} UTC" if issued else "the license states no time")
+    if late:
+        raise CredentialCreationTimeError(
+            f"the account was created {created:%Y-%m-%d %H:%M} UTC, more than "
+            f"{cluster.creation_time_tolerance.days} days after the publishing license was "
+            "issued (creationTimeTolerance)", spec_id=LICENSING_RULE)
+
+
+def _template_policy(cluster: Cluster, opened: OpenedRights, trace: Trace) -> OpenedRights:
+    """MS-RMPR 3.4.4.1: when the GUID in the DESCRIPTOR of the rights data is the GUID of a
+    template in publishedTemplates or archivedTemplates, the server ignores the policy in
+    the publishing license and licenses from the template — how an administrator changes
+    the rights of everything published from it. A template removed altogether no longer
+    overrides."""
+    wanted = (opened.rights_id or "").strip("{}").lower()
+    if not wanted:
+        return opened
+    from rmslab.flows.publishing import policy_from_template
+    for where, templates in (("published", cluster.templates),
+                             ("archived", cluster.archived_templates)):
+        for name, text in sorted(templates.items()):
+            if (parse(text)[0].id or "").strip("{}").lower() != wanted:
+                continue
+            policy = policy_from_template(text)
+            trace.check(LICENSING_RULE, f"the rights come from {cluster.name}'s {where} "
+                                        f"template {name}", True,
+                        f"the license was published from template {opened.rights_id}: its "
+                        "policy in the license is ignored; "
+                        + "; ".join(policy.describe()))
+            return OpenedRights(opened.content, policy, opened.source, opened.owner,
+                                opened.official_template, opened.rights_id)
+    return opened
+
+
 def _confirmed_owner(pl: XrmlDocument, opened: OpenedRights) -> str | None:
     """The owner the publishing license names, if its rights data names the same one —
     or, when the rights data is an official template (which names no owner), if the
@@ -397,6 +471,7 @@ def issue_use_license(cluster: Cluster, protected_chain: str, rac_text: str, *,
     license_ids(chain[0])  # GUIDs, or refused before any use
     rac_chain = parse(rac_text, source="rights account certificate")
     try:
+        require_not_decommissioned(cluster, trace, "AcquireLicense")
         require_slc_in_force(cluster, trace, "a use license")
         subject = _check_account(cluster, rac_chain, anchor, now, trace)
         email = subject.name
@@ -411,6 +486,8 @@ def issue_use_license(cluster: Cluster, protected_chain: str, rac_text: str, *,
             raise
         trace.check("P-7", f"{cluster.name} may license this content", True,
                     f"the content key opens with the key of {opened.source}")
+        _check_creation_time(cluster, rac_chain[0], pl, trace)
+        opened = _template_policy(cluster, opened, trace)
         granted = _decide_rights(cluster, pl, opened, email, trace)
         rights = _as_written(granted)
         trace.check("L-1", f"the publishing license gives {email} rights", bool(rights),

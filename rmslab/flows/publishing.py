@@ -48,9 +48,11 @@ from rmslab.crypto.enabling_bits import (CipherMode, ContentKey, EnablingBitsErr
                                          open_enabling_bits, publishing_license_binding,
                                          rebind, seal_content_key)
 from rmslab.crypto.rsa import PrivateKey, PublicKey
-from rmslab.errors import (InputError, NotConnectedError, NotEnrolledError, RefusedError,
-                           RmslabError, VerificationError)
-from rmslab.flows._common import InProcessService, require_slc_in_force
+from rmslab.errors import (InputError, NotConnectedError, NotEnrolledError,
+                           OnlinePublishingDisabledError, RefusedError, RmslabError,
+                           VerificationError)
+from rmslab.flows._common import (SERVER_STATE_RULE, InProcessService,
+                                  require_not_decommissioned, require_slc_in_force)
 from rmslab.lab import Lab
 from rmslab.rights import Grant, RightsPolicy
 from rmslab.trace import DocumentRef, Trace
@@ -68,7 +70,7 @@ from rmslab.trust import validate_chain
 from rmslab.xrml.writer import Markup, element, principal_xml, sign
 
 __all__ = ["Protected", "publish_offline", "publish_online", "issue_template",
-           "archive_template", "policy_from_template", "download_templates",
+           "archive_template", "remove_template", "policy_from_template", "download_templates",
            "build_unsigned_license", "sign_issuance_license", "PublishingEndpoint",
            "LocalPublishing", "new_content_key", "seal_to_server", "publishing_license_text", "default_cipher", "licensing_urls",
            "TEMPLATE_REMOVAL_RULE", "ISSUANCE_RULE"]
@@ -398,6 +400,9 @@ class LocalPublishing(InProcessService):
     """A cluster's publishing service, called in process."""
 
     def licensor_certificate(self, *, trace: Trace, to: str) -> str:
+        """GetLicensorCertificate (MS-RMPR 3.7.4.1): the SLC chain, refused by a
+        decommissioned cluster."""
+        require_not_decommissioned(self.cluster, trace, "GetLicensorCertificate")
         if self.cluster.slc_text is None:
             raise NotEnrolledError(f"{self.cluster.name} has no SLC yet", spec_id="E-1",
                                    trace=trace)
@@ -471,8 +476,18 @@ def sign_issuance_license(cluster: Cluster, unsigned: str, *, trace: Trace, to: 
     license, regenerate its enabling bits' hash for the ISSUEDPRINCIPALS the server
     writes, set ISSUEDTIME and the License-Acquisition points, keep Referral-Info, sign.
     Returns the signed publishing license followed by the SLC chain. A refusal is a
-    :class:`~rmslab.errors.RefusedError` carrying the exception name 3.5.4.1 gives it."""
+    :class:`~rmslab.errors.RefusedError` carrying the exception name 3.5.4.1 gives it:
+    first ClusterDecommissionedException from a decommissioned cluster (which answers
+    nothing), then OnlinePublishingDisabledException when onlinePublishingEnabled is
+    false (3.1.1.1.1) — offline publishing with a CLC is not affected."""
     lab = cluster.lab
+    require_not_decommissioned(cluster, trace, "AcquireIssuanceLicense")
+    if not cluster.online_publishing_enabled:
+        trace.check(SERVER_STATE_RULE, f"{cluster.name} publishes online", False,
+                    "onlinePublishingEnabled is false: publish offline with a CLC")
+        raise OnlinePublishingDisabledError(
+            f"online publishing is disabled on {cluster.name}: publish offline with a client "
+            "licensor certificate", spec_id=SERVER_STATE_RULE, trace=trace)
     require_slc_in_force(cluster, trace, "a publishing license")
     try:
         document = parse(unsigned, source="unsigned issuance license")[0]
@@ -614,13 +629,17 @@ def publish_online(cluster: Cluster | PublishingEndpoint, client: Client, user: 
 def issue_template(cluster: Cluster, name: str, description: str,
                    policy: RightsPolicy) -> str:
     """A rights policy template signed by the cluster, with its SLC chain, published for
-    distribution (publishedTemplates). Refused with
-    :class:`~rmslab.errors.SlcExpiredError` when the SLC no longer lets the cluster issue
-    (MS-RMPR 3.1.6.2)."""
+    distribution (publishedTemplates). A template of that name the cluster holds already,
+    published or archived, is edited: the new one keeps its GUID, so everything published
+    from it is licensed with the new rights (MS-RMPR 3.4.4.1) and clients fetch it again
+    (its hash changed, 3.4.4.2). Refused with :class:`~rmslab.errors.SlcExpiredError` when
+    the SLC no longer lets the cluster issue (MS-RMPR 3.1.6.2)."""
     lab = cluster.lab
     require_slc_in_force(cluster, Trace(f"{cluster.name} issues the template {name}"),
                          "a rights policy template")
-    template_id = lab.guid("template")
+    existing = cluster.templates.get(name) or cluster.archived_templates.get(name)
+    template_id = ((parse(existing)[0].id if existing is not None else None)
+                   or lab.guid("template"))
     body = template_body(id=template_id, issued=lab.now(), issuer=cluster.principal,
                          name=name, description=description,
                          publishing_point=(lab.guid("point"), licensing_urls(cluster)[0]),
@@ -652,6 +671,24 @@ def archive_template(cluster: Cluster, name: str) -> Trace:
     return trace
 
 
+def remove_template(cluster: Cluster, name: str) -> Trace:
+    """The administrator deletes a template altogether, published or archived: the server
+    no longer distributes it, and content published from it is licensed from its own
+    publishing license again (MS-RMPR 3.1.1.1.1, 3.4.4.1). Archive a template instead to
+    keep its rights in force."""
+    trace = Trace(f"{cluster.name} deletes the template {name}")
+    text = cluster.templates.pop(name, None) or cluster.archived_templates.pop(name, None)
+    trace.check(TEMPLATE_REMOVAL_RULE, f"{cluster.name} holds a template {name}",
+                text is not None, "deleted: no longer distributed, no longer used for "
+                                  "licensing" if text else
+                f"it holds {', '.join(sorted({*cluster.templates, *cluster.archived_templates})) or 'none'}")
+    if text is None:
+        raise RefusedError(f"{cluster.name} holds no template {name!r}",
+                           spec_id=TEMPLATE_REMOVAL_RULE, trace=trace)
+    trace.step(cluster.first_server.name, f"deletes the template {name}")
+    return trace
+
+
 def policy_from_template(template_text: str) -> RightsPolicy:
     """The rights a template grants (the template's chain is checked by the caller): its
     grants — the OWNER right of the internal principal "Owner", which every template
@@ -680,6 +717,7 @@ def download_templates(cluster: Cluster, client: Client, user: User, *,
     if not reachable:
         raise NotConnectedError(f"{client.name} cannot reach {cluster.name}", spec_id="D-4",
                                 trace=trace)
+    require_not_decommissioned(cluster, trace, "AcquireTemplateInformation")  # 3.4.4.2
     account = client.account(user.name)
     now = client.lab.now()
     published = {name: parse(text, source=f"template {name}")

@@ -565,8 +565,11 @@ def _certify(call: _Call) -> Node:
 
 
 def _licensor_certificate(call: _Call) -> Node:
-    """GetLicensorCertificate (MS-RMPR 3.7.4.1): the cluster's SLC chain (anonymous)."""
+    """GetLicensorCertificate (MS-RMPR 3.7.4.1): the cluster's SLC chain (anonymous);
+    ClusterDecommissionedException from a decommissioned cluster."""
+    from rmslab.flows._common import require_not_decommissioned
     cluster = call.need_cluster()
+    require_not_decommissioned(cluster, call.trace(), call.operation.name)
     if cluster.slc_text is None:
         raise SoapFault(faults.UNSPECIFIED, f"{cluster.name} has no SLC yet", spec_id="E-1")
     return el("GetLicensorCertificateResponse",
@@ -804,8 +807,11 @@ def _client_licensor_cert(call: _Call) -> Node:
 
 def _templates(call: _Call) -> list[tuple[str, str, str]]:
     """(GUID, hash, text) of the cluster's templates: the GUID is the template's ID, the
-    hash its signature's DIGEST VALUE (MS-RMPR 3.4.4.2.3.2)."""
+    hash its signature's DIGEST VALUE (MS-RMPR 3.4.4.2.3.2). A decommissioned cluster
+    answers neither template operation (3.4.4.2, 3.4.4.3: ClusterDecommissionedException)."""
+    from rmslab.flows._common import require_not_decommissioned
     from rmslab.xrml.reader import parse
+    require_not_decommissioned(call.need_cluster(), call.trace(), call.operation.name)
     found = []
     for name, text in sorted(call.need_cluster().templates.items()):
         document = parse(text, source=f"template {name}")[0]

@@ -37,10 +37,11 @@ __all__ = ["LogEntry", "LogExtent", "LoggingDatabase", "REQUEST_KINDS", "Request
 
 _T = TypeVar("_T")
 
-#: The kinds of request the log knows (E-9 and S-2/S-3).
+#: The kinds of request the log knows (E-9 and S-2/S-3), and the administrator's changes
+#: of a cluster's ServerState (MS-RMPR 3.1.1.1.1: decommissioning, online publishing).
 REQUEST_KINDS = (
     "root-enrollment", "sub-enrollment", "client-enrollment", "machine-activation",
-    "account-certification", "slc-renewal",
+    "account-certification", "slc-renewal", "decommissioning", "server-configuration",
 )
 
 _SCHEMA = """

@@ -53,7 +53,8 @@ __all__ = ["Table", "TABLES", "State", "Row", "PathParts", "dump", "build", "fil
 #: The version of the mapping; ``PRAGMA user_version`` of a lab database. 2: the
 #: directory's SIDs and groups, and each cluster's licensing policies (MS-RMPR 3.1.1.1.1).
 #: 3: the enrollment service's SPC issuer and self-enrollment chains (MS-RMPR 2.2.9.2).
-SCHEMA_VERSION = 3
+#: 4: each cluster's serverDecommissioned and onlinePublishingEnabled (3.1.1.1.1).
+SCHEMA_VERSION = 4
 
 Row = tuple[Any, ...]
 #: The rows of each table, by primary key.
@@ -196,7 +197,8 @@ def _cluster_rows(d: Deployment) -> Iterable[Row]:
         yield (c.name, position, c.url, c.role,
                c.revocation.authority_name if authority else None,
                authority.to_pem().decode("ascii") if authority else None,
-               c.slc_text, c.revocation_list, int(c.super_user_enabled), c.super_user_group)
+               c.slc_text, c.revocation_list, int(c.super_user_enabled), c.super_user_group,
+               int(c.decommissioned), int(c.online_publishing_enabled))
 
 
 def _cluster_files(row: Row) -> FileRows:
@@ -399,7 +401,8 @@ TABLES: tuple[Table, ...] = (
     Table("clusters", ("name TEXT", "position INTEGER NOT NULL", "url TEXT NOT NULL",
                        "role TEXT NOT NULL", "revocation_authority TEXT",
                        "revocation_key_pem TEXT", "slc_text TEXT", "revocation_list TEXT",
-                       "super_user_enabled INTEGER", "super_user_group TEXT"), 1,
+                       "super_user_enabled INTEGER", "super_user_group TEXT",
+                       "decommissioned INTEGER", "online_publishing_enabled INTEGER"), 1,
           _cluster_rows, _cluster_files, names=((0, "cluster"),)),
     Table("previous_slcs", ("cluster TEXT", "number INTEGER", "text TEXT NOT NULL"), 2,
           _previous_slc_rows, _previous_slc_files, names=((0, "cluster"), (1, "number"))),
@@ -528,7 +531,7 @@ def build(state: State) -> Deployment:
     secrets = state["secrets"]
     for row in _ordered(state["clusters"], 1):
         (name, _, url, role, authority, authority_pem, slc_text, revocation_list,
-         super_user_enabled, super_user_group) = row
+         super_user_enabled, super_user_group, decommissioned, online_publishing) = row
         revocation = (Revocation(authority, PublicKey.from_pem(authority_pem.encode("ascii")))
                       if authority_pem else None)
         cluster = Cluster(lab, name, url, role=role, revocation=revocation,
@@ -540,6 +543,10 @@ def build(state: State) -> Deployment:
         cluster.revocation_list = revocation_list
         cluster.super_user_enabled = bool(super_user_enabled)
         cluster.super_user_group = super_user_group
+        # serverDecommissioned and onlinePublishingEnabled (schema 4; NULL in an older
+        # lab: MS-RMPR 3.1.3.3's defaults, false and true)
+        cluster.decommissioned = bool(decommissioned)
+        cluster.online_publishing_enabled = online_publishing is None or bool(online_publishing)
         if cluster.self_enrolled:
             cluster.self_enrollment = service.self_enrollment_kit
         deployment.clusters[name] = cluster

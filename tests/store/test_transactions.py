@@ -14,7 +14,7 @@ import pytest
 
 from rmslab.errors import InputError
 from rmslab.store.labdb import LabStore
-from rmslab.store.tables import TABLES
+from rmslab.store.tables import SCHEMA_VERSION, TABLES
 from tests.clirun import run
 
 
@@ -179,6 +179,6 @@ def test_a_lab_of_schema_1_gets_the_directory_and_policies_its_seed_gives(lab: P
         assert deployment.root_cluster.super_user_group == "sales@contoso.example"
         assert {u.name: u.sid for u in deployment.directory.users.values()} == sids
     with sqlite3.connect(lab / "lab.sqlite") as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert db.execute("SELECT COUNT(*) FROM users WHERE sid IS NOT NULL").fetchone()[0] \
             == len(sids)

@@ -10,8 +10,10 @@ back and raises the typed rmslab error :func:`error_for` gives, with rmslab's ru
 
 from __future__ import annotations
 
-from rmslab.errors import (InputError, NotEnrolledError, RefusedError, RmslabError,
-                           TamperedRequestError, UntrustedSiteError, VerificationError)
+from rmslab.errors import (ClusterDecommissionedError, CredentialCreationTimeError,
+                           InputError, NotEnrolledError, OnlinePublishingDisabledError,
+                           RefusedError, RmslabError, TamperedRequestError,
+                           UntrustedSiteError, VerificationError)
 from rmslab.service.soap import Fault, exception_short_name
 
 __all__ = ["UNAUTHORIZED", "ARGUMENT_NULL", "MALFORMED_VERSION", "UNSUPPORTED_VERSION",
@@ -19,7 +21,8 @@ __all__ = ["UNAUTHORIZED", "ARGUMENT_NULL", "MALFORMED_VERSION", "UNSUPPORTED_VE
            "VERIFY_MACHINE_CHAIN", "INVALID_PERSONA_SIGNATURE", "INVALID_PERSONA_TIME",
            "UNEXPECTED_PERSONA", "UNTRUSTED_PERSONA", "NO_RIGHTS", "INVALID_LABEL_SIGNATURE",
            "LABEL_NOT_IN_TIME", "LABEL_NO_MATCHING_PRINCIPAL", "UNSIGNED_NO_MATCHING_PRINCIPAL",
-           "ENABLING_BITS_HASH", "UNSUPPORTED_CRYPTO", "exception_for", "error_for",
+           "ENABLING_BITS_HASH", "UNSUPPORTED_CRYPTO", "CLUSTER_DECOMMISSIONED",
+           "ONLINE_PUBLISHING_DISABLED", "CREDENTIAL_CREATION_TIME", "exception_for", "error_for",
            "persona_exception", "label_exception"]
 
 _CORE = "Microsoft.DigitalRightsManagement.Core."
@@ -50,6 +53,11 @@ UNSIGNED_NO_MATCHING_PRINCIPAL = (_LICENSING +
                                   "UnsignedIssuanceLicenseNoMatchingIssuedPrincipalException")
 # 3.5.4.1 spells it two ways; rmslab.crypto.enabling_bits took the text's (one name)
 ENABLING_BITS_HASH = "Microsoft.DigitalRightsManagement.EnablingBitsHashDoesNotMatchException"
+# 3.1.1.1.1 ServerState: serverDecommissioned (3.3.4.1, 3.4.4.1-3.4.4.3, 3.5.4.1, 3.5.4.2,
+# 3.7.4.1), onlinePublishingEnabled (3.5.4.1), creationTimeTolerance (3.4.4.1)
+CLUSTER_DECOMMISSIONED = "Microsoft.RightsManagementServices.ClusterDecommissionedException"
+ONLINE_PUBLISHING_DISABLED = _LICENSING + "OnlinePublishingDisabledException"
+CREDENTIAL_CREATION_TIME = _LICENSING + "CredentialCreationTimeException"
 # 3.7.4.2 (FindServiceLocationsForUser), and the generic failure of 3.5.4.1
 INVALID_OPERATION = "System.InvalidOperationException"
 UNSPECIFIED = "Microsoft.DigitalRightsManagement.Utilities.UnspecifiedErrorException"
@@ -118,6 +126,9 @@ _BY_NAME: dict[str, type[RmslabError]] = {
     exception_short_name(MALFORMED_VERSION): InputError,
     exception_short_name(UNSUPPORTED_VERSION): InputError,
     exception_short_name(INVALID_OPERATION): InputError,
+    exception_short_name(CLUSTER_DECOMMISSIONED): ClusterDecommissionedError,
+    exception_short_name(ONLINE_PUBLISHING_DISABLED): OnlinePublishingDisabledError,
+    exception_short_name(CREDENTIAL_CREATION_TIME): CredentialCreationTimeError,
 }
 _BY_RULE: dict[str, type[RefusedError]] = {
     "S-5": TamperedRequestError, "E-4": TamperedRequestError, "S-4": UntrustedSiteError}

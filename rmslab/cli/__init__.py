@@ -15,7 +15,8 @@ import sys
 from typing import Sequence, TextIO
 
 from rmslab import __version__
-from rmslab.cli.common import EXIT_INPUT, EXIT_INVALID, EXIT_STATUS_HELP, examples
+from rmslab.cli.common import (EXIT_INPUT, EXIT_INVALID, EXIT_REFUSED, EXIT_STATUS_HELP,
+                               examples)
 from rmslab.cli.documents import add_document_parsers
 from rmslab.cli.content import add_content_parsers
 from rmslab.cli.inventory import add_inventory_parser
@@ -24,7 +25,7 @@ from rmslab.cli.output import safe_stderr, safe_stream
 from rmslab.cli.revoke import add_revoke_parser
 from rmslab.cli.serve import add_serve_parsers
 from rmslab.discovery.command import add_discover_parser
-from rmslab.errors import InputError, RmslabError
+from rmslab.errors import InputError, RefusedError, RmslabError
 
 __all__ = ["main", "build_parser"]
 
@@ -67,6 +68,9 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
     except InputError as exc:
         sys.stderr.write(f"rmslab: {exc}\n")
         return EXIT_INPUT
+    except RefusedError as exc:  # an actor refused (the message names the rule)
+        sys.stderr.write(f"rmslab: refused: {exc}\n")
+        return EXIT_REFUSED
     except RmslabError as exc:
         sys.stderr.write(f"rmslab: {exc}\n")
         return EXIT_INVALID

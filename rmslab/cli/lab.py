@@ -169,6 +169,58 @@ def _command_lab_renew(args: argparse.Namespace, out: TextIO, deployment: Any) -
     return EXIT_OK
 
 
+_DECOMMISSIONED_OPERATIONS = ("Certify, AcquireLicense, AcquireIssuanceLicense, "
+                              "GetClientLicensorCert, AcquireTemplateInformation, "
+                              "AcquireTemplates, GetLicensorCertificate")
+
+
+@in_lab(write=True, attr="directory")
+def _command_lab_decommission(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
+    """Decommission a cluster (MS-RMPR 3.1.1.1.1 serverDecommissioned; MS-RMSI 1.3.1)."""
+    from rmslab.flows import decommission_cluster
+    cluster, server, admin = _renewal_parties(args, deployment)
+    if not (args.yes or _ask(f"decommission {cluster.name}? It will answer no license, "
+                             "certificate or template request again [y/N] ")):
+        out.write(f"not decommissioned: {cluster.name} was not confirmed (add --yes)\n")
+        return EXIT_OK
+    try:
+        trace = decommission_cluster(cluster, server, by=admin, directory=deployment.directory)
+    except RefusedError as exc:
+        sys.stderr.write(f"rmslab: refused: {exc}\n")
+        return EXIT_REFUSED
+    entry = cluster.log.entries(kind="decommissioning")[-1]
+    out.write(f"decommissioned {cluster.name} (serverDecommissioned = true), logged as entry "
+              f"{entry.id} of its logging database\n"
+              f"  it answers ClusterDecommissionedException to {_DECOMMISSIONED_OPERATIONS}\n"
+              "  its content is decrypted through the decommissioning interface, "
+              "AcquireContentKey (MS-RMSI 3.2.4.1)\n")
+    out.write(f"  {len(trace.checks)} checks, all passed\n")
+    return EXIT_OK
+
+
+@in_lab(write=True, attr="directory")
+def _command_lab_online_publishing(args: argparse.Namespace, out: TextIO,
+                                   deployment: Any) -> int:
+    """Enable or disable online publishing (MS-RMPR 3.1.1.1.1 onlinePublishingEnabled)."""
+    from rmslab.flows import set_online_publishing
+    cluster, server, admin = _renewal_parties(args, deployment)
+    try:
+        set_online_publishing(cluster, server, args.enable, by=admin,
+                              directory=deployment.directory)
+    except RefusedError as exc:
+        sys.stderr.write(f"rmslab: refused: {exc}\n")
+        return EXIT_REFUSED
+    if args.enable:
+        out.write(f"online publishing enabled on {cluster.name} "
+                  "(onlinePublishingEnabled = true): AcquireIssuanceLicense is answered\n")
+    else:
+        out.write(f"online publishing disabled on {cluster.name} "
+                  "(onlinePublishingEnabled = false): AcquireIssuanceLicense answers "
+                  "OnlinePublishingDisabledException; offline publishing with a client "
+                  "licensor certificate still works\n")
+    return EXIT_OK
+
+
 def _ask(question: str) -> bool:
     """The confirmation step of an offline import (S-3), when a person is there to answer."""
     if not sys.stdin.isatty():
@@ -405,6 +457,66 @@ def add_lab_parsers(sub: Any) -> None:
     p.add_argument("--yes", action="store_true",
                    help="confirm the import of an offline renewal without asking (S-3)")
     p.set_defaults(run=_command_lab_renew)
+
+    p = lab_sub.add_parser(
+        "decommission", help="decommission a cluster before removing it: it answers no "
+                             "request but the decommissioning interface (MS-RMPR 3.1.1.1.1)",
+        description="Decommission a cluster, as its administrator does before the servers "
+                    "are removed (MS-RMPR 3.1.1.1.1 serverDecommissioned). From then on it "
+                    f"answers ClusterDecommissionedException to {_DECOMMISSIONED_OPERATIONS} "
+                    "— every operation whose MS-RMPR section names that fault; "
+                    "FindServiceLocationsForUser and GetServerInfo name none and are still "
+                    "answered. MS-RMPR's AcquireLicense also judges a publishing license's "
+                    "time 'only when not decommissioned', as if a decommissioned server "
+                    "went on licensing; rmslab follows MS-RMSI instead, where the way to "
+                    "'still decrypt documents before removing the server' is the "
+                    "decommissioning interface (AcquireContentKey, MS-RMSI 3.2.4.1), and "
+                    "'all other requests are rejected': so AcquireLicense is refused, before "
+                    "any time is judged. Decommissioning cannot be undone. It is logged in "
+                    "the cluster's logging database. Exit status 3 when refused (not an "
+                    "administrator, or decommissioned already).",
+        **examples(("rmslab lab decommission lab --cluster contoso-licensing --yes",
+                    "decommission the licensing-only cluster, as rmsadmin"),
+                   ("rmslab lab decommission lab --cluster contoso-root",
+                    "asks for a confirmation first (then see rmslab log lab --kind "
+                    "decommissioning)")))
+    p.add_argument("directory", metavar="DIR", help="the lab's folder (made by rmslab lab create)")
+    p.add_argument("--cluster", required=True, metavar="NAME",
+                   help="the cluster to decommission, e.g. contoso-licensing")
+    p.add_argument("--by", default="rmsadmin", metavar="USER",
+                   help="the administrator who decommissions it (default rmsadmin; others are "
+                        "refused, S-1)")
+    p.add_argument("--yes", action="store_true",
+                   help="confirm without asking (decommissioning cannot be undone)")
+    p.set_defaults(run=_command_lab_decommission)
+
+    p = lab_sub.add_parser(
+        "online-publishing", help="enable or disable online publishing on a cluster "
+                                  "(MS-RMPR 3.1.1.1.1 onlinePublishingEnabled)",
+        description="Enable or disable online publishing on a cluster (MS-RMPR 3.1.1.1.1 "
+                    "onlinePublishingEnabled, true by default). Disabled, the cluster answers "
+                    "AcquireIssuanceLicense with OnlinePublishingDisabledException (3.5.4.1); "
+                    "offline publishing — a client licensor certificate from "
+                    "GetClientLicensorCert and a publishing license the client signs — and "
+                    "licensing go on. Logged in the cluster's logging database. Exit status 3 "
+                    "when refused (not an administrator).",
+        **examples(("rmslab lab online-publishing lab --cluster contoso-root --disable",
+                    "only offline publishing from now on"),
+                   ("rmslab lab online-publishing lab --cluster contoso-root --enable",
+                    "online publishing again")))
+    p.add_argument("directory", metavar="DIR", help="the lab's folder (made by rmslab lab create)")
+    p.add_argument("--cluster", required=True, metavar="NAME",
+                   help="the cluster, e.g. contoso-root")
+    switch = p.add_mutually_exclusive_group(required=True)
+    switch.add_argument("--enable", dest="enable", action="store_true",
+                        help="answer AcquireIssuanceLicense (the default of MS-RMPR 3.1.3.3)")
+    switch.add_argument("--disable", dest="enable", action="store_false",
+                        help="answer AcquireIssuanceLicense with "
+                             "OnlinePublishingDisabledException")
+    p.add_argument("--by", default="rmsadmin", metavar="USER",
+                   help="the administrator who changes it (default rmsadmin; others are "
+                        "refused, S-1)")
+    p.set_defaults(run=_command_lab_online_publishing)
 
     p = sub.add_parser(
         "audit", help="findings with IDs, severity and remediation over a lab deployment, "

@@ -27,6 +27,12 @@ _PKCS1 = padding.PKCS1v15()
 # most documents, and a reused key object verifies faster than a new one.
 _KEY_OBJECTS: dict[tuple[int, int], rsa.RSAPublicKey] = {}
 _KEY_OBJECTS_MAX = 1024
+#: Signatures this process has verified, by (modulus, exponent, signature, digest,
+#: algorithm): every license of one cluster carries the same certificates, whose
+#: signatures are then checked once per process. Only successes are kept, and the key is
+#: every input of the check, so nothing else can hit (bounded: emptied when full).
+_VERIFIED: set[tuple[int, int, bytes, bytes, str]] = set()
+_VERIFIED_MAX = 4096
 _READ_KEYS: dict[tuple[str, str | int], "PublicKey"] = {}
 
 
@@ -214,12 +220,19 @@ class PublicKey:
             raise BadSignatureError(
                 f"the stated {algorithm.value} digest is {len(digest)} bytes long, "
                 f"not {algorithm.bits // 8}")
+        checked = (self.modulus, self.exponent, bytes(signature), bytes(digest),
+                   algorithm.value)
+        if checked in _VERIFIED:
+            return
         try:
             self._key().verify(signature, digest, _PKCS1, algorithm._prehashed())
         except InvalidSignature:
             raise BadSignatureError(
                 f"the RSA signature does not match the stated digest under the issuer's "
                 f"{self.bits}-bit key {self.short_fingerprint}") from None
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED.add(checked)
 
     def __repr__(self) -> str:
         return f"PublicKey(bits={self.bits}, fingerprint={self.short_fingerprint})"

@@ -56,6 +56,34 @@ class cached_property(Generic[R]):  # noqa: N801 - used like functools.cached_pr
         value = self.function(instance)
         instance.__dict__[self.name] = value
         return value
+
+
+class shared_property(cached_property[R]):  # noqa: N801
+    """A :class:`cached_property` of what a document's exact text alone decides (its keys,
+    times, rights, signature block, digests): read once for every document of the same
+    text at the same place in its chain, and shared with the others
+    (:meth:`XrmlDocument._twin`) — the certificates behind every license of one cluster
+    are read once per process, not once per file."""
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> "cached_property[R]": ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> R: ...
+    def __get__(self, instance: object | None, owner: type | None = None) -> "R | cached_property[R]":
+        if instance is None:
+            return self
+        twin = instance._twin  # type: ignore[attr-defined]
+        value = self.function(instance) if twin is instance else getattr(twin, self.name)
+        instance.__dict__[self.name] = value
+        return value
+
+
+#: Certificates read in this process, by (place in the chain, exact text): the first
+#: document of each text, whose values its later twins share (bounded: emptied when full).
+_TWINS: dict[tuple[int, str], "XrmlDocument"] = {}
+_TWINS_MAX = 256
+#: Texts longer than this are not shared (a revocation list of megabytes is read once).
+_TWIN_TEXT_MAX = 64 * 1024
 # Tags as written (attribute values may hold ">"), and the parts of a text that hold no
 # elements (comments, CDATA, processing instructions): masked before looking for tags.
 _TAG = re.compile(r"""<(/?)([^\s/>!?]+)(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*(/?)>""")
@@ -127,6 +155,27 @@ class XrmlDocument:
         """The BODY exactly as written — what the digest covers (docs/wire-format.md
         "Signature", step 1)."""
         return self._source[self._span.body_start:self._span.body_end]
+
+    @cached_property
+    def _twin(self) -> "XrmlDocument":
+        """The first certificate of this exact text at this place in a chain read in this
+        process (this document itself when it is the first, or not a certificate): what
+        :class:`shared_property` values are read from. The key is the exact text, so a
+        document differing by one character shares nothing; each chain's links and times
+        are still checked on its own documents (:func:`rmslab.report.examine`)."""
+        if self.kind not in CERTIFICATE_KINDS:
+            return self
+        text = self.text
+        if len(text) > _TWIN_TEXT_MAX:
+            return self
+        key = (self.index, text)
+        twin = _TWINS.get(key)
+        if twin is None:
+            if len(_TWINS) >= _TWINS_MAX:
+                _TWINS.clear()
+            _TWINS[key] = self
+            return self
+        return twin
 
     @property
     def element(self) -> etree._Element:
@@ -208,7 +257,7 @@ class XrmlDocument:
     def is_certificate(self) -> bool:
         return self.kind in CERTIFICATE_KINDS
 
-    @cached_property
+    @shared_property
     def id(self) -> str | None:
         descriptor = self._parts.descriptor
         return _text(first_child(descriptor, "ID")) if descriptor is not None else None
@@ -221,12 +270,12 @@ class XrmlDocument:
         except (StructureError, KeyFormatError) as exc:
             raise type(exc)(f"{self.position}: {exc}") from None
 
-    @cached_property
+    @shared_property
     def issued(self) -> datetime | None:
         return self._placed(lambda: parse_time(_text(self._body.find("ISSUEDTIME")),
                                                "ISSUEDTIME"), "ISSUEDTIME")
 
-    @cached_property
+    @shared_property
     def issuer(self) -> Principal | None:
         element = self._parts.issuer
         if element is None:
@@ -234,7 +283,7 @@ class XrmlDocument:
         known = self.__dict__.get("issuer_key", ...)  # the key, if verification read it
         return self._placed(lambda: Principal.from_element(element, "ISSUER", known), "ISSUER")
 
-    @cached_property
+    @shared_property
     def issuer_key(self) -> PublicKey | None:
         """The ISSUER's key (read on its own: verification needs nothing else)."""
         if "issuer" in self.__dict__:
@@ -245,13 +294,13 @@ class XrmlDocument:
             return None
         return self._placed(lambda: read_public_key(element, "ISSUER"), "ISSUER")
 
-    @cached_property
+    @shared_property
     def principals(self) -> tuple[Principal, ...]:
         return self._placed(lambda: tuple(
             Principal.from_element(p, "PRINCIPAL")
             for p in self._body.iterfind("ISSUEDPRINCIPALS/PRINCIPAL")), "ISSUEDPRINCIPALS")
 
-    @cached_property
+    @shared_property
     def principal_keys(self) -> tuple[PublicKey, ...]:
         """The keys of the issued principals (read on their own, for chain links)."""
         if "principals" in self.__dict__:
@@ -269,7 +318,7 @@ class XrmlDocument:
         """Whether this document is a certificate whose issued principal holds ``key``."""
         return self.kind in CERTIFICATE_KINDS and key in self.principal_keys
 
-    @cached_property
+    @shared_property
     def validity(self) -> Validity | None:
         """``BODY/VALIDITYTIME`` if present, else the time range of the first right in
         WORK (where certificates state theirs)."""
@@ -282,18 +331,18 @@ class XrmlDocument:
                                              parse_time(_text(element.find("UNTIL")), "validity")),
                             "validity")
 
-    @cached_property
+    @shared_property
     def distribution_points(self) -> tuple[DistributionPoint, ...]:
         return self._placed(lambda: tuple(_distribution_point(d, "DISTRIBUTIONPOINT")
                                           for d in self._body.findall("DISTRIBUTIONPOINT")),
                             "DISTRIBUTIONPOINT")
 
-    @cached_property
+    @shared_property
     def content_id(self) -> str | None:
         """``WORK/OBJECT/ID`` — the content a license is about."""
         return _text(self._body.find("WORK/OBJECT/ID"))
 
-    @cached_property
+    @shared_property
     def owner(self) -> str | None:
         owner = self._body.find("WORK/METADATA/OWNER/OBJECT")
         if owner is None:
@@ -306,7 +355,7 @@ class XrmlDocument:
                      if d.type in ("License-Acquisition-URL", "Extranet-License-Acquisition-URL")
                      and d.address)
 
-    @cached_property
+    @shared_property
     def rights(self) -> tuple[Right, ...]:
         """Rights readable in clear in WORK (a publishing license keeps its own encrypted).
         The license's revocation point — ``WORK/CONDITIONLIST/REFRESH``, MS-RMPR 2.2.9.7.9
@@ -333,7 +382,7 @@ class XrmlDocument:
         return None
 
     # --- signature -----------------------------------------------------------------
-    @cached_property
+    @shared_property
     def signature(self) -> SignatureBlock | None:
         element = self._parts.signature
         if element is None:
@@ -345,7 +394,7 @@ class XrmlDocument:
     def is_signed(self) -> bool:
         return self.signature is not None and self.signature.value is not None
 
-    @cached_property
+    @shared_property
     def digest_algorithm(self) -> DigestAlgorithm | None:
         if self.signature is None or self.signature.digest_algorithm is None:
             return None
@@ -372,7 +421,7 @@ class XrmlDocument:
             memo[recover_whitespace] = digest
         return digest
 
-    @cached_property
+    @shared_property
     def _digest_memo(self) -> dict[bool, bytes]:
         return {}
 

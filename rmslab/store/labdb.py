@@ -80,7 +80,7 @@ from typing import Any, Iterator, Literal
 from rmslab.deployment import Deployment
 from rmslab.errors import (InputError, LabBusyError, LabStoreError, LabTamperedError,
                            LogDamagedError, RmslabError)
-from rmslab.store.logdb import LogExtent, LoggingDatabase
+from rmslab.store.logdb import SYNCHRONOUS, LogExtent, LoggingDatabase
 from rmslab.store.names import lab_path, remove_file, write_atomic
 from rmslab.store.tables import (SCHEMA_VERSION, TABLES, PathParts, Row, State, build,
                                  check_names, dump, files_of, log_parts)
@@ -199,6 +199,7 @@ class LabStore:
         db = sqlite3.connect(database, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
             db.execute("BEGIN IMMEDIATE")
             _ensure_schema(db)
             now = state["lab"][(1,)][4]
@@ -258,6 +259,7 @@ class LabStore:
         except sqlite3.Error as exc:
             raise LabStoreError(f"{self.database}: cannot be opened ({exc})") from None
         try:
+            db.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
             row = db.execute("SELECT format FROM store WHERE id = 1").fetchone()
         except sqlite3.Error as exc:

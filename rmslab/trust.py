@@ -15,12 +15,21 @@ stays valid after that certificate ends, as protected files do in RMS.
 or signature error) that names the document's position — "the client licensor
 certificate, 2nd in the chain" — and the reason. On success it returns a
 :class:`ValidatedChain` of the verified documents, leaf first.
+
+A server that is sent the same chains again and again — the publishing license of a
+document every reader asks about, each reader's RAC chain, its own SLC chain — keeps what
+it verified in a :class:`VerifiedChains`: the plCache of MS-RMPR 3.1.1.1.3 ("XML parsing,
+validation, and signature verification can be expensive operations"), kept by the
+chain's exact text rather than by its SIGNATURE element, and only for what does not
+depend on the time.
 """
 
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Sequence
 
@@ -30,12 +39,13 @@ from rmslab.errors import (ExpiredError, IssuedOutsideRangeError, IssuerKeyNotFo
                            WrongKindError)
 from rmslab.xrml.document import CERTIFICATE_KINDS, KIND_NAMES, XrmlDocument, ordinal
 from rmslab.xrml.model import Validity
-from rmslab.xrml.reader import CertifiedKeys, Chain
+from rmslab.xrml.reader import CertifiedKeys, Chain, parse
 from rmslab.xrml.verify import VerifiedDocument, verify_document
 
 __all__ = ["ALLOWED_ISSUERS", "ValidatedChain", "find_issuer", "validate_chain",
            "check_time", "check_issued_within", "check_mode", "check_issuer_kind",
-           "chain_position", "validity_time", "issuance_range", "issues_in"]
+           "chain_position", "validity_time", "issuance_range", "issues_in",
+           "VerifiedChains"]
 
 _CA = "DRM-CA-Certificate"
 _SLC = "Server-Licensor-Certificate"
@@ -252,3 +262,100 @@ def validate_chain(chain: Chain | Sequence[XrmlDocument], anchor: PublicKey, *,
             # positions are named only when something fails
             raise exc.at(chain_position(doc, depth), doc.index) from None
         doc = issuer
+
+
+@dataclass
+class _Verified:
+    """A chain that validated: its documents, and the path found from each leaf to each
+    anchor (by anchor, leaf and mode)."""
+
+    chain: Chain
+    paths: dict[tuple[PublicKey, int, int], ValidatedChain] = field(default_factory=dict)
+
+
+class VerifiedChains:
+    """Chains parsed and validated once, kept by their exact text: MS-RMPR 3.1.1.1.3's
+    PLCacheEntry ("a parsed, validated, signature-checked publishing license") for every
+    chain a server verifies per request — publishing license chains, RAC chains, the SLC
+    chains it holds.
+
+    A verified document is a value: what :func:`validate_chain` found of a text —
+    digests, signatures, each issuer found in the chain and of an allowed kind, the
+    cryptographic mode, each document issued while the certificate above it could issue
+    — holds for that text and that anchor for ever. So an entry is kept under the whole
+    text (not its SIGNATURE element, which MS-RMPR keys by: a BODY changed under a copied
+    SIGNATURE is another text, verified afresh and refused) and, within it, by the anchor
+    key, the leaf and the mode asked for. What does depend on the time — each document
+    issued and within its VALIDITYTIME at the time checked, the leaf's ISSUE range — is
+    checked again at every :meth:`validate`, in the order :func:`validate_chain` checks
+    it, with the same errors. Only chains that validated are kept (a request that fails
+    costs what it cost before, and cannot fill the cache with junk); at most ``entries``
+    chains and ``characters`` characters of their text, the least recently used dropped
+    first. Safe to share between threads: entries are read-only values."""
+
+    def __init__(self, *, entries: int = 512, characters: int = 32 * 1024 * 1024) -> None:
+        self.entries = entries
+        self.characters = characters
+        self._kept: OrderedDict[str, _Verified] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+        #: Validations answered from the cache, and made in full (for tests and benches).
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def parse(self, text: str, *, source: str = "<text>") -> Chain:
+        """The chain of ``text``: the one kept when this exact text validated before,
+        else read afresh (:func:`rmslab.xrml.reader.parse`; not kept until it validates)."""
+        with self._lock:
+            kept = self._kept.get(text)
+        if kept is not None:
+            return kept.chain
+        return parse(text, source=source)
+
+    def validate(self, chain: Chain, anchor: PublicKey, *, at: datetime, leaf: int = 0,
+                 required_mode: int = 1) -> ValidatedChain:
+        """:func:`validate_chain` of ``chain`` at ``at``: answered from the cache when
+        ``chain`` is the one :meth:`parse` keeps for its text and it validated to
+        ``anchor`` before (only the time is checked again), else validated in full and,
+        when it validates, kept."""
+        key = (anchor, leaf, required_mode)
+        with self._lock:
+            kept = self._kept.get(chain.text)
+            if kept is not None:
+                self._kept.move_to_end(chain.text)
+        found = (kept.paths.get(key) if kept is not None
+                 and kept.chain.documents is chain.documents else None)
+        if found is not None:
+            for depth, verified in enumerate(found.path):
+                document = verified.document
+                try:
+                    check_time(document, at, None, leaf=depth == 0)
+                except VerificationError as exc:
+                    raise exc.at(chain_position(document, depth), document.index) from None
+            with self._lock:
+                self.hits += 1
+            return found
+        validated = validate_chain(chain, anchor, leaf=leaf, at=at,
+                                   required_mode=required_mode)
+        self._keep(chain, key, validated)
+        return validated
+
+    def _keep(self, chain: Chain, key: tuple[PublicKey, int, int],
+              validated: ValidatedChain) -> None:
+        with self._lock:
+            self.misses += 1
+            kept = self._kept.get(chain.text)
+            if kept is None or kept.chain.documents is not chain.documents:
+                if kept is not None:  # another thread kept its own reading of the text
+                    self._size -= len(chain.text)
+                kept = self._kept[chain.text] = _Verified(chain)
+                self._size += len(chain.text)
+            kept.paths[key] = validated
+            self._kept.move_to_end(chain.text)
+            while self._kept and (len(self._kept) > self.entries
+                                  or self._size > self.characters):
+                text, _ = self._kept.popitem(last=False)
+                self._size -= len(text)

@@ -226,6 +226,8 @@ class Cluster:
         #: creationTimeTolerance: how much later than a publishing license's ISSUEDTIME a
         #: RAC's Credential-Creation-Time may be (3.4.4.1).
         self.creation_time_tolerance = timedelta(days=15)
+        #: The chains of the texts above (its SLC, trusted user domains), each read once.
+        self._chains: dict[str, Chain] = {}
 
     def __repr__(self) -> str:
         return f"<Cluster {self.name!r} {self.role} {self.url}>"
@@ -303,7 +305,18 @@ class Cluster:
         if self.slc_text is None:
             from rmslab.errors import NotEnrolledError
             raise NotEnrolledError(f"the cluster {self.name} has no SLC yet", spec_id="E-1")
-        return parse(self.slc_text, source=f"SLC of {self.name}")
+        return self._chain(self.slc_text, f"SLC of {self.name}")
+
+    def _chain(self, text: str, source: str) -> Chain:
+        """The chain of ``text`` — a certificate chain the cluster holds — read once and
+        kept while the cluster holds it: a parsed document is a read-only value, and a
+        server reads its own SLC for every license it issues."""
+        chain = self._chains.get(text)
+        if chain is None:
+            if len(self._chains) >= 32:  # texts the cluster no longer holds
+                self._chains.clear()
+            chain = self._chains[text] = parse(text, source=source)
+        return chain
 
     @property
     def slc(self) -> ServerLicensorCertificate:
@@ -354,7 +367,7 @@ class Cluster:
                 found.append(TrustedIssuer(parent, f"{label} (the root certification "
                                                    "cluster that sub-enrolled it)"))
         for name, text in sorted(self.trusted_user_domains.items()):
-            slc = parse(text, source=f"trusted user domain {name}")[0]
+            slc = self._chain(text, f"trusted user domain {name}")[0]
             for key in slc.principal_keys[:1]:
                 found.append(TrustedIssuer(key, f"trusted user domain {name}"))
         return tuple(found)

@@ -82,7 +82,7 @@ from rmslab.flows._common import (InProcessService, require_not_decommissioned,
                                   require_slc_in_force)
 from rmslab.rights import Grant, RevocationRequirement, RightsPolicy
 from rmslab.trace import DocumentRef, Trace
-from rmslab.trust import validate_chain
+from rmslab.trust import VerifiedChains, validate_chain
 from rmslab.xrml.document import XrmlDocument
 from rmslab.xrml.ids import license_ids
 from rmslab.xrml.licenses import (CONTENT_LICENSE_ROOT, UseLicenseRight, use_license_body,
@@ -91,7 +91,9 @@ from rmslab.xrml.model import Principal
 from rmslab.xrml.reader import Chain, parse
 from rmslab.xrml.writer import Markup, principal_xml, sign
 
-__all__ = ["acquire_use_license", "issue_use_license", "LicensingEndpoint", "LocalLicensing",
+__all__ = ["acquire_use_license", "issue_use_license", "decide_use_license",
+           "draw_use_license", "sign_use_license", "LicenseDecision", "LicensingEndpoint",
+           "LocalLicensing",
            "read_rights", "read_rights_data", "OpenedRights",
            "export_trusted_publishing_domain", "import_trusted_publishing_domain",
            "trust_user_domain", "distrust_user_domain", "set_super_user_group",
@@ -235,14 +237,25 @@ class LocalLicensing(InProcessService):
 # --- the server's side: AcquireLicense (MS-RMPR 3.4.4.1) ------------------------------------
 
 
+def _validate(chains: VerifiedChains | None, chain: Chain, anchor: PublicKey,
+              now: datetime) -> None:
+    """:func:`~rmslab.trust.validate_chain` at ``now``, through the server's cache of
+    verified chains when it keeps one (MS-RMPR 3.1.1.1.3): the same checks, the same
+    errors."""
+    if chains is None:
+        validate_chain(chain, anchor, at=now)
+    else:
+        chains.validate(chain, anchor, at=now)
+
+
 def _check_account(cluster: Cluster, rac_chain: Chain, anchor: PublicKey, now: datetime,
-                   trace: Trace) -> Principal:
+                   trace: Trace, chains: VerifiedChains | None = None) -> Principal:
     """Step 2: the RAC verifies, is valid now, was issued by a trusted user domain and is
     not excluded. Returns its principal."""
     rac = rac_chain[0]
     what = "the rights account certificate"
     try:
-        validate_chain(rac_chain, anchor, at=now)
+        _validate(chains, rac_chain, anchor, now)
     except _SIGNATURE_ERRORS as exc:
         trace.check("L-1", f"{what} verifies up to the root", False, str(exc))
         raise InvalidPersonaCertSignatureError(f"{what} does not verify: {exc}",
@@ -295,7 +308,8 @@ def _check_account(cluster: Cluster, rac_chain: Chain, anchor: PublicKey, now: d
 
 
 def _check_publishing_license(chain: Chain, anchor: PublicKey, now: datetime,
-                              trace: Trace) -> XrmlDocument:
+                              trace: Trace, chains: VerifiedChains | None = None
+                              ) -> XrmlDocument:
     """Step 3: the publishing license verifies, its issuers could issue it when they did,
     and its own VALIDITYTIME holds now."""
     pl = chain[0]
@@ -306,7 +320,7 @@ def _check_publishing_license(chain: Chain, anchor: PublicKey, now: datetime,
                                   f"{pl.kind_name}", spec_id="L-1")
     validity = pl.validity
     try:
-        validate_chain(chain, anchor, at=now)
+        _validate(chains, chain, anchor, now)
     except _TIME_ERRORS as exc:
         own = exc.index == pl.index and validity is not None and not validity.contains(now)
         trace.check(LICENSING_RULE, "the publishing license is within its VALIDITYTIME now"
@@ -457,26 +471,65 @@ def _as_written(grants: tuple[Grant, ...]) -> tuple[str, ...]:
     return tuple(written)
 
 
+@dataclass(frozen=True)
+class LicenseDecision:
+    """What AcquireLicense decided (MS-RMPR 3.4.4.1, steps 1–5) before anything is drawn
+    from the lab: the publishing license, the RAC, what the server opened of the license,
+    the grants, the rights as the use license writes them, and the account they are for.
+    A value: decided on one copy of the servers' state, it can be written with another
+    copy of the same state."""
+
+    publishing_license: XrmlDocument
+    rac: XrmlDocument
+    opened: OpenedRights
+    granted: tuple[Grant, ...]
+    rights: tuple[str, ...]
+    email: str
+    account_key: PublicKey
+
+
 def issue_use_license(cluster: Cluster, protected_chain: str, rac_text: str, *,
-                      anchor: PublicKey, trace: Trace, to: str) -> str:
+                      anchor: PublicKey, trace: Trace, to: str,
+                      chains: VerifiedChains | None = None) -> str:
     """The server's side of licensing, AcquireLicense (L-1, P-7; MS-RMPR 3.4.4.1): every
     check of the module docstring in its order, then a use license granting what was
     decided, the content key sealed to the RAC's key, signed with the cluster key. Returns
     the use license followed by the cluster's SLC chain; ``to`` names the requester in the
     Trace. A refusal raises a :class:`~rmslab.errors.LicenseRefusedError` (or
-    :class:`~rmslab.errors.SlcExpiredError`) carrying the Trace."""
+    :class:`~rmslab.errors.SlcExpiredError`) carrying the Trace. ``chains``: the server's
+    cache of verified chains (MS-RMPR 3.1.1.1.3), if it keeps one.
+
+    The three steps are :func:`decide_use_license` (no draw from the lab),
+    :func:`draw_use_license` (the license's GUID and the padding of its sealed keys: the
+    only step that changes the lab) and :func:`sign_use_license`; a server runs the first
+    and the last outside its lab's write lock."""
+    decision = decide_use_license(cluster, protected_chain, rac_text, anchor=anchor,
+                                  trace=trace, chains=chains)
+    body = draw_use_license(cluster, decision)
+    return sign_use_license(cluster, decision, body, trace=trace, to=to)
+
+
+def decide_use_license(cluster: Cluster, protected_chain: str, rac_text: str, *,
+                       anchor: PublicKey, trace: Trace,
+                       chains: VerifiedChains | None = None) -> LicenseDecision:
+    """Steps 1–5 of AcquireLicense (module docstring), each check recorded in ``trace``:
+    what the use license will grant, or a refusal (a
+    :class:`~rmslab.errors.LicenseRefusedError` or
+    :class:`~rmslab.errors.SlcExpiredError` carrying the Trace). Reads the lab's clock and
+    draws nothing from it."""
     lab = cluster.lab
     now = lab.now()
-    chain = parse(protected_chain, source="publishing license")
+    parse_chain = chains.parse if chains is not None else parse
+    chain = parse_chain(protected_chain, source="publishing license")
     license_ids(chain[0])  # GUIDs, or refused before any use
-    rac_chain = parse(rac_text, source="rights account certificate")
+    rac_chain = parse_chain(rac_text, source="rights account certificate")
     try:
         require_not_decommissioned(cluster, trace, "AcquireLicense")
         require_slc_in_force(cluster, trace, "a use license")
-        subject = _check_account(cluster, rac_chain, anchor, now, trace)
+        subject = _check_account(cluster, rac_chain, anchor, now, trace, chains)
         email = subject.name
         assert email is not None and subject.public_key is not None
-        pl = _check_publishing_license(chain, anchor, now, trace)
+        pl = _check_publishing_license(chain, anchor, now, trace, chains)
         try:
             opened = read_rights_data(cluster, pl)
         except RefusedError as exc:
@@ -498,30 +551,48 @@ def issue_use_license(cluster: Cluster, protected_chain: str, rac_text: str, *,
     except RefusedError as exc:
         exc.trace = trace
         raise
+    return LicenseDecision(pl, rac_chain[0], opened, granted, rights, email,
+                           subject.public_key)
+
+
+def draw_use_license(cluster: Cluster, decision: LicenseDecision) -> str:
+    """The BODY of the use license ``decision`` grants (:func:`_use_license_body`), not
+    yet signed: the step that draws from the lab — the license's GUID and the random
+    padding of each sealed content key — and nothing else."""
+    return _use_license_body(cluster, decision.publishing_license, decision.rac,
+                             decision.opened, decision.granted)
+
+
+def sign_use_license(cluster: Cluster, decision: LicenseDecision, body: str, *,
+                     trace: Trace, to: str) -> str:
+    """The use license: ``body`` signed with the cluster key (MS-RMPR 2.2.9.9), the step
+    recorded in ``trace``; followed by the cluster's SLC chain."""
     exclusions = cluster.application_exclusions
     if exclusions:
         trace.check(LICENSING_RULE, "the use license carries the application exclusions", True,
                     "; ".join(str(e) for e in exclusions))
-    use_license = _write_use_license(cluster, pl, rac_chain[0], opened, granted)
+    use_license = sign(body, cluster.key, cluster.lab.digest_algorithm,
+                       root_attributes=CONTENT_LICENSE_ROOT)
     assert cluster.slc_text is not None
-    described = ", ".join(rights)
+    described = ", ".join(decision.rights)
     trace.step(cluster.first_server.name, f"issues a use license granting {described}",
                to, documents=[DocumentRef("use license", use_license, "Content-License")],
-               keys=[f"content key sealed to {email}'s account key "
-                     f"{subject.public_key.short_fingerprint}, once per right",
+               keys=[f"content key sealed to {decision.email}'s account key "
+                     f"{decision.account_key.short_fingerprint}, once per right",
                      f"signed with the cluster key {cluster.key.public.short_fingerprint}"])
     return use_license + cluster.slc_text
 
 
-def _write_use_license(cluster: Cluster, pl: XrmlDocument, rac: XrmlDocument,
-                       opened: OpenedRights, granted: tuple[Grant, ...]) -> str:
+def _use_license_body(cluster: Cluster, pl: XrmlDocument, rac: XrmlDocument,
+                      opened: OpenedRights, granted: tuple[Grant, ...]) -> str:
     """The use license (MS-RMPR 2.2.9.9, 3.4.4.1): ISSUER the cluster's SLC principal;
     ISSUEDPRINCIPALS the RAC's principal copied verbatim; Referral-Info and OWNER copied
     from the publishing license, and its revocation point; one RIGHT per right granted —
     only OWNER for the owner or a super-user — each with the content key sealed to the
     RAC's key and bound to this ISSUER, and its time: from now (or the grant's start)
     until the grant's end or the end of the license's lifetime, whichever comes first, and
-    the caching interval in days; the application exclusions as a POLICYLIST."""
+    the caching interval in days; the application exclusions as a POLICYLIST. Not yet
+    signed."""
     lab = cluster.lab
     now = lab.now()
     bits_type = EnablingBitsType.for_mode(lab.mode)
@@ -556,7 +627,7 @@ def _write_use_license(cluster: Cluster, pl: XrmlDocument, rac: XrmlDocument,
         revocation=revocation, rights=rights,
         exclusions=tuple((e.filename, e.minimum_version, e.maximum_version)
                          for e in cluster.application_exclusions))
-    return sign(body, cluster.key, lab.digest_algorithm, root_attributes=CONTENT_LICENSE_ROOT)
+    return body
 
 
 def _rights_written(grants: tuple[Grant, ...]) -> list[tuple[str, Grant]]:

@@ -57,6 +57,7 @@ from rmslab.service.soap import (ENROLLMENT, SERVICES, VERSION_1_0, Envelope,
                                  version_tuple, write_envelope, write_fault)
 from rmslab.store.logdb import ANONYMOUS_ACCOUNT, LoggingDatabase
 from rmslab.trace import Trace
+from rmslab.trust import VerifiedChains
 
 if TYPE_CHECKING:
     from rmslab.actors.cluster import Cluster
@@ -69,7 +70,8 @@ if TYPE_CHECKING:
     from rmslab.store.labdb import LabStore
 
 __all__ = ["Served", "Provider", "in_memory", "from_store", "RmsApplication",
-           "MAX_REQUEST_BYTES", "ENROLLMENT_PATHS", "READ_ONLY_OPERATIONS", "Exchange"]
+           "MAX_REQUEST_BYTES", "ENROLLMENT_PATHS", "READ_ONLY_OPERATIONS",
+           "DRAWING_OPERATIONS", "Exchange"]
 
 #: The largest request body answered (larger: 413). AcquireLicense carries a publishing
 #: license chain and a RAC chain: tens of kilobytes.
@@ -91,12 +93,15 @@ class Served:
     enrollment: EnrollmentService | None = None
     directory: Directory | None = None
     anchor: PublicKey | None = None
+    #: The lab's generation this state shows, when it is a store's snapshot
+    #: (:meth:`rmslab.store.labdb.LabStore.snapshot`).
+    generation: int | None = None
 
     @classmethod
-    def of(cls, deployment: Deployment) -> "Served":
+    def of(cls, deployment: Deployment, generation: int | None = None) -> "Served":
         return cls(deployment.lab, deployment.web, tuple(deployment.clusters.values()),
                    deployment.enrollment_service, deployment.directory,
-                   deployment.enrollment_service.anchor)
+                   deployment.enrollment_service.anchor, generation)
 
     def cluster_at(self, host: str, path: str) -> tuple[Cluster, str] | None:
         """The cluster whose base URL is ``https://host/…`` with ``path`` under it, and
@@ -118,10 +123,15 @@ class Served:
 
 class Provider(Protocol):
     """Where the servers' state comes from: ``provider(write)`` yields the deployment to
-    serve one request from; :meth:`request_log` is the log a service's requests are
-    written to (``owner``: a cluster's name, or None for the enrollment service)."""
+    serve one request from; :meth:`drawing` the state to draw randomness from for a
+    request decided on ``served`` that changes nothing else (AcquireLicense), or None
+    when that state is not at hand (then the request is served for writing);
+    :meth:`request_log` is the log a service's requests are written to (``owner``: a
+    cluster's name, or None for the enrollment service)."""
 
     def __call__(self, write: bool) -> ContextManager[Served]: ...
+
+    def drawing(self, served: Served) -> ContextManager[Served | None]: ...
 
     def request_log(self, owner: str | None) -> LoggingDatabase: ...
 
@@ -134,6 +144,11 @@ class _InMemory:
     @contextlib.contextmanager
     def __call__(self, write: bool) -> Iterator[Served]:
         with self.lock:
+            yield self.served
+
+    @contextlib.contextmanager
+    def drawing(self, served: Served) -> Iterator[Served | None]:
+        with self.lock:  # within the request's own turn: the lock is re-entered
             yield self.served
 
     def request_log(self, owner: str | None) -> LoggingDatabase:
@@ -159,11 +174,19 @@ class _FromStore:
     @contextlib.contextmanager
     def __call__(self, write: bool) -> Iterator[Served]:
         if not write:
-            with self.store.read() as snapshot:
-                yield Served.of(snapshot)
+            generation, snapshot = self.store.snapshot()
+            yield Served.of(snapshot, generation)
             return
         with self.store.write() as deployment:
             yield Served.of(deployment)
+
+    @contextlib.contextmanager
+    def drawing(self, served: Served) -> Iterator[Served | None]:
+        if served.generation is None:
+            yield None
+            return
+        with self.store.draw(served.generation) as deployment:
+            yield None if deployment is None else Served.of(deployment, served.generation)
 
     def request_log(self, owner: str | None) -> LoggingDatabase:
         """The lab's log file of ``owner``, opened in place once and kept open; opened
@@ -192,7 +215,8 @@ def from_store(store: LabStore) -> Provider:
     high-water mark, how far the logs go) when it is answered; a request answered with a
     fault keeps nothing in the lab (what the servers logged stays in their logs). A
     request for reading shares the snapshot the store keeps while the lab has not changed
-    (:meth:`LabStore.read`). A lab that cannot be used (another command holds it too long,
+    (:meth:`LabStore.snapshot`). AcquireLicense is decided on that snapshot, outside the
+    lock, and takes the lock only to draw its GUID and padding (:meth:`LabStore.draw`). A lab that cannot be used (another command holds it too long,
     its clock set back, a damaged log) is a fault naming why. Requests are logged into
     the lab's log files, each opened once for the server's life."""
     return _FromStore(store)
@@ -200,10 +224,15 @@ def from_store(store: LabStore) -> Provider:
 
 #: The operations that only read what the servers hold (their SLC, templates, URLs):
 #: served from a snapshot. Every other operation may issue, log or draw from the lab's
-#: random streams, and is served for writing.
+#: random streams, and is served for writing — but AcquireLicense.
 READ_ONLY_OPERATIONS = frozenset({"GetLicensorCertificate", "FindServiceLocationsForUser",
                                   "GetServerInfo", "AcquireTemplateInformation",
                                   "AcquireTemplates"})
+
+#: Operations decided on a snapshot that only draw from the lab's random streams, under
+#: its lock for that moment alone (:meth:`Provider.drawing`): AcquireLicense, whose use
+#: licenses draw a GUID and the padding of their sealed keys and change nothing else.
+DRAWING_OPERATIONS = frozenset({"AcquireLicense"})
 
 
 Handler = Callable[["_Call"], Node]
@@ -219,6 +248,9 @@ class _Call:
     channel: str
     #: The MaximumVersion the client asked for.
     version: tuple[int, ...]
+    provider: Provider | None = None
+    #: The server's cache of verified chains (MS-RMPR 3.1.1.1.3).
+    chains: VerifiedChains | None = None
 
     @property
     def body(self) -> etree._Element:
@@ -292,6 +324,8 @@ class RmsApplication:
         #: (what a wire capture would see), after the request is logged.
         self.on_exchange: Callable[[bytes, str, bytes], None] | None = None
         self._routing: Served | None = None
+        #: The chains this server verified, by their exact text (MS-RMPR 3.1.1.1.3).
+        self.chains = VerifiedChains()
 
     # --- WSGI --------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any],
@@ -384,7 +418,8 @@ class RmsApplication:
                                                 f"{operation.action}")
         try:
             version = _check_version(envelope, operation)
-            write = operation.name not in READ_ONLY_OPERATIONS
+            write = (operation.name not in READ_ONLY_OPERATIONS
+                     and operation.name not in DRAWING_OPERATIONS)
             with self.provider(write) as served:
                 if not write:
                     self._routing = served
@@ -396,7 +431,8 @@ class RmsApplication:
                 context = authenticate(environ.get("HTTP_AUTHORIZATION"), served.directory,
                                        served.lab)
                 exchange.account = context.account
-                call = _Call(operation, envelope, context, served, cluster, channel, version)
+                call = _Call(operation, envelope, context, served, cluster, channel, version,
+                             self.provider, self.chains)
                 response = HANDLERS[operation.name](call)
         except SoapFault as fault:
             return _fault_answer(500, "Server", fault.faultstring, operation)
@@ -696,12 +732,40 @@ def _verified_label(call: _Call, label: str) -> None:
                         f"verify: {exc}", spec_id="L-1") from None
 
 
+def _use_license(call: _Call, cluster: Cluster, label: str, rac: str) -> str:
+    """One use license (MS-RMPR 3.4.4.1), in three steps: decided on the state the
+    request is served from (a snapshot: every check, the content key opened); its GUID
+    and padding drawn under the lab's lock for that moment alone
+    (:meth:`Provider.drawing`), committed before anything is answered; signed after.
+    When the provider cannot draw for that state (the lab changed meanwhile), the license
+    is issued in one write transaction, decided again."""
+    from rmslab.flows.licensing import (decide_use_license, draw_use_license,
+                                        issue_use_license, sign_use_license)
+    trace, to = call.trace(), str(call.context)
+    decision = decide_use_license(cluster, label, rac, anchor=call.anchor(), trace=trace,
+                                  chains=call.chains)
+    assert call.provider is not None
+    body: str | None = None
+    with call.provider.drawing(call.served) as drawing:
+        if drawing is not None:
+            drawn = next(c for c in drawing.clusters if c.name == cluster.name)
+            body = draw_use_license(drawn, decision)
+    if body is not None:
+        return sign_use_license(cluster, decision, body, trace=trace, to=to)
+    with call.provider(True) as served:
+        writer = next((c for c in served.clusters if c.name == cluster.name), None)
+        if writer is None:
+            raise SoapFault(faults.UNSPECIFIED, f"the cluster {cluster.name} is no longer "
+                            "served here")
+        return issue_use_license(writer, label, rac, anchor=call.anchor(), trace=call.trace(),
+                                 to=to, chains=call.chains)
+
+
 def _acquire_license(call: _Call) -> Node:
     """AcquireLicense (MS-RMPR 3.4.4.1): anonymous — the RAC presented is the identity,
     and the use license is sealed to the RAC's key, which only the machine holding the
     RAC's sealed private key can open. Version 1.0.0.0: one request; 1.1.0.0: a batch,
     a failed item answered as an AcquireLicenseException."""
-    from rmslab.flows.licensing import issue_use_license
     cluster = call.need_cluster()
     array = _required(call, call.envelope.find(call.body, "RequestParams"), "RequestParams")
     items = call.envelope.findall(array, "AcquireLicenseParams")
@@ -722,8 +786,7 @@ def _acquire_license(call: _Call) -> Node:
                 raise SoapFault(faults.ARGUMENT_NULL, "no IssuanceLicense (the publishing "
                                 "license chain)")
             try:
-                answer = issue_use_license(cluster, label, rac, anchor=call.anchor(),
-                                           trace=call.trace(), to=str(call.context))
+                answer = _use_license(call, cluster, label, rac)
             except RefusedError as exc:
                 if "does not verify" in exc.reason:  # which one, and how: 3.4.4.1's names
                     _verified_rac(call, rac)

@@ -110,6 +110,12 @@ _IDLE_CONNECTIONS = 8
 #: The key of a log file's request table in the ``logs`` table: the file's path and this.
 REQUEST_LOG_KEY = "#request_log"
 
+#: The tables a draw may change (:meth:`LabStore.draw`): the random streams — and the
+#: lab's row, dumped to check that the clock did not move.
+_DRAWN = tuple(t for t in TABLES if t.name in ("streams", "lab"))
+_STREAMS_QUERY = "SELECT {} FROM streams".format(
+    ", ".join(next(t for t in TABLES if t.name == "streams").column_names))
+
 
 @dataclass
 class _Committed:
@@ -360,16 +366,21 @@ class LabStore:
         """A consistent snapshot of the lab (no lock is taken; logs opened read-only).
         The deployment is shared between reads of the same generation: change nothing."""
         yield self._read(damaged_logs=damaged_logs, cached=damaged_logs == "refuse",
-                         readonly_logs=True)
+                         readonly_logs=True)[1]
+
+    def snapshot(self) -> tuple[int, Deployment]:
+        """:meth:`read`'s shared snapshot, with the lab's generation it shows (what
+        :meth:`draw` is given)."""
+        return self._read(damaged_logs="refuse", cached=True, readonly_logs=True)
 
     def load(self) -> Deployment:
         """A deployment of its own, loaded from a snapshot, whose logs are the lab's log
         files opened in place for writing (a server logs into them). What is changed in
         it is not kept in the lab."""
-        return self._read(damaged_logs="refuse", cached=False, readonly_logs=False)
+        return self._read(damaged_logs="refuse", cached=False, readonly_logs=False)[1]
 
     def _read(self, *, damaged_logs: DamagedLogs, cached: bool,
-              readonly_logs: bool) -> Deployment:
+              readonly_logs: bool) -> tuple[int, Deployment]:
         db = self._connect()
         try:
             db.execute("BEGIN")
@@ -378,7 +389,7 @@ class LabStore:
                 with self._cache_lock:
                     hit = self._cache if cached else None
                 if hit is not None and hit[0] == generation and self._logs_hold(hit[1]):
-                    return hit[1]
+                    return hit
                 state, logs, store = self._read_state(db)
             finally:
                 db.execute("ROLLBACK")
@@ -391,7 +402,7 @@ class LabStore:
         if cached:
             with self._cache_lock:
                 self._cache = (int(store[0]), deployment)
-        return deployment
+        return int(store[0]), deployment
 
     def _logs_hold(self, deployment: Deployment,
                    recorded: dict[str, Row] | None = None) -> bool:
@@ -417,15 +428,80 @@ class LabStore:
     def write(self) -> Iterator[Deployment]:
         """The lab's deployment under its write lock; what the caller changed is committed
         when the block ends (rolled back, files too, when it raises)."""
+        self._take_writer()
+        try:
+            with self._write() as deployment:
+                yield deployment
+        finally:
+            self._writer.release()
+
+    def _take_writer(self) -> None:
         if not (self._writer.acquire(timeout=self.timeout) if self.timeout > 0
                 else self._writer.acquire(blocking=False)):
             raise LabBusyError(
                 f"{self.root}: another request of this process holds the lab (waited "
                 f"{self.timeout:g} s; {LOCK_TIMEOUT_VARIABLE} sets how long); nothing was "
                 "changed")
+
+    @contextmanager
+    def draw(self, generation: int) -> Iterator[Deployment | None]:
+        """The lab's deployment to draw randomness from, for a request decided on the
+        snapshot of ``generation`` (:meth:`snapshot`) that changes nothing else — a use
+        license draws its GUID and the padding of its sealed keys (MS-RMPR 3.4.4.1).
+
+        Under the write lock, as :meth:`write`, it yields the deployment this store's
+        last write committed, its random streams where the lab has them; when the block
+        ends the streams drawn from are committed — the rows of those streams, and how far
+        the logs go, as every write records it — in one small transaction, before the
+        caller answers. A request killed before that commit answered nothing; after it,
+        no later draw can give out the same bytes again, whoever draws next.
+
+        It yields None — and the caller decides again, or uses :meth:`write` — when that
+        deployment is not at hand: the lab changed since ``generation`` (a command, another
+        server), or this store has not written yet. Only the random streams may change in
+        the block (a clock moved raises :class:`~rmslab.errors.LabStoreError`); a block
+        that raises keeps nothing. Draws do not raise the lab's generation: snapshots stay
+        shared, and every write compares the streams it kept with the lab's."""
+        self._take_writer()
         try:
-            with self._write() as deployment:
-                yield deployment
+            db = self._connect()
+            try:
+                self._begin_write(db)
+                try:
+                    kept = self._last_committed(db)
+                    if kept is None or kept.generation != generation:
+                        with self._cache_lock:  # still what the lab holds
+                            self._committed = kept
+                        db.execute("ROLLBACK")
+                        yield None
+                        return
+                    yield kept.deployment
+                    try:
+                        after = dict(kept.state)
+                        for table in _DRAWN:
+                            after[table.name] = {table.key(r): tuple(r)
+                                                 for r in table.dump(kept.deployment)}
+                        if after["lab"] != kept.state["lab"]:
+                            raise LabStoreError("a draw moved the lab's clock; only a write "
+                                                "may (nothing was changed)")
+                        committed = self._commit(db, kept.deployment, kept.state, kept.logs,
+                                                 kept.store, [], after=after, draw=True)
+                        with self._cache_lock:
+                            self._committed = committed
+                        if db.in_transaction:
+                            db.execute("COMMIT")
+                    except sqlite3.Error as exc:
+                        raise LabStoreError(f"{self.database}: the lab's random streams "
+                                            f"cannot be kept ({exc}); nothing was "
+                                            "changed") from None
+                except BaseException:
+                    with self._cache_lock:  # what was drawn in memory is not the lab's
+                        self._committed = None
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+            finally:
+                self._release(db)
         finally:
             self._writer.release()
 
@@ -490,7 +566,12 @@ class LabStore:
             clock = tuple(db.execute("SELECT * FROM lab").fetchone() or ())
         except sqlite3.Error as exc:
             raise LabStoreError(f"{self.database}: cannot be read ({exc})") from None
+        try:  # draws (this store's or another's) move the streams, not the generation
+            streams = {(r[0],): tuple(r) for r in db.execute(_STREAMS_QUERY)}
+        except sqlite3.Error as exc:
+            raise LabStoreError(f"{self.database}: cannot be read ({exc})") from None
         if (generation != kept.generation or clock != tuple(kept.state["lab"][(1,)])
+                or streams != kept.state["streams"]
                 or not self._logs_hold(kept.deployment, kept.logs)):
             for _, log in _logs(kept.deployment):
                 log.close()
@@ -498,11 +579,15 @@ class LabStore:
         return kept
 
     def _commit(self, db: sqlite3.Connection, deployment: Deployment, before: State,
-                logs: dict[str, Row], store: Row, written: list[tuple[Path, bytes | None]]
-                ) -> _Committed:
+                logs: dict[str, Row], store: Row, written: list[tuple[Path, bytes | None]],
+                *, after: State | None = None, draw: bool = False) -> _Committed:
         """Write what changed (rows, log extents, files) and raise the generation — all
-        but the COMMIT, which the caller makes — and say what the lab will then hold."""
-        after = dump(deployment)
+        but the COMMIT, which the caller makes — and say what the lab will then hold.
+        ``after``: the state now, when the caller knows which tables may have changed
+        (the others are ``before``'s own); ``draw``: only random streams changed
+        (:meth:`draw`), and the generation stays."""
+        if after is None:
+            after = dump(deployment)
         check_names(after)
         now = after["lab"][(1,)][4]
         high_water = store[1]
@@ -513,6 +598,8 @@ class LabStore:
         changed = False
         for table in TABLES:
             old, new = before[table.name], after[table.name]
+            if old is new:
+                continue
             keys = [k for k in new if old.get(k) != new[k]] + [k for k in old if k not in new]
             if not keys:
                 continue
@@ -542,6 +629,8 @@ class LabStore:
         generation = int(store[0])
         if not changed:  # nothing to keep: nothing is written
             db.execute("ROLLBACK")
+            return _Committed(generation, deployment, after, logs, store)
+        if draw:
             return _Committed(generation, deployment, after, logs, store)
         db.execute("UPDATE store SET generation = generation + 1, clock_high_water = ?",
                    (max(now, high_water, key=_time),))

@@ -329,14 +329,14 @@ class VerifiedChains:
         found = (kept.paths.get(key) if kept is not None
                  and kept.chain.documents is chain.documents else None)
         if found is not None:
+            with self._lock:
+                self.hits += 1
             for depth, verified in enumerate(found.path):
                 document = verified.document
                 try:
                     check_time(document, at, None, leaf=depth == 0)
                 except VerificationError as exc:
                     raise exc.at(chain_position(document, depth), document.index) from None
-            with self._lock:
-                self.hits += 1
             return found
         validated = validate_chain(chain, anchor, leaf=leaf, at=at,
                                    required_mode=required_mode)

@@ -732,33 +732,48 @@ def _verified_label(call: _Call, label: str) -> None:
                         f"verify: {exc}", spec_id="L-1") from None
 
 
+#: How many times a use license is decided on a new snapshot when the lab changed while
+#: it was decided, before it is issued in a write transaction.
+_DECISIONS = 3
+
+
 def _use_license(call: _Call, cluster: Cluster, label: str, rac: str) -> str:
     """One use license (MS-RMPR 3.4.4.1), in three steps: decided on the state the
     request is served from (a snapshot: every check, the content key opened); its GUID
     and padding drawn under the lab's lock for that moment alone
     (:meth:`Provider.drawing`), committed before anything is answered; signed after.
-    When the provider cannot draw for that state (the lab changed meanwhile), the license
-    is issued in one write transaction, decided again."""
+    When the lab changed while it was decided (a command, another server), it is decided
+    again on the lab as it now stands; after :data:`_DECISIONS` tries, in one write
+    transaction."""
     from rmslab.flows.licensing import (decide_use_license, draw_use_license,
                                         issue_use_license, sign_use_license)
-    trace, to = call.trace(), str(call.context)
-    decision = decide_use_license(cluster, label, rac, anchor=call.anchor(), trace=trace,
-                                  chains=call.chains)
     assert call.provider is not None
-    body: str | None = None
-    with call.provider.drawing(call.served) as drawing:
-        if drawing is not None:
-            drawn = next(c for c in drawing.clusters if c.name == cluster.name)
-            body = draw_use_license(drawn, decision)
-    if body is not None:
-        return sign_use_license(cluster, decision, body, trace=trace, to=to)
-    with call.provider(True) as served:
-        writer = next((c for c in served.clusters if c.name == cluster.name), None)
-        if writer is None:
-            raise SoapFault(faults.UNSPECIFIED, f"the cluster {cluster.name} is no longer "
-                            "served here")
-        return issue_use_license(writer, label, rac, anchor=call.anchor(), trace=call.trace(),
-                                 to=to, chains=call.chains)
+    to, served = str(call.context), call.served
+    for _ in range(_DECISIONS):
+        trace = call.trace()
+        decision = decide_use_license(cluster, label, rac, anchor=call.anchor(),
+                                      trace=trace, chains=call.chains)
+        body: str | None = None
+        with call.provider.drawing(served) as drawing:
+            if drawing is not None:
+                body = draw_use_license(_same_cluster(drawing, cluster), decision)
+        if body is not None:
+            return sign_use_license(cluster, decision, body, trace=trace, to=to)
+        with call.provider(False) as served:
+            cluster = _same_cluster(served, cluster)
+    with call.provider(True) as writing:
+        return issue_use_license(_same_cluster(writing, cluster), label, rac,
+                                 anchor=call.anchor(), trace=call.trace(), to=to,
+                                 chains=call.chains)
+
+
+def _same_cluster(served: Served, cluster: Cluster) -> Cluster:
+    """The cluster of ``served`` that is ``cluster`` (by name), or a fault."""
+    same = next((c for c in served.clusters if c.name == cluster.name), None)
+    if same is None:
+        raise SoapFault(faults.UNSPECIFIED, f"the cluster {cluster.name} is no longer "
+                        "served here")
+    return same
 
 
 def _acquire_license(call: _Call) -> Node:

@@ -456,9 +456,11 @@ class LabStore:
         caller answers. A request killed before that commit answered nothing; after it,
         no later draw can give out the same bytes again, whoever draws next.
 
-        It yields None — and the caller decides again, or uses :meth:`write` — when that
-        deployment is not at hand: the lab changed since ``generation`` (a command, another
-        server), or this store has not written yet. Only the random streams may change in
+        When this store has not written or drawn since the lab last changed, the lab is
+        loaded under the lock, as :meth:`write` loads it. It yields None — and the caller
+        decides again on a new snapshot, or uses :meth:`write` — when the lab changed
+        since ``generation`` (a command, another server's write; a lab made before the
+        mapping last grew, which only a write completes). Only the random streams may change in
         the block (a clock moved raises :class:`~rmslab.errors.LabStoreError`); a block
         that raises keeps nothing. Draws do not raise the lab's generation: snapshots stay
         shared, and every write compares the streams it kept with the lab's."""
@@ -469,6 +471,15 @@ class LabStore:
                 self._begin_write(db)
                 try:
                     kept = self._last_committed(db)
+                    if kept is None and not self._older(db):  # load it, as a write does
+                        try:
+                            loaded = int(db.execute("SELECT generation FROM store WHERE id "
+                                                    "= 1").fetchone()[0])
+                        except sqlite3.Error as exc:
+                            raise LabStoreError(f"{self.database}: cannot be read ({exc})") \
+                                from None
+                        if loaded == generation:
+                            kept = self._loaded(db)
                     if kept is None or kept.generation != generation:
                         with self._cache_lock:  # still what the lab holds
                             self._committed = kept
@@ -513,20 +524,13 @@ class LabStore:
             self._begin_write(db)
             try:
                 kept = self._last_committed(db)
-                if kept is not None:  # nothing changed the lab since this store's last write
-                    deployment, before, logs, store = (kept.deployment, kept.state, kept.logs,
-                                                       kept.store)
-                else:
-                    older = (int(db.execute("PRAGMA user_version").fetchone()[0])
-                             < SCHEMA_VERSION)
+                if kept is None:  # the lab changed since this store's last write: load it
+                    older = self._older(db)
                     if older:
                         _ensure_schema(db)  # a lab made before the mapping last grew
-                    state, logs, store = self._read_state(db)
-                    deployment = self._load(state, logs, store, readonly_logs=False,
-                                            damaged_logs="refuse")
-                    # an older lab's rows lack what build filled in (a SID its seed gives):
-                    # compare with the rows as stored, so this write completes them
-                    before = state if older else dump(deployment)
+                    kept = self._loaded(db, older=older)
+                deployment, before, logs, store = (kept.deployment, kept.state, kept.logs,
+                                                   kept.store)
                 yield deployment
                 try:
                     committed = self._commit(db, deployment, before, logs, store, written)
@@ -549,6 +553,24 @@ class LabStore:
                 raise
         finally:
             self._release(db)
+
+    def _older(self, db: sqlite3.Connection) -> bool:
+        """Whether the lab was made before the mapping last grew."""
+        try:
+            return int(db.execute("PRAGMA user_version").fetchone()[0]) < SCHEMA_VERSION
+        except sqlite3.Error as exc:
+            raise LabStoreError(f"{self.database}: cannot be read ({exc})") from None
+
+    def _loaded(self, db: sqlite3.Connection, *, older: bool = False) -> _Committed:
+        """The lab as it stands, loaded under the write lock for writing (its logs opened
+        for writing), with the rows it was loaded from."""
+        state, logs, store = self._read_state(db)
+        deployment = self._load(state, logs, store, readonly_logs=False,
+                                damaged_logs="refuse")
+        # an older lab's rows lack what build filled in (a SID its seed gives): compare
+        # with the rows as stored, so the write completes them
+        return _Committed(int(store[0]), deployment, state if older else dump(deployment),
+                          logs, store)
 
     def _last_committed(self, db: sqlite3.Connection) -> _Committed | None:
         """What this store's last write committed, taken (one writer uses it), when the

@@ -4,7 +4,8 @@ minute with RMSLAB_LOAD_SECONDS=60) — every answer is a use license or a fault
 500 without one, no traceback, and the request log holds exactly one row per answered
 request. Killed with SIGKILL in the middle of such a burst, the server loses no row of a
 request it answered, both databases pass ``PRAGMA integrity_check``, and it serves again
-when restarted.
+when restarted — never with a license ID (a GUID from the lab's streams) it answered
+with before the kill.
 
 covers: E-8, L-1 (MS-RMPR 3.4.4.1)
 """
@@ -30,6 +31,8 @@ from rmslab.service.soap import certificates_xml, el, read_envelope, write_envel
 from rmslab.store.disk import load_deployment
 from rmslab.trust import validate_chain
 from rmslab.xrml import parse
+from rmslab.xrml.document import XrmlDocument
+from rmslab.xrml.ids import license_ids
 from tests.attacks.serving import ServeProcess
 from tests.clirun import run
 from tests.service.wire import DRM
@@ -45,11 +48,14 @@ def load_seconds() -> float:
 
 @dataclass
 class Tally:
-    """What the clients saw: answers by HTTP status, and the last use license."""
+    """What the clients saw: answers by HTTP status, the last use license, and every
+    answer when ``keep`` (to compare their license IDs)."""
 
     statuses: dict[int, int] = field(default_factory=dict)
     broken: int = 0
     sample: bytes = b""
+    keep: bool = False
+    answers: list[bytes] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -97,6 +103,8 @@ def _burst(port: int, body: bytes, tally: Tally, until: float, stop: threading.E
             tally.statuses[response.status] = tally.statuses.get(response.status, 0) + 1
             if response.status == 200:
                 tally.sample = answer
+                if tally.keep:
+                    tally.answers.append(answer)
     if connection is not None:
         connection.close()
 
@@ -116,6 +124,21 @@ def _license_rows(lab: Path) -> list[dict[str, object]]:
                                 "--operation", "AcquireLicense", "--json")
     assert status == 0, error
     return list(json.loads(output))
+
+
+def _use_license(answer: bytes) -> XrmlDocument:
+    envelope = read_envelope(answer)
+    chain = envelope.chain(envelope.find(envelope.body, "AcquireLicenseResult",
+                                         "AcquireLicenseResponse", "CertificateChain"))
+    assert chain is not None
+    return parse(chain)[0]
+
+
+def _license_ids(answers: list[bytes]) -> list[str]:
+    """The license ID (a GUID the lab drew) of each use license answered."""
+    ids = [license_ids(_use_license(answer))[1] for answer in answers]
+    assert None not in ids
+    return [i for i in ids if i is not None]
 
 
 def _integrity(path: Path) -> list[str]:
@@ -165,7 +188,7 @@ def test_32_clients_get_licenses_and_each_answer_is_logged_once(lab: Path) -> No
 
 def test_killed_in_a_burst_the_server_loses_no_row_it_answered(lab: Path) -> None:
     body, _ = _request(lab)
-    tally, stop = Tally(), threading.Event()
+    tally, stop = Tally(keep=True), threading.Event()
     served = ServeProcess(lab)
     threads = _clients(served.port, body, 60, tally, stop)
     deadline = time.monotonic() + 30
@@ -185,7 +208,7 @@ def test_killed_in_a_burst_the_server_loses_no_row_it_answered(lab: Path) -> Non
     assert tally.answered <= len(rows) <= tally.answered + CLIENTS, (tally.answered, len(rows))
     # restarted, the server serves the same lab again, and logs on after the last row
     with ServeProcess(lab) as again:
-        more = Tally()
+        more = Tally(keep=True)
         for thread in _clients(again.port, body, 1, more, threading.Event()):
             thread.join()
         assert again.stop() == 0
@@ -193,5 +216,10 @@ def test_killed_in_a_burst_the_server_loses_no_row_it_answered(lab: Path) -> Non
     after = _license_rows(lab)
     assert len(after) == len(rows) + more.answered
     assert [r["id"] for r in after] == sorted(r["id"] for r in after)
+    # every answer drew its own GUID: none given out before the kill is given out again
+    # after it (the lab's streams were committed before each answer left, MS-RMPR 3.4.4.1)
+    answered = _license_ids(tally.answers) + _license_ids(more.answers)
+    assert len(answered) == tally.answered + more.answered
+    assert len(set(answered)) == len(answered)
     status, output, _ = run("audit", str(lab), "--json")
     assert "RMS-009" not in [f["id"] for f in json.loads(output)["findings"]]

@@ -182,3 +182,75 @@ def test_a_lab_of_schema_1_gets_the_directory_and_policies_its_seed_gives(lab: P
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert db.execute("SELECT COUNT(*) FROM users WHERE sid IS NOT NULL").fetchone()[0] \
             == len(sids)
+
+
+def _streams(lab: Path) -> object:
+    """The random streams as the lab holds them (another process's view)."""
+    with LabStore(lab).read() as deployment:
+        return deployment.lab.state()["streams"]
+
+
+def test_a_draw_commits_the_streams_it_drew_from_and_nothing_else(lab: Path) -> None:
+    """A served AcquireLicense draws its GUID and padding (MS-RMPR 3.4.4.1) in one small
+    transaction: the stream rows, committed before the block returns, and the generation
+    unchanged (snapshots stay shared)."""
+    store = LabStore(lab)
+    with store.write() as deployment:  # a draw starts from this store's last write
+        deployment.lab.advance(minutes=1)
+    generation, snapshot = store.snapshot()
+    _watch_writes(lab)
+    with store.draw(generation) as drawing:
+        assert drawing is not None and drawing is not snapshot
+        guid = drawing.lab.guid("use-license")
+    assert _written(lab) == ["streams"]
+    assert store.snapshot() == (generation, snapshot)
+    # committed: whoever draws next — this store, a command — never gives it out again
+    with LabStore(lab).write() as other:
+        assert other.lab.guid("use-license") != guid
+    with store.draw(generation) as drawing:
+        assert drawing is None  # the lab changed: the caller decides again
+    with store.write() as deployment:  # this store's writer sees what the other drew
+        assert deployment.lab.guid("use-license") not in (guid,)
+        again = deployment.lab.state()["streams"]
+    assert _streams(lab) == again
+
+
+def test_a_draw_on_a_changed_lab_yields_nothing(lab: Path) -> None:
+    store = LabStore(lab)
+    generation, _ = store.snapshot()
+    with LabStore(lab).write() as deployment:  # a command, meanwhile
+        deployment.lab.advance(minutes=1)
+    with store.draw(generation) as drawing:  # decided on an older generation
+        assert drawing is None
+    streams = _streams(lab)
+    generation, _ = store.snapshot()
+    with store.draw(generation) as drawing:  # loaded under the lock, as a write loads it
+        assert drawing is not None
+        drawing.lab.guid("use-license")
+    assert _streams(lab) != streams
+
+
+def test_a_draw_that_fails_keeps_nothing(lab: Path) -> None:
+    from rmslab.errors import LabStoreError
+    store = LabStore(lab)
+    with store.write() as deployment:
+        deployment.lab.advance(minutes=1)
+    streams = _streams(lab)
+    generation, _ = store.snapshot()
+    with pytest.raises(RuntimeError):
+        with store.draw(generation) as drawing:
+            assert drawing is not None
+            guid = drawing.lab.guid("use-license")
+            raise RuntimeError("killed before the answer")
+    assert _streams(lab) == streams
+    # what was drawn in memory and not kept is drawn again: nothing was answered with it
+    with store.draw(generation) as drawing:
+        assert drawing is not None and drawing.lab.guid("use-license") == guid
+    streams = _streams(lab)
+    generation, _ = store.snapshot()
+    with pytest.raises(LabStoreError, match="a draw moved the lab's clock"):
+        with store.draw(generation) as drawing:
+            assert drawing is not None
+            drawing.lab.guid("use-license")
+            drawing.lab.advance(minutes=1)
+    assert _streams(lab) == streams

@@ -157,3 +157,21 @@ def test_a_log_damaged_between_two_writes_is_noticed_from_the_kept_deployment(la
     with pytest.raises(LogDamagedError, match="lost requests: it holds 3"):
         with server.write():
             pass
+
+
+def test_how_far_a_log_goes_is_read_without_reading_every_row(lab: Path) -> None:
+    """The lab reads how far each log goes at every request it serves: the newest time
+    comes from an index and the last ID from the key, whatever the log holds (a log
+    made before the index gets it when opened for writing)."""
+    from rmslab.store.logdb import _EXTENT
+    path = lab / ROOT_LOG
+    with sqlite3.connect(path) as db:
+        db.execute("DROP INDEX IF EXISTS request_log_at")
+        db.execute("DROP INDEX IF EXISTS enrollment_log_at")
+    LoggingDatabase.open(path).close()
+    with sqlite3.connect(path) as db:
+        for table in ("request_log", "enrollment_log"):
+            plan = [r[3] for r in db.execute("EXPLAIN QUERY PLAN "
+                                             + _EXTENT.format(table=table))]
+            assert f"SEARCH {table} USING COVERING INDEX {table}_at" in plan, plan
+            assert plan.count(f"SEARCH {table}") == 1, plan  # MAX(id): the primary key

@@ -47,8 +47,8 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from rmslab.errors import (InputError, LabBusyError, LogDamagedError, RefusedError,
-                           RmslabError, VerificationError)
+from rmslab.errors import (InputError, LabBusyError, LabStoreError, LogDamagedError,
+                           RefusedError, RmslabError, VerificationError)
 from rmslab.service import faults
 from rmslab.service.auth import DomainAccount, RequestContext, authenticate
 from rmslab.service.soap import (ENROLLMENT, SERVICES, VERSION_1_0, Envelope,
@@ -71,7 +71,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Served", "Provider", "in_memory", "from_store", "RmsApplication",
            "MAX_REQUEST_BYTES", "ENROLLMENT_PATHS", "READ_ONLY_OPERATIONS",
-           "DRAWING_OPERATIONS", "Exchange"]
+           "DRAWING_OPERATIONS", "Exchange", "answer_certificates"]
 
 #: The largest request body answered (larger: 413). AcquireLicense carries a publishing
 #: license chain and a RAC chain: tens of kilobytes.
@@ -123,13 +123,17 @@ class Served:
 
 class Provider(Protocol):
     """Where the servers' state comes from: ``provider(write)`` yields the deployment to
-    serve one request from; :meth:`drawing` the state to draw randomness from for a
+    serve one request from; :meth:`deciding` the state to decide a request on that only
+    draws from the lab's random streams (read-only; the logs are checked when it draws);
+    :meth:`drawing` the state to draw randomness from for a
     request decided on ``served`` that changes nothing else (AcquireLicense), or None
     when that state is not at hand (then the request is served for writing);
     :meth:`request_log` is the log a service's requests are written to (``owner``: a
     cluster's name, or None for the enrollment service)."""
 
     def __call__(self, write: bool) -> ContextManager[Served]: ...
+
+    def deciding(self) -> ContextManager[Served]: ...
 
     def drawing(self, served: Served) -> ContextManager[Served | None]: ...
 
@@ -145,6 +149,9 @@ class _InMemory:
     def __call__(self, write: bool) -> Iterator[Served]:
         with self.lock:
             yield self.served
+
+    def deciding(self) -> ContextManager[Served]:
+        return self(False)
 
     @contextlib.contextmanager
     def drawing(self, served: Served) -> Iterator[Served | None]:
@@ -179,6 +186,11 @@ class _FromStore:
             return
         with self.store.write() as deployment:
             yield Served.of(deployment)
+
+    @contextlib.contextmanager
+    def deciding(self) -> Iterator[Served]:
+        generation, snapshot = self.store.snapshot(check_logs=False)
+        yield Served.of(snapshot, generation)
 
     @contextlib.contextmanager
     def drawing(self, served: Served) -> Iterator[Served | None]:
@@ -420,7 +432,9 @@ class RmsApplication:
             version = _check_version(envelope, operation)
             write = (operation.name not in READ_ONLY_OPERATIONS
                      and operation.name not in DRAWING_OPERATIONS)
-            with self.provider(write) as served:
+            state = (self.provider.deciding() if operation.name in DRAWING_OPERATIONS
+                     else self.provider(write))
+            with state as served:
                 if not write:
                     self._routing = served
                 exchange.at = served.lab.now()
@@ -759,7 +773,7 @@ def _use_license(call: _Call, cluster: Cluster, label: str, rac: str) -> str:
                 body = draw_use_license(_same_cluster(drawing, cluster), decision)
         if body is not None:
             return sign_use_license(cluster, decision, body, trace=trace, to=to)
-        with call.provider(False) as served:
+        with call.provider.deciding() as served:
             cluster = _same_cluster(served, cluster)
     with call.provider(True) as writing:
         return issue_use_license(_same_cluster(writing, cluster), label, rac,
@@ -774,6 +788,20 @@ def _same_cluster(served: Served, cluster: Cluster) -> Cluster:
         raise SoapFault(faults.UNSPECIFIED, f"the cluster {cluster.name} is no longer "
                         "served here")
     return same
+
+
+def answer_certificates(answer: str, cluster: Cluster) -> Node | None:
+    """The ``CertificateChain`` of an AcquireLicense answer (MS-RMPR 3.4.4.1): the
+    :func:`~rmslab.service.soap.certificates_xml` of ``answer`` — the use license followed
+    by the cluster's SLC chain — with the SLC chain's documents as the cluster read them
+    once (:attr:`Cluster.slc_chain`): only the use license is read per answer."""
+    slc = cluster.slc_text
+    if not slc or not answer.endswith(slc) or len(answer) == len(slc):
+        return certificates_xml("CertificateChain", answer)
+    from rmslab.xrml.reader import parse
+    head = parse(answer[:len(answer) - len(slc)], source="CertificateChain")
+    return el("CertificateChain", *(Node(f"<m:Certificate>{d.text}</m:Certificate>")
+                                    for d in (*head, *cluster.slc_chain)))
 
 
 def _acquire_license(call: _Call) -> Node:
@@ -808,11 +836,13 @@ def _acquire_license(call: _Call) -> Node:
                     _verified_label(call, label)
                 raise SoapFault(faults.exception_for("AcquireLicense", exc), exc.reason,
                                 spec_id=exc.spec_id) from None
+            except LabStoreError:  # the lab cannot be used (drawing from it): the request's
+                raise              # fault, as for any request served from the lab
             except (RmslabError, ValueError) as exc:
                 raise SoapFault(faults.UNSPECIFIED, f"the publishing license cannot be "
                                 f"read: {exc}", spec_id="L-1") from None
             answers.append(el("AcquireLicenseResponse",
-                              certificates_xml("CertificateChain", answer)))
+                              answer_certificates(answer, cluster)))
         except SoapFault as fault:
             if not batch:
                 raise

@@ -368,10 +368,13 @@ class LabStore:
         yield self._read(damaged_logs=damaged_logs, cached=damaged_logs == "refuse",
                          readonly_logs=True)[1]
 
-    def snapshot(self) -> tuple[int, Deployment]:
+    def snapshot(self, *, check_logs: bool = True) -> tuple[int, Deployment]:
         """:meth:`read`'s shared snapshot, with the lab's generation it shows (what
-        :meth:`draw` is given)."""
-        return self._read(damaged_logs="refuse", cached=True, readonly_logs=True)
+        :meth:`draw` is given). ``check_logs=False``: the snapshot kept is not checked
+        for logs replaced or damaged since it was loaded — for a request that
+        :meth:`draw` checks them for, under the lock, before anything is answered."""
+        return self._read(damaged_logs="refuse", cached=True, readonly_logs=True,
+                          check_logs=check_logs)
 
     def load(self) -> Deployment:
         """A deployment of its own, loaded from a snapshot, whose logs are the lab's log
@@ -379,8 +382,8 @@ class LabStore:
         it is not kept in the lab."""
         return self._read(damaged_logs="refuse", cached=False, readonly_logs=False)[1]
 
-    def _read(self, *, damaged_logs: DamagedLogs, cached: bool,
-              readonly_logs: bool) -> tuple[int, Deployment]:
+    def _read(self, *, damaged_logs: DamagedLogs, cached: bool, readonly_logs: bool,
+              check_logs: bool = True) -> tuple[int, Deployment]:
         db = self._connect()
         try:
             db.execute("BEGIN")
@@ -388,7 +391,8 @@ class LabStore:
                 generation = int(db.execute("SELECT generation FROM store").fetchone()[0])
                 with self._cache_lock:
                     hit = self._cache if cached else None
-                if hit is not None and hit[0] == generation and self._logs_hold(hit[1]):
+                if hit is not None and hit[0] == generation and (
+                        not check_logs or self._logs_hold(hit[1])):
                     return hit
                 state, logs, store = self._read_state(db)
             finally:

@@ -213,3 +213,38 @@ def test_the_store_serves_threads_and_processes_at_once(tmp_path: Path) -> None:
         values = {r.value for r in deployment.clusters["contoso-licensing"].revocations}
     assert values == ({f"thread-{w}-{n}" for w in range(4) for n in range(5)}
                       | {"process-0", "process-1"})
+
+
+def test_a_use_license_is_not_drawn_from_a_lab_whose_log_lost_rows(tmp_path: Path) -> None:
+    """AcquireLicense is decided on the shared snapshot and draws its GUID under the
+    lab's lock (MS-RMPR 3.4.4.1): the draw checks the logs against what the lab recorded
+    of them, so a request log that lost rows is the request's fault — the lab's guard,
+    as for any request served from the lab — and nothing is drawn."""
+    from rmslab.service.soap import certificates_xml
+    lab = tmp_path / "lab"
+    assert run("lab", "create", str(lab))[0] == 0
+    clients = load_deployment(lab)
+    bob = clients.user("bob")
+    chain = publish_offline(clients.clients["ALICE-PC"], clients.user("alice"),
+                            RightsPolicy((Grant(bob.email, ("VIEW",)),)), b"kept",
+                            io.BytesIO()).publishing_license
+    request = el("AcquireLicense", el("RequestParams", el(
+        "AcquireLicenseParams",
+        certificates_xml("LicenseeCerts", clients.clients["BOB-PC"].account("bob").rac_text),
+        certificates_xml("IssuanceLicense", chain))))
+    path = "/rms.contoso.example/_wmcs/licensing/license.asmx"
+    with LoopbackService.of_lab(LabStore(lab, timeout=0.2)) as http:
+        for _ in range(3):
+            assert soap(http.port, path, "LicensingService", request).status == 200
+        with LabStore(lab).read() as before:
+            streams = before.lab.state()["streams"]
+        with sqlite3.connect(lab / "clusters/contoso-root/logging.sqlite") as db:
+            db.execute("DELETE FROM request_log WHERE id = (SELECT MAX(id) FROM request_log)")
+            db.execute("DELETE FROM request_log WHERE id = (SELECT MAX(id) FROM request_log)")
+        answer = soap(http.port, path, "LicensingService", request)
+        assert answer.status == 500 and "lost requests" in answer.fault, answer.fault
+        assert "publishing license" not in answer.fault
+        assert not http.application.internal_errors
+    with sqlite3.connect(lab / "lab.sqlite") as db:  # nothing drawn: the streams as they were
+        rows = dict(db.execute("SELECT purpose, counter FROM streams").fetchall())
+    assert rows == {name: position[0] for name, position in streams.items()}  # type: ignore[attr-defined]

@@ -3,10 +3,12 @@ the same run: the raw RSA signatures the server must make per license.
 
 The server is ``rmslab serve`` on a lab of its own, in a process of its own. At 1, 8 and
 32 concurrent clients (threads of this process, each on a kept-alive connection), every
-client asks for a use license (AcquireLicense, MS-RMPR 3.4.4.1: a write transaction on
-the lab, a chain verified, the content key opened and sealed again, the license signed,
-the request logged) again and again for ``--seconds``; answers per second and the p50 and
-p99 latency as the client sees it are printed.
+client asks for a use license (AcquireLicense, MS-RMPR 3.4.4.1: decided on the lab's
+shared snapshot — the chains verified once and kept by their text, the content key
+opened —, its GUID and padding drawn and committed under the lab's lock, the content key
+sealed again, the license signed, the request logged) again and again for
+``--seconds``; answers per second and the p50 and p99 latency as the client sees it are
+printed.
 
 The floor: the same number of threads making raw RSA PKCS#1 v1.5 signatures with a key
 of the cluster's size (``cryptography``, no rmslab code), for as long, measured in this

@@ -38,6 +38,10 @@ services do through :func:`rmslab.service.app.from_store`
         ...
     with store.write() as deployment:     # a request that changes the lab: one transaction
         ...
+    generation, snapshot = store.snapshot()   # a request that only draws randomness:
+    ...                                       # decided on the snapshot, outside the lock
+    with store.draw(generation) as drawing:   # its GUIDs and random bytes, under the lock
+        ...                                   # (None: the lab changed; decide again)
 
 ``read`` reuses the deployment it loaded last while the lab's change counter
 (``generation``, raised by every committed write) has not moved: treat it as read-only
@@ -45,6 +49,18 @@ and shared. ``write`` starts, under the lock, from the deployment this store's l
 write committed when the generation has not moved since (nothing else changed the lab;
 its logs are checked as on a load), else it loads the lab; keep nothing of it after the
 ``with`` block (a write that raises discards it).
+
+**Draws.** A use license (AcquireLicense, MS-RMPR 3.4.4.1) changes nothing in the lab
+but the positions of its random streams (its GUID, the padding of its sealed keys).
+:meth:`LabStore.draw` takes the lock for that moment alone and commits the stream rows
+(and how far the logs go) in one small transaction before it returns — so before the
+server answers: a process killed before that COMMIT answered nothing with what it drew,
+and after it no later draw, of this process or of a command, can give the same bytes
+out again (tests/attacks/test_load.py kills a server mid-burst and compares every
+license ID answered before and after). Commits are never batched across requests: a
+batch would answer requests whose GUIDs a kill could roll back and give out again. A
+draw does not raise the generation (the shared snapshot stays valid); every write
+compares the streams it kept with the lab's, so it loads again after another store drew.
 
 **The clock only moves forward.** The lab keeps the latest time it ever recorded (a
 high-water mark of its clock); a clock found behind it, or behind the newest entry of a

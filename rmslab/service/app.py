@@ -96,6 +96,9 @@ class Served:
     #: The lab's generation this state shows, when it is a store's snapshot
     #: (:meth:`rmslab.store.labdb.LabStore.snapshot`).
     generation: int | None = None
+    #: The state is served for writing (under the lab's lock) though the request only
+    #: draws from the lab (:meth:`Provider.deciding`).
+    writing: bool = False
 
     @classmethod
     def of(cls, deployment: Deployment, generation: int | None = None) -> "Served":
@@ -133,7 +136,7 @@ class Provider(Protocol):
 
     def __call__(self, write: bool) -> ContextManager[Served]: ...
 
-    def deciding(self) -> ContextManager[Served]: ...
+    def deciding(self, *, snapshot: bool = False) -> ContextManager[Served]: ...
 
     def drawing(self, served: Served) -> ContextManager[Served | None]: ...
 
@@ -150,7 +153,7 @@ class _InMemory:
         with self.lock:
             yield self.served
 
-    def deciding(self) -> ContextManager[Served]:
+    def deciding(self, *, snapshot: bool = False) -> ContextManager[Served]:
         return self(False)
 
     @contextlib.contextmanager
@@ -175,6 +178,8 @@ def in_memory(served: Served) -> Provider:
 class _FromStore:
     def __init__(self, store: LabStore) -> None:
         self.store = store
+        #: Requests that only draw served for writing since a snapshot was last loaded.
+        self._written = 0
         self._logs: dict[str | None, LoggingDatabase] = {}
         self._lock = threading.Lock()
 
@@ -188,9 +193,25 @@ class _FromStore:
             yield Served.of(deployment)
 
     @contextlib.contextmanager
-    def deciding(self) -> Iterator[Served]:
-        generation, snapshot = self.store.snapshot(check_logs=False)
-        yield Served.of(snapshot, generation)
+    def deciding(self, *, snapshot: bool = False) -> Iterator[Served]:
+        """The shared snapshot, its logs checked when the request draws; or — when the lab
+        changed since the snapshot was loaded and fewer than :data:`_WRITTEN_BEFORE_LOADING`
+        such requests were served for writing since one was last loaded — the lab for
+        writing (``writing``), as any other request that changes it: a server that writes
+        between its licenses (certifications, enrollments) would otherwise load the whole
+        lab again for each license. ``snapshot``: the snapshot in any case."""
+        load = snapshot or self._written >= _WRITTEN_BEFORE_LOADING
+        found = self.store.snapshot(check_logs=False, load=load)
+        if found is not None:
+            if load:
+                self._written = 0
+            yield Served.of(found[1], found[0])
+            return
+        self._written += 1
+        with self.store.write() as deployment:
+            served = Served.of(deployment)
+            served.writing = True
+            yield served
 
     @contextlib.contextmanager
     def drawing(self, served: Served) -> Iterator[Served | None]:
@@ -435,7 +456,7 @@ class RmsApplication:
             state = (self.provider.deciding() if operation.name in DRAWING_OPERATIONS
                      else self.provider(write))
             with state as served:
-                if not write:
+                if not write and not served.writing:
                     self._routing = served
                 exchange.at = served.lab.now()
                 cluster = next((c for c in served.clusters if c.name == cluster_name), None)
@@ -746,6 +767,10 @@ def _verified_label(call: _Call, label: str) -> None:
                         f"verify: {exc}", spec_id="L-1") from None
 
 
+#: How many requests that only draw (AcquireLicense) are served for writing, while the lab
+#: keeps changing, before the snapshot is loaded again (:meth:`Provider.deciding`).
+_WRITTEN_BEFORE_LOADING = 8
+
 #: How many times a use license is decided on a new snapshot when the lab changed while
 #: it was decided, before it is issued in a write transaction.
 _DECISIONS = 3
@@ -763,6 +788,9 @@ def _use_license(call: _Call, cluster: Cluster, label: str, rac: str) -> str:
                                         issue_use_license, sign_use_license)
     assert call.provider is not None
     to, served = str(call.context), call.served
+    if served.writing:  # served for writing already: decided, drawn and signed in it
+        return issue_use_license(cluster, label, rac, anchor=call.anchor(),
+                                 trace=call.trace(), to=to, chains=call.chains)
     for _ in range(_DECISIONS):
         trace = call.trace()
         decision = decide_use_license(cluster, label, rac, anchor=call.anchor(),
@@ -773,7 +801,7 @@ def _use_license(call: _Call, cluster: Cluster, label: str, rac: str) -> str:
                 body = draw_use_license(_same_cluster(drawing, cluster), decision)
         if body is not None:
             return sign_use_license(cluster, decision, body, trace=trace, to=to)
-        with call.provider.deciding() as served:
+        with call.provider.deciding(snapshot=True) as served:
             cluster = _same_cluster(served, cluster)
     with call.provider(True) as writing:
         return issue_use_license(_same_cluster(writing, cluster), label, rac,

@@ -91,7 +91,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from dataclasses import dataclass
-from typing import Any, Iterator, Literal
+from typing import Any, Iterator, Literal, overload
 
 from rmslab.deployment import Deployment
 from rmslab.errors import (InputError, LabBusyError, LabStoreError, LabTamperedError,
@@ -384,13 +384,21 @@ class LabStore:
         yield self._read(damaged_logs=damaged_logs, cached=damaged_logs == "refuse",
                          readonly_logs=True)[1]
 
-    def snapshot(self, *, check_logs: bool = True) -> tuple[int, Deployment]:
+    @overload
+    def snapshot(self, *, check_logs: bool = True) -> tuple[int, Deployment]: ...
+    @overload
+    def snapshot(self, *, check_logs: bool = True,
+                 load: bool) -> tuple[int, Deployment] | None: ...
+    def snapshot(self, *, check_logs: bool = True,
+                 load: bool = True) -> tuple[int, Deployment] | None:
         """:meth:`read`'s shared snapshot, with the lab's generation it shows (what
         :meth:`draw` is given). ``check_logs=False``: the snapshot kept is not checked
         for logs replaced or damaged since it was loaded — for a request that
-        :meth:`draw` checks them for, under the lock, before anything is answered."""
+        :meth:`draw` checks them for, under the lock, before anything is answered.
+        ``load=False``: None rather than a new snapshot when the lab changed since the
+        one kept was loaded."""
         return self._read(damaged_logs="refuse", cached=True, readonly_logs=True,
-                          check_logs=check_logs)
+                          check_logs=check_logs, load=load)
 
     def load(self) -> Deployment:
         """A deployment of its own, loaded from a snapshot, whose logs are the lab's log
@@ -398,8 +406,14 @@ class LabStore:
         it is not kept in the lab."""
         return self._read(damaged_logs="refuse", cached=False, readonly_logs=False)[1]
 
+    @overload
     def _read(self, *, damaged_logs: DamagedLogs, cached: bool, readonly_logs: bool,
-              check_logs: bool = True) -> tuple[int, Deployment]:
+              check_logs: bool = True) -> tuple[int, Deployment]: ...
+    @overload
+    def _read(self, *, damaged_logs: DamagedLogs, cached: bool, readonly_logs: bool,
+              check_logs: bool = True, load: bool) -> tuple[int, Deployment] | None: ...
+    def _read(self, *, damaged_logs: DamagedLogs, cached: bool, readonly_logs: bool,
+              check_logs: bool = True, load: bool = True) -> tuple[int, Deployment] | None:
         db = self._connect()
         try:
             db.execute("BEGIN")
@@ -410,6 +424,8 @@ class LabStore:
                 if hit is not None and hit[0] == generation and (
                         not check_logs or self._logs_hold(hit[1])):
                     return hit
+                if not load:
+                    return None
                 state, logs, store = self._read_state(db)
             finally:
                 db.execute("ROLLBACK")

@@ -212,17 +212,22 @@ class LoggingDatabase:
                request_id: str | None = None) -> int:
         if kind not in REQUEST_KINDS:
             raise ValueError(f"unknown request kind {kind!r}")
+        return self._insert(
+            "INSERT INTO enrollment_log (at, kind, requester, subject, channel, outcome, "
+            "reason, spec_id, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (format_time(at), kind, requester, subject, channel,
+             "accepted" if accepted else "refused", reason, spec_id, request_id))
+
+    def _insert(self, sql: str, values: tuple[object, ...]) -> int:
+        """One row added and committed; its ID. A damaged, read-only or busy log refuses
+        with the error that says which."""
         if self.damage is not None:
             raise LogDamagedError(f"{self.path}: {self.damage}; nothing more is logged into it")
         if self.readonly:
             raise LogDamagedError(f"{self.path}: opened read-only; nothing is logged into it")
         try:
             with self._lock, self._db:
-                cursor = self._db.execute(
-                    "INSERT INTO enrollment_log (at, kind, requester, subject, channel, "
-                    "outcome, reason, spec_id, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (format_time(at), kind, requester, subject, channel,
-                     "accepted" if accepted else "refused", reason, spec_id, request_id))
+                cursor = self._db.execute(sql, values)
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise LabBusyError(f"{self.path}: another process holds the log too long; the "
@@ -239,29 +244,14 @@ class LoggingDatabase:
         sends the answer); returns the row's ID."""
         if outcome not in REQUEST_OUTCOMES:
             raise ValueError(f"unknown request outcome {outcome!r}")
-        if self.damage is not None:
-            raise LogDamagedError(f"{self.path}: {self.damage}; nothing more is logged into it")
-        if self.readonly:
-            raise LogDamagedError(f"{self.path}: opened read-only; nothing is logged into it")
-        if not self.in_place():
+        if self.damage is None and not self.readonly and not self.in_place():
             raise LogDamagedError(f"{self.path}: the logging database was removed or replaced "
                                   "while the server had it open; the request is not logged")
-        try:
-            with self._lock, self._db:
-                cursor = self._db.execute(
-                    "INSERT INTO request_log (at, service, operation, account, sid, client, "
-                    "outcome, status, exception, detail, duration_ms) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (format_time(at), service, operation, account, sid, client, outcome,
-                     status, exception, detail[:500], round(duration_ms, 3)))
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise LabBusyError(f"{self.path}: another process holds the log too long; the "
-                                   f"request was not logged ({exc})") from None
-            raise LogDamagedError(f"{self.path}: the request cannot be logged ({exc})") from None
-        except sqlite3.Error as exc:
-            raise LogDamagedError(f"{self.path}: the request cannot be logged ({exc})") from None
-        return int(cursor.lastrowid or 0)
+        return self._insert(
+            "INSERT INTO request_log (at, service, operation, account, sid, client, outcome, "
+            "status, exception, detail, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (format_time(at), service, operation, account, sid, client, outcome, status,
+             exception, detail[:500], round(duration_ms, 3)))
 
     def requests(self, *, service: str | None = None, operation: str | None = None,
                  outcome: str | None = None, account: str | None = None

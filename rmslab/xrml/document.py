@@ -53,9 +53,12 @@ class cached_property(Generic[R]):  # noqa: N801 - used like functools.cached_pr
     def __get__(self, instance: object | None, owner: type | None = None) -> "R | cached_property[R]":
         if instance is None:
             return self
-        value = self.function(instance)
+        value = self._compute(instance)
         instance.__dict__[self.name] = value
         return value
+
+    def _compute(self, instance: object) -> R:
+        return self.function(instance)
 
 
 class shared_property(cached_property[R]):  # noqa: N801
@@ -65,17 +68,9 @@ class shared_property(cached_property[R]):  # noqa: N801
     (:meth:`XrmlDocument._twin`) — the certificates behind every license of one cluster
     are read once per process, not once per file."""
 
-    @overload
-    def __get__(self, instance: None, owner: type | None = None) -> "cached_property[R]": ...
-    @overload
-    def __get__(self, instance: object, owner: type | None = None) -> R: ...
-    def __get__(self, instance: object | None, owner: type | None = None) -> "R | cached_property[R]":
-        if instance is None:
-            return self
+    def _compute(self, instance: object) -> R:
         twin = instance._twin  # type: ignore[attr-defined]
-        value = self.function(instance) if twin is instance else getattr(twin, self.name)
-        instance.__dict__[self.name] = value
-        return value
+        return self.function(instance) if twin is instance else getattr(twin, self.name)  # type: ignore[no-any-return]
 
 
 #: Certificates read in this process, by (place in the chain, exact text): the first

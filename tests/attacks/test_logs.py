@@ -17,6 +17,7 @@ from typing import Callable
 import pytest
 
 from tests.clirun import run
+from tests.logedit import edit_log as _edit
 
 ROOT_LOG = Path("clusters/contoso-root/logging.sqlite")
 
@@ -48,15 +49,6 @@ def _truncate(path: Path) -> None:
 def _truncate_a_little(path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data[:-100])
-
-
-def _edit(path: Path, statement: str) -> None:
-    """Change the log with SQLite and close it whole (its WAL written back)."""
-    db = sqlite3.connect(path)
-    db.execute(statement)
-    db.commit()
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
 
 
 def _lose_rows(path: Path) -> None:

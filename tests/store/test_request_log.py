@@ -23,6 +23,7 @@ from rmslab.revocation import Revoke
 from rmslab.store.labdb import REQUEST_LOG_KEY, LabStore
 from rmslab.store.logdb import LoggingDatabase
 from tests.clirun import run
+from tests.logedit import edit_log as _edit
 
 ROOT_LOG = Path("clusters/contoso-root/logging.sqlite")
 AT = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
@@ -54,14 +55,6 @@ def _recorded(lab: Path) -> tuple[int, int]:
         row = db.execute("SELECT rows, last_id FROM logs WHERE path = ?",
                          (str(ROOT_LOG) + REQUEST_LOG_KEY,)).fetchone()
     return int(row[0]), int(row[1])
-
-
-def _edit(path: Path, statement: str) -> None:
-    db = sqlite3.connect(path)
-    db.execute(statement)
-    db.commit()
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
 
 
 def test_the_lab_records_how_far_the_request_log_goes(lab: Path) -> None:

@@ -101,6 +101,15 @@ def point_to_cluster(client: Client, cluster: Cluster) -> None:
                               RegValue.sz("", f"{cluster.url}/licensing"))
 
 
+#: The one rights policy template of the ready deployment: the rights of the template
+#: MS-RMPR 4.5.7 shows (every authenticated user of the organisation may view, edit, print,
+#: copy, use the application's object model and see the rights), with no time condition. A
+#: new AD RMS installation has no template; administrators add theirs
+#: (:func:`rmslab.flows.publishing.issue_template`).
+DEFAULT_TEMPLATE_RIGHTS = ("VIEW", "EXTRACT", "OBJMODEL", "VIEWRIGHTSDATA", "PRINT", "EDIT")
+DEFAULT_TEMPLATE_DESCRIPTION = "Employees of Contoso may view, edit, print and copy"
+
+
 def standard_deployment(lab: Lab | None = None, *, offline_enrollment: bool = False,
                         revocation: Revocation | None = None,
                         self_enrollment: bool = False) -> Deployment:
@@ -146,10 +155,8 @@ def standard_deployment(lab: Lab | None = None, *, offline_enrollment: bool = Fa
         deployment.record(activate_machine(client))
         deployment.record(certify_account(root, client, directory.user(name), directory))
     deployment.record(enroll_client(root, deployment.clients["ALICE-PC"], directory.user("alice")))
-    issue_template(root, "Contoso-Confidential", "Employees of Contoso may view and edit",
-                   RightsPolicy((Grant(ANYONE, ("VIEW", "EDIT")),), caching_days=7))
-    issue_template(root, "Contoso-ViewOnly", "Employees of Contoso may view only",
-                   RightsPolicy((Grant(ANYONE, ("VIEW",)),), caching_days=7))
+    issue_template(root, "Contoso-Confidential", DEFAULT_TEMPLATE_DESCRIPTION,
+                   RightsPolicy((Grant(ANYONE, DEFAULT_TEMPLATE_RIGHTS),)))
     for name in ("alice", "bob", "carol"):
         deployment.record(download_templates(root, deployment.clients[f"{name.upper()}-PC"],
                                              directory.user(name),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from rmslab.deployment import DEFAULT_TEMPLATE_RIGHTS
 from tests.clirun import run
 
 
@@ -47,14 +48,14 @@ def test_protect_online_with_a_template_and_inspect_the_rights(lab: Path, tmp_pa
     plain.write_text("memo")
     protected = tmp_path / "memo.ptxt"
     status, output, _ = run("protect", str(plain), str(protected), "--lab", str(lab),
-                            "--as", "carol", "--template", "Contoso-ViewOnly")
+                            "--as", "carol", "--template", "Contoso-Confidential")
     assert status == 0 and "online, signed by the server" in output
     # D-7: with no --cluster, the client finds its server in its registry
     assert "found contoso-root by service discovery (registry:" in output
     status, output, _ = run("inspect", str(protected), "--lab", str(lab), "--json")
     document = json.loads(output)["documents"][0]
-    assert document["decrypted_rights"]["grants"] == [{"user": "ANYONE", "rights": ["VIEW"],
-                                                       "until": None}]
+    assert document["decrypted_rights"]["grants"] == [
+        {"user": "ANYONE", "rights": list(DEFAULT_TEMPLATE_RIGHTS), "until": None}]
     status, output, _ = run("inspect", str(protected))
     assert "decrypted" not in output and "rights    (encrypted" not in output
     assert run("open", str(protected), "--lab", str(lab), "--as", "bob")[0] == 0

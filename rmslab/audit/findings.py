@@ -232,8 +232,10 @@ def audit_deployment(deployment: Deployment, *, at: datetime | None = None,
     from rmslab.flows.publishing import policy_from_template
     if templates and not any(policy_from_template(t).revocation for t in templates):
         report.add(Finding("RMS-007", "info", deployment.directory.domain,
-                           f"none of the {len(templates)} rights policy templates requires "
-                           "revocation, so revocation is not in force",
+                           ("the one rights policy template does not require" if
+                            len(templates) == 1 else
+                            f"none of the {len(templates)} rights policy templates requires")
+                           + " revocation, so revocation is not in force",
                            "require revocation in at least one template if you need it",
                            "R-6"))
     for client in deployment.clients.values():

@@ -402,7 +402,7 @@ def add_content_parsers(sub: Any) -> None:
                     "--offline --grant bob:VIEW,PRINT --until 2026-03-01T00:00",
                     "offline, with alice's CLC; bob may view and print until March"),
                    ("rmslab protect notice.txt notice.ptxt --lab lab --as alice "
-                    "--template Contoso-ViewOnly",
+                    "--template Contoso-Confidential",
                     "the rights of a template the server issued"),
                    ("rmslab protect plan.txt plan.ptxt --lab lab --as alice --grant bob:VIEW "
                     "--require-revocation --revocation-interval 1",

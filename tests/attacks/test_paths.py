@@ -119,8 +119,8 @@ HOSTILE_STATE = [
     ("clusters", "name", "name", "contoso-licensing", ".."),
     ("accounts", "email", "user", "carol", "../../x@contoso.example"),
     ("accounts", "user", "user", "carol", "../root"),
-    ("account_templates", "name", "name", "Contoso-ViewOnly", "../../../../etc/passwd"),
-    ("cluster_templates", "name", "name", "Contoso-ViewOnly", "/etc/passwd"),
+    ("account_templates", "name", "name", "Contoso-Confidential", "../../../../etc/passwd"),
+    ("cluster_templates", "name", "name", "Contoso-Confidential", "/etc/passwd"),
     ("servers", "name", "name", "RMS02", "../x"),
     ("archived_templates", "name", "cluster", "contoso-root", "../../x"),
 ]

@@ -157,7 +157,7 @@ def test_templates_carry_a_policy(deployment: Deployment) -> None:
 def test_templates_are_distributed_to_clients(deployment: Deployment) -> None:
     from rmslab.flows.publishing import download_templates
     bob = deployment.clients["BOB-PC"].account("bob")
-    assert sorted(bob.templates) == ["Contoso-Confidential", "Contoso-ViewOnly"]
+    assert sorted(bob.templates) == ["Contoso-Confidential"]
     root = deployment.root_cluster
     issue_template(root, "Contoso-Board", "board members", RightsPolicy(
         (Grant("bob@contoso.example", ("VIEW",)),)))
@@ -180,6 +180,9 @@ def test_templates_removed_on_the_server_are_removed_from_clients(
     from rmslab.flows.publishing import TEMPLATE_REMOVAL_RULE, download_templates
     root, anchor = deployment.root_cluster, deployment.enrollment_service.anchor
     bob_pc, bob = deployment.clients["BOB-PC"], deployment.user("bob")
+    issue_template(root, "Contoso-ViewOnly", "Employees of Contoso may view only",
+                   RightsPolicy((Grant("ANYONE", ("VIEW",)),)))
+    download_templates(root, bob_pc, bob, anchor=anchor)
     assert "Contoso-ViewOnly" in bob_pc.account("bob").templates
     del root.templates["Contoso-ViewOnly"]
     trace = download_templates(root, bob_pc, bob, anchor=anchor)
@@ -204,7 +207,7 @@ def test_archived_templates_leave_clients_but_other_servers_templates_stay(
     assert "Contoso-Confidential" in root.archived_templates
     assert root.configuration().archived_templates == ("Contoso-Confidential",)
     trace = download_templates(root, bob_pc, bob, anchor=anchor)
-    assert sorted(bob_pc.account("bob").templates) == ["Contoso-ViewOnly", "Licensing-Only"]
+    assert sorted(bob_pc.account("bob").templates) == ["Licensing-Only"]
     assert not [c for c in trace.checks if c.spec_id == "D-5"]  # nothing fetched again
     with pytest.raises(RefusedError):
         archive_template(root, "Contoso-Confidential")
@@ -215,11 +218,11 @@ def test_a_template_changed_on_the_server_is_fetched_again(deployment: Deploymen
     from rmslab.flows.publishing import download_templates
     root, anchor = deployment.root_cluster, deployment.enrollment_service.anchor
     bob_pc, bob = deployment.clients["BOB-PC"], deployment.user("bob")
-    before = bob_pc.account("bob").templates["Contoso-ViewOnly"]
-    issue_template(root, "Contoso-ViewOnly", "Employees may view, for a month",
+    before = bob_pc.account("bob").templates["Contoso-Confidential"]
+    issue_template(root, "Contoso-Confidential", "Employees may view, for a month",
                    RightsPolicy((Grant("ANYONE", ("VIEW",)),), caching_days=30))
     trace = download_templates(root, bob_pc, bob, anchor=anchor)
-    after = bob_pc.account("bob").templates["Contoso-ViewOnly"]
-    assert after != before and after == root.templates["Contoso-ViewOnly"]
+    after = bob_pc.account("bob").templates["Contoso-Confidential"]
+    assert after != before and after == root.templates["Contoso-Confidential"]
     assert [c.description for c in trace.checks if c.spec_id == "D-5"] == [
-        "the template Contoso-ViewOnly is issued by an RMS server"]
+        "the template Contoso-Confidential is issued by an RMS server"]

@@ -200,6 +200,11 @@ def test_online_publishing_can_be_disabled_and_offline_publishing_goes_on(
 
 def from_template(deployment: Deployment, name: str) -> str:
     alice_pc = deployment.clients["ALICE-PC"]
+    if name not in alice_pc.account("alice").templates:  # issued for the test, then fetched
+        issue_template(deployment.root_cluster, name, "Employees of Contoso may view only",
+                       RightsPolicy((Grant(ANYONE, ("VIEW",)),)))
+        download_templates(deployment.root_cluster, alice_pc, deployment.user("alice"),
+                           anchor=deployment.enrollment_service.anchor)
     template = alice_pc.account("alice").templates[name]
     return publish_online(deployment.root_cluster, alice_pc, deployment.user("alice"),
                           RightsPolicy(()), CONTENT, io.BytesIO(),

@@ -25,9 +25,9 @@ import pytest
 
 from rmslab.deployment import Deployment, standard_deployment
 from rmslab.flows.licensing import acquire_use_license
-from rmslab.flows.publishing import issue_template, publish_offline, publish_online
+from rmslab.flows.publishing import publish_offline, publish_online
 from rmslab.lab import Lab
-from rmslab.rights import ANYONE, Grant, RightsPolicy
+from rmslab.rights import Grant, RightsPolicy
 from rmslab.xrml.pfile import read_protected_file
 from rmslab.xrml.source import decode_text
 from tests.interop.skeletons import compare, kind, real_skeletons, skeleton, xrml_documents
@@ -54,12 +54,9 @@ def _lab_texts(deployment: Deployment) -> Iterator[tuple[str, str]]:
     use_license, _ = acquire_use_license(deployment.root_cluster, bob_pc, bob,
                                          published.publishing_license, anchor=anchor)
     yield "use license", use_license
-    # a template with the rights of the one real template (the real side is a single
-    # example, so its particular rights are all "missing" from any other)
-    yield "template", issue_template(
-        deployment.root_cluster, "Contoso-Internal", "Employees of Contoso",
-        RightsPolicy((Grant(ANYONE, ("VIEW", "EXTRACT", "OBJMODEL", "VIEWRIGHTSDATA",
-                                     "PRINT", "EDIT")),)))
+    # the ready deployment's template: it has the rights of the one real template (MS-RMPR
+    # 4.5.7), whose particular rights are all "missing" from any other
+    yield "template", deployment.root_cluster.templates["Contoso-Confidential"]
     account = alice_pc.account("alice")
     assert account.clc_text is not None
     yield "CLC", account.clc_text

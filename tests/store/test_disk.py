@@ -29,7 +29,7 @@ def test_layout(deployment: Deployment, tmp_path: Path) -> None:
     assert sorted(p.name for p in store.iterdir() if p.is_file()) == [
         "CLC-alice@contoso.example.drm", "GIC-alice@contoso.example.drm"]
     assert sorted(p.name for p in (store / "Templates").iterdir()) == [
-        "Contoso-Confidential.xml", "Contoso-ViewOnly.xml"]
+        "Contoso-Confidential.xml"]
     rows = sqlite3.connect(target / "clusters/contoso-root/logging.sqlite").execute(
         "SELECT kind, outcome FROM enrollment_log ORDER BY id").fetchall()
     assert rows[0] == ("root-enrollment", "accepted") and len(rows) == 6
@@ -135,7 +135,7 @@ def test_licensing_policies_are_kept(deployment: Deployment, tmp_path: Path) -> 
     exclude_account(root, deployment.clients["BOB-PC"].account_key("bob").public)
     exclude_application(root, ApplicationExclusion("old.exe", "1.0", "2.0"))
     exclude_application(root, ApplicationExclusion("older.exe", "0.1", "0.9"))
-    archive_template(root, "Contoso-ViewOnly")
+    archive_template(root, "Contoso-Confidential")
     assert licensing.slc_text is not None
     trust_user_domain(root, licensing.slc_text, name="../../escape")
     target = save_deployment(deployment, tmp_path / "lab")
@@ -151,9 +151,9 @@ def test_licensing_policies_are_kept(deployment: Deployment, tmp_path: Path) -> 
     # the files people look at: the archived template by its (checked) name, the trusted
     # user domain under a name the store chose — its label never becomes a path
     base = target / "clusters/contoso-root"
-    assert (base / "archived-templates/Contoso-ViewOnly.xml").read_text() == \
-        root.archived_templates["Contoso-ViewOnly"]
-    assert not (base / "templates/Contoso-ViewOnly.xml").exists()
+    assert (base / "archived-templates/Contoso-Confidential.xml").read_text() == \
+        root.archived_templates["Contoso-Confidential"]
+    assert not (base / "templates/Contoso-Confidential.xml").exists()
     [domain_file] = (base / "trusted-user-domains").iterdir()
     assert domain_file.name.endswith(".xml") and ".." not in domain_file.name
     assert domain_file.read_text() == licensing.slc_text

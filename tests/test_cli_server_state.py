@@ -1,5 +1,6 @@
-"""`rmslab lab decommission` and `rmslab lab online-publishing`: the ServerState switches of
-MS-RMPR 3.1.1.1.1 from the command line, kept in the lab and logged.
+"""`rmslab lab decommission`, `rmslab lab online-publishing` and `rmslab lab template`: the
+ServerState switches and templates of MS-RMPR 3.1.1.1.1 from the command line, kept in the lab and
+logged.
 
 covers: S-1, E-8, MS-RMPR 3.1.1.1.1
 """
@@ -7,6 +8,8 @@ covers: S-1, E-8, MS-RMPR 3.1.1.1.1
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 from rmslab.store.labdb import LabStore
 from tests.clirun import run
@@ -61,3 +64,59 @@ def test_online_publishing_switch(tmp_path: Path) -> None:
     status, out, _ = run("log", lab, "--cluster", "contoso-root", "--kind",
                          "server-configuration")
     assert out.count("server-configuration") == 2
+
+
+
+def test_templates_published_archived_and_removed_by_the_administrator(tmp_path: Path) -> None:
+    # MS-RMPR 3.1.1.1.1 publishedTemplates / archivedTemplates, 1.3.3, 3.4.4.1; S-1, E-8
+    lab = str(tmp_path / "lab")
+    assert run("lab", "create", lab)[0] == 0
+    plain = tmp_path / "notice.txt"
+    plain.write_text("notice\n")
+    template = ("lab", "template", lab, "--cluster", "contoso-root", "--name", "ViewOnly")
+    status, _, err = run(*template, "--grant", "ANYONE:VIEW", "--by", "bob")
+    assert status == 3 and "[S-1]" in err
+    status, out, _ = run(*template, "--grant", "ANYONE:VIEW", "--caching-days", "7")
+    assert status == 0 and "published the template ViewOnly on contoso-root" in out
+    assert "license caching interval: 7 days" in out
+    # new to alice's archive: her client downloads the templates first (1.3.3)
+    notice = str(tmp_path / "notice.ptxt")
+    status, out, _ = run("protect", str(plain), notice, "--lab", lab, "--as", "alice",
+                         "--template", "ViewOnly")
+    assert status == 0 and "downloaded the templates of contoso-root" in out
+    assert "Contoso-Confidential, ViewOnly" in out
+    assert run("open", notice, "--lab", lab, "--as", "bob", "--right", "VIEW")[0] == 0
+    status, _, err = run("open", notice, "--lab", lab, "--as", "bob", "--right", "EDIT")
+    assert status == 3 and "[B-2]" in err
+    # edited: the same GUID, so the content is licensed with the new rights (3.4.4.1) —
+    # to carol, who holds no use license of the old rights yet
+    assert run(*template, "--grant", "carol:VIEW,EDIT")[0] == 0
+    assert run("open", notice, "--lab", lab, "--as", "carol", "--right", "EDIT")[0] == 0
+    # archived: no longer distributed, still held by the server; then deleted
+    status, out, _ = run(*template, "--archive")
+    assert status == 0 and "archived the template ViewOnly" in out
+    with LabStore(lab).read() as deployment:
+        root = deployment.root_cluster
+        assert "ViewOnly" in root.archived_templates and "ViewOnly" not in root.templates
+    assert run(*template, "--remove")[0] == 0
+    with LabStore(lab).read() as deployment:
+        assert "ViewOnly" not in deployment.root_cluster.archived_templates
+    status, _, err = run(*template, "--remove")
+    assert status == 3 and "holds no template 'ViewOnly'" in err
+    status, out, _ = run("log", lab, "--cluster", "contoso-root", "--kind",
+                         "server-configuration")
+    assert out.count("accepted") == 4 and out.count("refused") == 2
+
+
+def test_template_requests_that_say_nothing_are_refused(tmp_path: Path) -> None:
+    lab = str(tmp_path / "lab")
+    assert run("lab", "create", lab)[0] == 0
+    template = ("lab", "template", lab, "--cluster", "contoso-root", "--name", "T")
+    assert run(*template)[0] == 2                                   # no action
+    assert run(*template, "--archive", "--caching-days", "3")[0] == 2
+    assert run("lab", "template", lab, "--cluster", "nowhere", "--name", "T",
+               "--archive")[0] == 2
+    for refused_by_the_parser in (("--grant", "bob"), ("--grant", "bob:VIEW", "--remove")):
+        with pytest.raises(SystemExit) as stopped:
+            run(*template, *refused_by_the_parser)
+        assert stopped.value.code == 2

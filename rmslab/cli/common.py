@@ -14,7 +14,7 @@ from rmslab.report import Verdict
 
 __all__ = ["EXIT_OK", "EXIT_INVALID", "EXIT_INPUT", "EXIT_REFUSED", "EXIT_DISCOVERY",
            "EXIT_UNANCHORED", "EXIT_OUT_OF_TIME", "EXIT_STATUS_HELP", "verdict_status",
-           "parse_at", "parse_days", "warn_if_past", "EARLIEST", "LATEST", "MAX_DAYS",
+           "parse_at", "parse_days", "parse_grant", "warn_if_past", "EARLIEST", "LATEST", "MAX_DAYS",
            "wall_clock", "in_lab", "examples", "ExamplesFormatter"]
 
 EXIT_OK, EXIT_INVALID, EXIT_INPUT, EXIT_REFUSED, EXIT_DISCOVERY = 0, 1, 2, 3, 4
@@ -82,6 +82,15 @@ def examples(*pairs: tuple[str, str]) -> dict[str, Any]:
     for command, meaning in pairs:
         lines += [f"  {command}", f"      {meaning}"]
     return {"epilog": "\n".join(lines), "formatter_class": ExamplesFormatter}
+
+
+def parse_grant(value: str) -> tuple[str, tuple[str, ...]]:
+    """``USER:RIGHT[,RIGHT…]`` on the command line (``protect --grant``, ``lab template
+    --grant``): the user as written and the rights."""
+    user, _, rights = value.partition(":")
+    if not user or not rights:
+        raise argparse.ArgumentTypeError(f"{value!r}: write USER:RIGHT[,RIGHT…]")
+    return user, tuple(r for r in rights.split(",") if r)
 
 
 def parse_at(value: str) -> datetime:

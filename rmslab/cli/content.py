@@ -12,17 +12,10 @@ from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from rmslab.cli.common import (EXIT_INVALID, EXIT_OK, EXIT_REFUSED, examples, in_lab,
-                               parse_at, parse_days, warn_if_past)
+                               parse_at, parse_days, parse_grant, warn_if_past)
 from rmslab.errors import InputError
 
 __all__ = ["add_content_parsers"]
-
-
-def _parse_grant(value: str) -> tuple[str, tuple[str, ...]]:
-    user, _, rights = value.partition(":")
-    if not user or not rights:
-        raise argparse.ArgumentTypeError(f"{value!r}: write USER:RIGHT[,RIGHT…]")
-    return user, tuple(r for r in rights.split(",") if r)
 
 
 def _session_name(value: str) -> str:
@@ -59,6 +52,21 @@ def _discovered_cluster(deployment: Any, client: Any, out: TextIO) -> Any:
             return cluster
     raise InputError(f"{client.name} discovered {found.licensing_url} ({found.source}), which "
                      "is not a cluster of this lab")
+
+
+def _fetch_templates(deployment: Any, client: Any, user: Any, cluster: Any,
+                     out: TextIO) -> None:
+    """A template the user's archive lacks: the client brings the archive in step with its
+    cluster first (MS-RMPR 1.3.3), as an application does when it asks for the server's
+    template list — the cluster it publishes with, else the one it discovers."""
+    from rmslab.flows.publishing import download_templates
+    cluster = cluster or _discovered_cluster(deployment, client, out)
+    trace = download_templates(cluster, client, user,
+                               anchor=deployment.enrollment_service.anchor)
+    held = sorted(client.account(user.name).templates)
+    out.write(f"{client.name} downloaded the templates of {cluster.name} for {user.email} "
+              f"(MS-RMPR 1.3.3): {', '.join(held) or 'none'}"
+              f"{'' if trace.passed else ' (a template that did not verify was not taken, D-5)'}\n")
 
 
 def _server_cluster(deployment: Any, url: str) -> Any:
@@ -156,8 +164,16 @@ def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> 
     template = None
     if args.offline and args.server:
         raise InputError("--server publishes online; --offline publishes without a server")
+    online_cluster = None
+    if not args.offline:
+        online_cluster = (_server_cluster(deployment, args.server) if args.server
+                          else _cluster(deployment, args.cluster) if args.cluster
+                          else _discovered_cluster(deployment, client, out))
     if args.template:
         templates = client.account(user.name).templates
+        if args.template not in templates:
+            _fetch_templates(deployment, client, user, online_cluster, out)
+            templates = client.account(user.name).templates
         if args.template not in templates:
             raise InputError(f"no template {args.template!r} in {user.email}'s template archive "
                              f"on {client.name}; it has {', '.join(sorted(templates)) or 'none'}")
@@ -194,9 +210,8 @@ def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> 
                                          extension=source.suffix or ".bin", original_size=size,
                                          template=template, cipher=cipher)
             else:
-                cluster = (_server_cluster(deployment, args.server) if args.server
-                           else _cluster(deployment, args.cluster) if args.cluster
-                           else _discovered_cluster(deployment, client, out))
+                cluster = online_cluster
+                assert cluster is not None  # found above for online publishing
                 with _on_the_wire(deployment, args.server) as port:
                     from rmslab.service import RemotePublishingService
                     endpoint = (RemotePublishingService.of(cluster, port) if port is not None
@@ -419,7 +434,7 @@ def add_content_parsers(sub: Any) -> None:
                    help="the author: a user of the lab (alice, or alice@contoso.example)")
     p.add_argument("--offline", action="store_true",
                    help="publish offline with the user's CLC (default: online, by the server)")
-    p.add_argument("--grant", action="append", type=_parse_grant, default=[],
+    p.add_argument("--grant", action="append", type=parse_grant, default=[],
                    metavar="USER:RIGHT[,RIGHT…]",
                    help="give a user rights (VIEW, EDIT, PRINT, EXTRACT, EXPORT, OWNER, …); "
                         "repeat for more users; ANYONE is every user")

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from rmslab.cli.common import EXIT_INPUT, EXIT_OK, EXIT_REFUSED, examples, in_lab, parse_at
+from rmslab.cli.common import (EXIT_INPUT, EXIT_OK, EXIT_REFUSED, examples, in_lab, parse_at,
+                               parse_grant)
 from rmslab.errors import InputError, RefusedError
 
 __all__ = ["add_lab_parsers"]
@@ -218,6 +219,49 @@ def _command_lab_online_publishing(args: argparse.Namespace, out: TextIO,
                   "(onlinePublishingEnabled = false): AcquireIssuanceLicense answers "
                   "OnlinePublishingDisabledException; offline publishing with a client "
                   "licensor certificate still works\n")
+    return EXIT_OK
+
+
+@in_lab(write=True, attr="directory")
+def _command_lab_template(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
+    """Publish, archive or delete a rights policy template (MS-RMPR 3.1.1.1.1)."""
+    from rmslab.flows import administer_template
+    from rmslab.rights import Grant, RightsPolicy
+    cluster, server, admin = _renewal_parties(args, deployment)
+    policy = None
+    if args.grant:
+        domain = deployment.directory.domain
+        policy = RightsPolicy(tuple(Grant(u if "@" in u or u.upper() == "ANYONE"
+                                          else f"{u}@{domain}", rights)
+                                    for u, rights in args.grant),
+                              args.until, caching_days=args.caching_days)
+    elif not (args.archive or args.remove):
+        raise InputError("say what to do: --grant USER:RIGHT[,RIGHT…] to publish the "
+                         "template, --archive or --remove")
+    elif args.caching_days is not None or args.until or args.description:
+        raise InputError("--caching-days, --until and --description belong to publishing "
+                         "(--grant)")
+    try:
+        administer_template(cluster, server, args.name, by=admin,
+                            directory=deployment.directory, policy=policy,
+                            description=args.description or args.name,
+                            archive=args.archive, remove=args.remove)
+    except RefusedError as exc:
+        sys.stderr.write(f"rmslab: refused: {exc}\n")
+        return EXIT_REFUSED
+    if policy is not None:
+        out.write(f"published the template {args.name} on {cluster.name}, signed with its "
+                  "key:\n")
+        for line in policy.describe():
+            out.write(f"  {line}\n")
+    elif args.archive:
+        out.write(f"archived the template {args.name} of {cluster.name}: no longer "
+                  "distributed, still the rights of the content published with it\n")
+    else:
+        out.write(f"deleted the template {args.name} of {cluster.name}: its content is "
+                  "licensed by its own publishing license again\n")
+    out.write("  clients follow at their next template download (MS-RMPR 1.3.3); rmslab "
+              "protect --template downloads first when the template is new to them\n")
     return EXIT_OK
 
 
@@ -517,6 +561,57 @@ def add_lab_parsers(sub: Any) -> None:
                    help="the administrator who changes it (default rmsadmin; others are "
                         "refused, S-1)")
     p.set_defaults(run=_command_lab_online_publishing)
+
+    p = lab_sub.add_parser(
+        "template", help="publish, archive or delete a cluster's rights policy template "
+                         "(MS-RMPR 3.1.1.1.1 publishedTemplates, archivedTemplates)",
+        description="Publish, archive or delete a rights policy template of a cluster, as "
+                    "its administrator does on the administration pages. --grant publishes "
+                    "it (a new template, or an edit of one of that name: it keeps its GUID, "
+                    "so content already published with it is licensed with the new rights, "
+                    "MS-RMPR 3.4.4.1); --archive stops distributing it, while the server "
+                    "still licenses its content with it; --remove deletes it, and its "
+                    "content is licensed by its own publishing license again. Clients follow "
+                    "at their next template download (MS-RMPR 1.3.3); rmslab protect "
+                    "--template downloads first when the template is new to the author. "
+                    "Logged in the cluster's logging database. Exit status 3 when refused "
+                    "(not an administrator, no such template, or the SLC no longer lets the "
+                    "cluster issue).",
+        **examples(("rmslab lab template lab --cluster contoso-root --name Contoso-ViewOnly "
+                    "--grant ANYONE:VIEW --caching-days 7",
+                    "every user may view only; use licenses cached for a week"),
+                   ("rmslab lab template lab --cluster contoso-root --name Board "
+                    "--grant bob:VIEW,PRINT --grant carol:VIEW --description 'Board papers'",
+                    "a template for two users"),
+                   ("rmslab lab template lab --cluster contoso-root --name Contoso-ViewOnly "
+                    "--archive", "stop distributing it; its content keeps its rights")))
+    p.add_argument("directory", metavar="DIR", help="the lab's folder (made by rmslab lab create)")
+    p.add_argument("--cluster", required=True, metavar="NAME",
+                   help="the cluster whose template it is, e.g. contoso-root")
+    p.add_argument("--name", required=True, metavar="TEMPLATE",
+                   help="the template's name (also its file name in template archives)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--grant", action="append", type=parse_grant, default=[],
+                      metavar="USER:RIGHT[,RIGHT…]",
+                      help="publish the template with these rights (VIEW, EDIT, PRINT, EXTRACT, "
+                           "EXPORT, OWNER, …); repeat for more users; ANYONE is every user")
+    what.add_argument("--archive", action="store_true",
+                      help="stop distributing the template; the server still licenses its "
+                           "content with it")
+    what.add_argument("--remove", action="store_true",
+                      help="delete the template altogether")
+    p.add_argument("--description", metavar="TEXT",
+                   help="with --grant: the template's description (default: its name)")
+    p.add_argument("--caching-days", type=int, metavar="N",
+                   help="with --grant: days a use license may be used before it is acquired "
+                        "again (an INTERVALTIME condition on each right, MS-RMPR 2.2.9.10.4.2)")
+    p.add_argument("--until", type=parse_at, metavar="TIME",
+                   help="with --grant: content published with the template expires then "
+                        "(PRECONDITIONLIST, MS-RMPR 2.2.9.10.4.1)")
+    p.add_argument("--by", default="rmsadmin", metavar="USER",
+                   help="the administrator who changes it (default rmsadmin; others are "
+                        "refused, S-1)")
+    p.set_defaults(run=_command_lab_template)
 
     p = sub.add_parser(
         "audit", help="findings with IDs, severity and remediation over a lab deployment, "

@@ -12,8 +12,8 @@ from rmslab.flows.enrollment import (RequestFile, enroll_root_cluster,
                                      submit_enrollment_request)
 from rmslab.flows.renewal import (export_renewal_request, import_renewal_response,
                                   renew_slc_online, submit_renewal_request)
-from rmslab.flows.server_state import (acquire_content_key, decommission_cluster,
-                                       set_online_publishing)
+from rmslab.flows.server_state import (acquire_content_key, administer_template,
+                                       decommission_cluster, set_online_publishing)
 
 __all__ = [
     "RequestFile", "enroll_root_cluster", "export_enrollment_request",
@@ -22,5 +22,6 @@ __all__ = [
     "activate_machine", "certify_account", "enroll_client",
     "renew_slc_online", "export_renewal_request", "submit_renewal_request",
     "import_renewal_response",
-    "decommission_cluster", "set_online_publishing", "acquire_content_key",
+    "decommission_cluster", "set_online_publishing", "administer_template",
+    "acquire_content_key",
 ]

@@ -41,11 +41,12 @@ from rmslab.crypto.enabling_bits import ContentKey, EnablingBitsError, open_cont
 from rmslab.errors import ClusterNotDecommissionedError, RefusedError, StructureError
 from rmslab.flows._common import (SERVER_STATE_RULE, log_request, refuse_and_log,
                                   require_administrator)
+from rmslab.rights import RightsPolicy
 from rmslab.trace import DocumentRef, Trace
 from rmslab.xrml.reader import parse
 
-__all__ = ["decommission_cluster", "set_online_publishing", "acquire_content_key",
-           "DECOMMISSIONING_RULE", "NO_MATCHING_PRINCIPAL"]
+__all__ = ["decommission_cluster", "set_online_publishing", "administer_template",
+           "acquire_content_key", "DECOMMISSIONING_RULE", "NO_MATCHING_PRINCIPAL"]
 
 #: The Decommissioning interface (no SPEC ID covers it).
 DECOMMISSIONING_RULE = "MS-RMSI 3.2.4.1"
@@ -113,6 +114,45 @@ def set_online_publishing(cluster: Cluster, server: Server, enabled: bool, *, by
                 channel="administration", accepted=True,
                 reason=f"onlinePublishingEnabled = {str(enabled).lower()}",
                 spec_id=SERVER_STATE_RULE)
+    return trace
+
+
+def administer_template(cluster: Cluster, server: Server, name: str, *, by: User,
+                        directory: Directory, policy: RightsPolicy | None = None,
+                        description: str = "", archive: bool = False,
+                        remove: bool = False) -> Trace:
+    """An administrator changes the cluster's rights policy templates (MS-RMPR 3.1.1.1.1
+    publishedTemplates and archivedTemplates): with ``policy``, publishes the template
+    ``name`` (a new one, or an edit that keeps its GUID); with ``archive``, stops
+    distributing it; with ``remove``, deletes it. Refused (S-1) for someone who does not
+    administer ``server``. Logged (E-8). Clients follow at their next template download
+    (MS-RMPR 1.3.3)."""
+    from rmslab.flows.publishing import archive_template, issue_template, remove_template
+    if (policy is not None) + archive + remove != 1:
+        raise ValueError("give exactly one of policy, archive and remove")
+    kind = "server-configuration"
+    action = "archives" if archive else "deletes" if remove else "publishes"
+    trace = Trace(f"{by} {action} the template {name} of {cluster.name}")
+    trace.step(by.name, f"{action} the template {name} on the administration pages",
+               server.name)
+    _administered(cluster, server, by, directory, trace, kind)
+    try:
+        if archive:
+            trace.extend(archive_template(cluster, name))
+        elif remove:
+            trace.extend(remove_template(cluster, name))
+        else:
+            assert policy is not None
+            text = issue_template(cluster, name, description, policy)
+            trace.step(server.name, f"signs the template {name} and publishes it",
+                       documents=[DocumentRef(f"template {name}", parse(text)[0].text,
+                                              "Microsoft Official Rights Template")])
+    except RefusedError as exc:
+        raise refuse_and_log(cluster, trace, exc, kind=kind, requester=str(by), subject=name,
+                             channel="administration") from None
+    log_request(cluster, trace, kind=kind, requester=str(by), subject=name,
+                channel="administration", accepted=True,
+                reason=f"{action} the template {name}", spec_id=SERVER_STATE_RULE)
     return trace
 
 

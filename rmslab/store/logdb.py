@@ -58,7 +58,8 @@ _T = TypeVar("_T")
 SYNCHRONOUS = "NORMAL"
 
 #: The kinds of request the log knows (E-9 and S-2/S-3), and the administrator's changes
-#: of a cluster's ServerState (MS-RMPR 3.1.1.1.1: decommissioning, online publishing).
+#: of a cluster's ServerState (MS-RMPR 3.1.1.1.1: decommissioning; online publishing and
+#: the published and archived templates, as server-configuration).
 REQUEST_KINDS = (
     "root-enrollment", "sub-enrollment", "client-enrollment", "machine-activation",
     "account-certification", "slc-renewal", "decommissioning", "server-configuration",

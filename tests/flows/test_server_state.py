@@ -288,3 +288,31 @@ def test_an_account_created_long_after_the_content_was_published_is_refused(
     with pytest.raises(RefusedError, match="Credential-Creation-Time"):
         acquire(deployment, "bob", chain)
     assert lab is deployment.lab
+
+
+def test_templates_are_administered_by_an_administrator_and_logged(
+        deployment: Deployment) -> None:
+    # MS-RMPR 3.1.1.1.1 publishedTemplates, archivedTemplates; S-1, E-8
+    from rmslab.errors import NotAdministratorError
+    from rmslab.flows.server_state import administer_template
+    root, directory = deployment.root_cluster, deployment.directory
+    admin, bob = directory.user("rmsadmin"), directory.user("bob")
+    policy = RightsPolicy((Grant(ANYONE, ("VIEW",)),))
+    with pytest.raises(NotAdministratorError):
+        administer_template(root, root.first_server, "T", by=bob, directory=directory,
+                            policy=policy)
+    assert "T" not in root.templates
+    trace = administer_template(root, root.first_server, "T", by=admin, directory=directory,
+                                policy=policy, description="view only")
+    assert trace.passed and "T" in root.templates
+    administer_template(root, root.first_server, "T", by=admin, directory=directory,
+                        archive=True)
+    assert "T" in root.archived_templates
+    for wrong in ({}, {"archive": True, "remove": True}, {"policy": policy, "remove": True}):
+        with pytest.raises(ValueError):
+            administer_template(root, root.first_server, "T", by=admin,
+                                directory=directory, **wrong)  # type: ignore[arg-type]
+    kinds = [(e.kind, e.outcome) for e in root.log.entries(kind="server-configuration")]
+    assert kinds == [("server-configuration", "refused"),
+                     ("server-configuration", "accepted"),
+                     ("server-configuration", "accepted")]

@@ -8,7 +8,8 @@ base URL (``https://rms.contoso.example/_wmcs``) the application answers at the 
 MS-RMPR 3.1.4.2 — ``certification/Activation.asmx``, ``certification.asmx``,
 ``server.asmx``, ``ServiceLocator.asmx``, ``licensing/license.asmx``, ``publish.asmx``,
 ``templateDistribution.asmx``, ``server.asmx``, ``ServiceLocator.asmx`` (case does not
-matter, as on IIS) — and at the enrollment service's host, ``/enrollment/enrollservice.asmx``
+matter, as on IIS), and MS-RMSI's ``decommission/decommission.asmx`` — and at the
+enrollment service's host, ``/enrollment/enrollservice.asmx``
 (online) and ``/offlineenroll/Enrollment.aspx`` (a request file submitted from a
 connected computer, 3.6.4.2).
 
@@ -260,7 +261,7 @@ def from_store(store: LabStore) -> Provider:
 #: random streams, and is served for writing — but AcquireLicense.
 READ_ONLY_OPERATIONS = frozenset({"GetLicensorCertificate", "FindServiceLocationsForUser",
                                   "GetServerInfo", "AcquireTemplateInformation",
-                                  "AcquireTemplates"})
+                                  "AcquireTemplates", "AcquireContentKey"})
 
 #: Operations decided on a snapshot that only draw from the lab's random streams, under
 #: its lock for that moment alone (:meth:`Provider.drawing`): AcquireLicense, whose use
@@ -1010,6 +1011,30 @@ def _enroll(call: _Call) -> Node:
         "LicensorCertificateChain", *(el("string", d.text) for d in parse(response)))))
 
 
+def _acquire_content_key(call: _Call) -> Node:
+    """AcquireContentKey (MS-RMSI 3.2.4.1), the decommissioning interface: the content key
+    of the first publishing license sent — MS-RMSI names no authentication, so to anyone
+    —, only from a decommissioned cluster (ClusterNotDecommissionedException) and only of a
+    license issued to it or to a trusted publishing domain
+    (UnsignedIssuanceLicenseNoMatchingIssuedPrincipalException), with its type from the
+    KeyHeader (AES or DES)."""
+    from rmslab.flows.server_state import acquire_content_key
+    cluster = call.need_cluster()
+    array = _required(call, call.envelope.find(call.body, "paramsSoap"), "paramsSoap")
+    params = call.envelope.findall(array, "AcquireContentKeyParams")
+    if not params:
+        raise SoapFault(faults.ARGUMENT_NULL, "paramsSoap holds no AcquireContentKeyParams")
+    license_text = call.envelope.chain(call.envelope.find(params[0], "IssuanceLicense"))
+    if license_text is None:
+        raise SoapFault(faults.ARGUMENT_NULL, "AcquireContentKeyParams has no "
+                        "IssuanceLicense")
+    content, _ = acquire_content_key(cluster, license_text)
+    return el("AcquireContentKeyResponse", el("AcquireContentKeyResult", el(
+        "AcquireContentKeyResponse",
+        el("ContentKey", base64.b64encode(content.key).decode("ascii")),
+        el("ContentKeyType", content.header.algorithm.value))))
+
+
 HANDLERS: dict[str, Handler] = {
     "Activate": _activate,
     "Certify": _certify,
@@ -1022,4 +1047,5 @@ HANDLERS: dict[str, Handler] = {
     "AcquireTemplateInformation": _template_information,
     "AcquireTemplates": _acquire_templates,
     "Enroll": _enroll,
+    "AcquireContentKey": _acquire_content_key,
 }

@@ -37,7 +37,8 @@ __all__ = ["CLUSTER_ENDPOINTS", "ENROLLMENT_ENDPOINTS", "Endpoint", "endpoints",
            "create_waitress", "LabServer", "DEFAULT_THREADS"]
 
 #: The URLs of MS-RMPR 3.1.4.2 under a cluster's base URL, spelled as there (the server
-#: matches them in any case, as IIS does), with the operations each answers.
+#: matches them in any case, as IIS does), with the operations each answers; and the
+#: decommissioning interface of MS-RMSI 6.1.
 CLUSTER_ENDPOINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("certification/Activation.asmx", ("Activate",)),
     ("certification/certification.asmx", ("Certify",)),
@@ -49,6 +50,7 @@ CLUSTER_ENDPOINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
                                              "AcquireTemplates")),
     ("licensing/server.asmx", ("GetLicensorCertificate", "GetServerInfo")),
     ("licensing/ServiceLocator.asmx", ("FindServiceLocationsForUser",)),
+    ("decommission/decommission.asmx", ("AcquireContentKey",)),
 )
 
 #: The enrollment service's URLs on its host (MS-RMPR 3.6.4.1, 3.6.4.2).

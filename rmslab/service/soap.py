@@ -47,8 +47,9 @@ VERSION_1_1 = "1.1.0.0"
 
 @dataclass(frozen=True)
 class Service:
-    """One ASMX service of MS-RMPR 3.1.4.2: its namespace, the paths under a cluster's
-    base URL where it answers, and its operations."""
+    """One ASMX service of MS-RMPR 3.1.4.2 (or of MS-RMSI 6.1, the decommissioning
+    interface): its namespace, the paths under a cluster's base URL where it answers, and
+    its operations."""
 
     name: str
     namespace: str
@@ -72,6 +73,9 @@ SERVICES: tuple[Service, ...] = (
     Service("TemplateDistribution", _DRM + "TemplateDistributionService",
             ("licensing/templatedistribution.asmx",),
             ("AcquireTemplateInformation", "AcquireTemplates")),
+    # MS-RMSI 3.2 and 6.1: the Decommissioning interface of a decommissioned server
+    Service("Decommission", _DRM + "DecommissionService", ("decommission/decommission.asmx",),
+            ("AcquireContentKey",)),
 )
 
 #: The enrollment service's EnrollServiceSoap (MS-RMPR 3.6, section 6.6), at

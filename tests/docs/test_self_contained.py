@@ -47,6 +47,10 @@ ALLOWED = {
     ("tests/service/conftest.py", "../shared"): "the WSDL fixture's default location (MS-RMPR "
                                                 "section 6, beside the corpus; never copied)",
     (".ci/run", "../shared"): "the CI machine's corpus location",
+    ("tests/service/test_decommission_service.py", "MS-RMSI.md"): "the specification the "
+                                                                   "decommissioning WSDL is "
+                                                                   "cut from at test time "
+                                                                   "(never copied)",
     ("tests/interop/test_shapes_tool.py", "xrml_shapes.py"): "the shape tool's default "
                                                              "location beside the corpus "
                                                              "(run unchanged, never copied)",

@@ -114,6 +114,9 @@ def test_template_requests_that_say_nothing_are_refused(tmp_path: Path) -> None:
     template = ("lab", "template", lab, "--cluster", "contoso-root", "--name", "T")
     assert run(*template)[0] == 2                                   # no action
     assert run(*template, "--archive", "--caching-days", "3")[0] == 2
+    status, out, err = run(*template, "--grant", "ANYONE:VIEW", "--until", "2026-01-01")
+    assert status == 0 and "expired from the start" in err  # allowed, with a warning
+    assert "ANYONE: VIEW until 2026-01-01T00:00" in out
     assert run("lab", "template", lab, "--cluster", "nowhere", "--name", "T",
                "--archive")[0] == 2
     for refused_by_the_parser in (("--grant", "bob"), ("--grant", "bob:VIEW", "--remove")):

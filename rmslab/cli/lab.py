@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rmslab.cli.common import (EXIT_INPUT, EXIT_OK, EXIT_REFUSED, examples, in_lab, parse_at,
-                               parse_grant)
+                               parse_grant, warn_if_past)
 from rmslab.errors import InputError, RefusedError
 
 __all__ = ["add_lab_parsers"]
@@ -228,6 +228,7 @@ def _command_lab_template(args: argparse.Namespace, out: TextIO, deployment: Any
     from rmslab.flows import administer_template
     from rmslab.rights import Grant, RightsPolicy
     cluster, server, admin = _renewal_parties(args, deployment)
+    warn_if_past(args.until, deployment.lab.now(), "--until")
     policy = None
     if args.grant:
         domain = deployment.directory.domain

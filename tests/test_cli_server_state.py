@@ -123,3 +123,39 @@ def test_template_requests_that_say_nothing_are_refused(tmp_path: Path) -> None:
         with pytest.raises(SystemExit) as stopped:
             run(*template, *refused_by_the_parser)
         assert stopped.value.code == 2
+
+
+def test_unprotect_through_the_decommissioning_interface(tmp_path: Path) -> None:
+    # MS-RMSI 3.2.4.1: only once decommissioned, only the cluster's own licenses
+    lab = str(tmp_path / "lab")
+    assert run("lab", "create", lab)[0] == 0
+    plain = tmp_path / "minutes.txt"
+    plain.write_bytes(b"minutes of the last board meeting\n" * 300)
+    own, other = str(tmp_path / "own.ptxt"), str(tmp_path / "other.ptxt")
+    assert run("protect", str(plain), own, "--lab", lab, "--as", "alice", "--grant",
+               "bob:VIEW")[0] == 0
+    assert run("protect", str(plain), other, "--lab", lab, "--as", "alice", "--grant",
+               "bob:VIEW", "--cluster", "contoso-licensing")[0] == 0
+    target = tmp_path / "out" / "minutes.txt"
+    target.parent.mkdir()
+    status, _, err = run("unprotect", own, "-o", str(target), "--lab", lab)
+    assert status == 3 and "ClusterNotDecommissionedException" in err
+    assert list(target.parent.iterdir()) == []  # nothing written, not even a part file
+    assert run("lab", "decommission", lab, "--cluster", "contoso-root", "--yes")[0] == 0
+    status, out, _ = run("unprotect", own, "-o", str(target), "--lab", lab, "--explain")
+    assert status == 0 and target.read_bytes() == plain.read_bytes()
+    assert "decommissioning interface of contoso-root" in out and "✓" in out
+    assert target.stat().st_mode & 0o077 == 0  # owner only, as open -o writes it
+    # another cluster's license: that cluster is not decommissioned; contoso-root may not
+    elsewhere = tmp_path / "out" / "other.txt"
+    status, _, err = run("unprotect", other, "-o", str(elsewhere), "--lab", lab)
+    assert status == 3 and "contoso-licensing is not decommissioned" in err
+    status, _, err = run("unprotect", other, "-o", str(elsewhere), "--lab", lab, "--cluster",
+                         "contoso-root")
+    assert status == 3 and "UnsignedIssuanceLicenseNoMatchingIssuedPrincipalException" in err
+    assert not elsewhere.exists()
+    # not a protected file; a folder that is not there: exit 2, named
+    status, _, err = run("unprotect", str(plain), "-o", str(elsewhere), "--lab", lab)
+    assert status == 2 and "not a protected file" in err
+    status, _, err = run("unprotect", own, "-o", str(tmp_path / "nowhere" / "x"), "--lab", lab)
+    assert status == 2 and "nothing was written" in err

@@ -132,9 +132,9 @@ def _container_prescribes_ecb(target: Path) -> bool:
                                                "outlook-msg")
 
 
-def _refuse_other_containers(reader: Any, source: Path) -> None:
-    """``open`` opens protected files; an Office, mail or PDF container is named as what
-    it is (inspect, verify and chain read it), not called damaged."""
+def _refuse_other_containers(reader: Any, source: Path, command: str = "open") -> None:
+    """``open`` and ``unprotect`` read protected files; an Office, mail or PDF container
+    is named as what it is (inspect, verify and chain read it), not called damaged."""
     from rmslab.xrml.pfile import MAGIC
     if not reader.seekable():
         return                       # a pipe: read_container_header reads it as it comes
@@ -150,7 +150,7 @@ def _refuse_other_containers(reader: Any, source: Path) -> None:
         return                       # not protected, or damaged: read_container_header says
     finally:
         reader.seek(0)
-    raise InputError(f"{artefact.kind_name}: rmslab open opens protected files (.pfile) "
+    raise InputError(f"{artefact.kind_name}: rmslab {command} reads protected files (.pfile) "
                      "only; inspect, verify and chain read this container")
 
 
@@ -348,6 +348,47 @@ def _shown(text: str) -> str:
     return escaped(text)[1:-1]
 
 
+@in_lab(write=False)
+def _command_unprotect(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
+    """Remove the protection of a file through its decommissioned cluster (MS-RMSI
+    3.2.4.1): every error names the file, and no decrypted byte is left behind."""
+    from rmslab.cli.plaintext import plaintext_output
+    from rmslab.crypto.content import ContentDecryptionError
+    from rmslab.errors import RefusedError
+    from rmslab.flows.server_state import remove_protection
+    from rmslab.xrml.pfile import read_container_header
+    from rmslab.xrml.reader import parse
+    from rmslab.xrml.source import decode_text
+    source, target = Path(args.input), Path(args.output)
+    try:
+        with source.open("rb") as reader:
+            _refuse_other_containers(reader, source, "unprotect")
+            pl = parse(decode_text(read_container_header(reader).license_bytes),
+                       source="publishing license")[0]
+        cluster = (_cluster(deployment, args.cluster) if args.cluster
+                   else _licensing_cluster(deployment, pl))
+        with source.open("rb") as reader, plaintext_output(target) as sink:
+            size, trace = remove_protection(cluster, reader, sink)
+    except RefusedError as exc:
+        sys.stderr.write(f"rmslab: refused: {source}: {exc.exception_name or ''}"
+                         f"{': ' if exc.exception_name else ''}{exc}\n")
+        return EXIT_REFUSED
+    except ContentDecryptionError as exc:
+        raise InputError(f"{source}: {exc}; nothing was written") from None
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise InputError(f"{source}: {where}{exc.strerror or exc}; nothing was written"
+                         ) from None
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}") from None
+    out.write(f"unprotected {source} -> {target} ({size} bytes): the content key came from "
+              f"the decommissioning interface of {cluster.name} (AcquireContentKey, MS-RMSI "
+              "3.2.4.1); the file it wrote is not protected\n")
+    if args.explain:
+        _explain(out, trace)
+    return EXIT_OK
+
+
 def _licensing_cluster(deployment: Any, pl: Any) -> Any:
     """The cluster at the license URL the publishing license names (the root cluster when
     none of the lab's is there)."""
@@ -504,6 +545,36 @@ def add_content_parsers(sub: Any) -> None:
     p.add_argument("--application", default="rmslab open", metavar="NAME",
                    help="the application's name (an entity revocation lists may name)")
     p.set_defaults(run=_command_open)
+
+    p = sub.add_parser(
+        "unprotect", help="remove the protection of a file through its decommissioned "
+                          "cluster (MS-RMSI 3.2.4.1)",
+        description="Remove the protection of a protected file, as an administrator does "
+                    "before a decommissioned cluster is switched off: the cluster the "
+                    "publishing license names (or --cluster) returns the content key "
+                    "through its decommissioning interface — AcquireContentKey, which "
+                    "answers anyone, evaluates no rights and works only once the cluster is "
+                    "decommissioned (rmslab lab decommission) — and the content is written "
+                    "to OUT unprotected. OUT gets its name only when everything succeeded. "
+                    "Exit status 3 when the cluster refuses (not decommissioned: "
+                    "ClusterNotDecommissionedException; a license issued to another server: "
+                    "UnsignedIssuanceLicenseNoMatchingIssuedPrincipalException).",
+        **examples(("rmslab unprotect minutes.ptxt -o minutes.txt --lab lab",
+                    "the cluster that licensed minutes.ptxt, decommissioned, returns its key"),
+                   ("rmslab unprotect plan.ptxt -o plan.txt --lab lab --cluster "
+                    "contoso-licensing --explain",
+                    "ask a given cluster and show every check")))
+    p.add_argument("input", help="the protected file (.pfile) to unprotect")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="write the unprotected content to this file")
+    p.add_argument("--lab", required=True, metavar="DIR",
+                   help="the lab's folder (made by rmslab lab create)")
+    p.add_argument("--cluster", metavar="NAME",
+                   help="the decommissioned cluster to ask (default: the one the publishing "
+                        "license names)")
+    p.add_argument("--explain", action="store_true",
+                   help="print every check of the request")
+    p.set_defaults(run=_command_unprotect)
 
     session = sub.add_parser(
         "session", help="application sessions kept across commands",

@@ -517,7 +517,8 @@ def add_lab_parsers(sub: Any) -> None:
                     "'still decrypt documents before removing the server' is the "
                     "decommissioning interface (AcquireContentKey, MS-RMSI 3.2.4.1), and "
                     "'all other requests are rejected': so AcquireLicense is refused, before "
-                    "any time is judged. Decommissioning cannot be undone. It is logged in "
+                    "any time is judged; rmslab unprotect then takes the protection off "
+                    "what must be kept. Decommissioning cannot be undone. It is logged in "
                     "the cluster's logging database. Exit status 3 when refused (not an "
                     "administrator, or decommissioned already).",
         **examples(("rmslab lab decommission lab --cluster contoso-licensing --yes",

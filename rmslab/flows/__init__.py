@@ -13,7 +13,8 @@ from rmslab.flows.enrollment import (RequestFile, enroll_root_cluster,
 from rmslab.flows.renewal import (export_renewal_request, import_renewal_response,
                                   renew_slc_online, submit_renewal_request)
 from rmslab.flows.server_state import (acquire_content_key, administer_template,
-                                       decommission_cluster, set_online_publishing)
+                                       decommission_cluster, remove_protection,
+                                       set_online_publishing)
 
 __all__ = [
     "RequestFile", "enroll_root_cluster", "export_enrollment_request",
@@ -23,5 +24,5 @@ __all__ = [
     "renew_slc_online", "export_renewal_request", "submit_renewal_request",
     "import_renewal_response",
     "decommission_cluster", "set_online_publishing", "administer_template",
-    "acquire_content_key",
+    "acquire_content_key", "remove_protection",
 ]

@@ -35,6 +35,8 @@ database (E-8).
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from rmslab.actors.cluster import Cluster, Server
 from rmslab.actors.people import Directory, User
 from rmslab.crypto.enabling_bits import ContentKey, EnablingBitsError, open_content_key
@@ -46,7 +48,8 @@ from rmslab.trace import DocumentRef, Trace
 from rmslab.xrml.reader import parse
 
 __all__ = ["decommission_cluster", "set_online_publishing", "administer_template",
-           "acquire_content_key", "DECOMMISSIONING_RULE", "NO_MATCHING_PRINCIPAL"]
+           "acquire_content_key", "remove_protection", "DECOMMISSIONING_RULE",
+           "NO_MATCHING_PRINCIPAL"]
 
 #: The Decommissioning interface (no SPEC ID covers it).
 DECOMMISSIONING_RULE = "MS-RMSI 3.2.4.1"
@@ -207,3 +210,21 @@ def acquire_content_key(cluster: Cluster, publishing_license: str) -> tuple[Cont
                "requester", keys=[f"content key opened with the key of {source} "
                                   f"({content.cipher.label})"])
     return content, trace
+
+
+def remove_protection(cluster: Cluster, source: BinaryIO, sink: BinaryIO) -> tuple[int, Trace]:
+    """Take the protection off a protected file before its decommissioned cluster is
+    removed (MS-RMSI 1.3.1, 3.2.4.1): read the container's publishing license from
+    ``source``, have the cluster's decommissioning interface return its content key
+    (:func:`acquire_content_key`, refused as there), and stream the decrypted content into
+    ``sink``. Nothing is written to ``sink`` unless the key was returned. Returns the size
+    of the content and the Trace."""
+    from rmslab.crypto.content import ContentCipher
+    from rmslab.xrml.pfile import read_container_header
+    from rmslab.xrml.source import decode_text
+    header = read_container_header(source)
+    content_key, trace = acquire_content_key(cluster, decode_text(header.license_bytes))
+    size = ContentCipher(content_key.key, content_key.content_mode).decrypt_stream(source,
+                                                                                    sink)
+    trace.step("requester", f"decrypts the content ({size} bytes): it is no longer protected")
+    return size, trace

@@ -316,3 +316,19 @@ def test_templates_are_administered_by_an_administrator_and_logged(
     assert kinds == [("server-configuration", "refused"),
                      ("server-configuration", "accepted"),
                      ("server-configuration", "accepted")]
+
+
+def test_protection_is_removed_only_through_a_decommissioned_cluster(
+        deployment: Deployment) -> None:
+    # MS-RMSI 3.2.4.1: nothing reaches the sink unless the key was returned
+    from rmslab.flows.server_state import remove_protection
+    sink = io.BytesIO()
+    publish_offline(deployment.clients["ALICE-PC"], deployment.user("alice"),
+                    RightsPolicy((Grant("bob@contoso.example", ("VIEW",)),)), CONTENT, sink)
+    out = io.BytesIO()
+    with pytest.raises(ClusterNotDecommissionedError):
+        remove_protection(deployment.root_cluster, io.BytesIO(sink.getvalue()), out)
+    assert out.getvalue() == b""
+    decommission(deployment)
+    size, trace = remove_protection(deployment.root_cluster, io.BytesIO(sink.getvalue()), out)
+    assert out.getvalue() == CONTENT and size == len(CONTENT) and trace.passed

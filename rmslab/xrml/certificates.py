@@ -144,6 +144,19 @@ def revocation_condition_xml(issuer_key: PublicKey,
                            element("INTERVALTIME")))
 
 
+def _issue_right(not_before: datetime, not_after: datetime, *granted: Markup) -> Markup:
+    """The ISSUE right of an issuing certificate (MS-RMPR 2.2.9.3) and of a CLC (2.2.9.6):
+    the time range in which it may issue, and the principal it grants (internal-id 1) with
+    what that principal carries (a CLC: its private key as enabling bits)."""
+    return element(
+        "RIGHT", {"name": "ISSUE"},
+        element("CONDITIONLIST", (),
+                element("TIME", (), element("RANGETIME", (),
+                                            element("FROM", (), format_time(not_before)),
+                                            element("UNTIL", (), format_time(not_after)))),
+                element("ACCESS", (), element("PRINCIPAL", {"internal-id": "1"}, *granted))))
+
+
 def issuing_certificate_body(*, kind: str, id: str, issued: datetime, issuer: Principal,
                              subject: Principal, not_before: datetime, not_after: datetime,
                              revocation_authorities: Sequence[PublicKey] = ()) -> str:
@@ -155,13 +168,7 @@ def issuing_certificate_body(*, kind: str, id: str, issued: datetime, issuer: Pr
     only), the CONDITIONLIST of 2.2.9.3.4 names them. No VALIDITYTIME: it is optional, and
     no real issuing certificate has one."""
     assert issuer.public_key is not None
-    right = element(
-        "RIGHT", {"name": "ISSUE"},
-        element("CONDITIONLIST", (),
-                element("TIME", (), element("RANGETIME", (),
-                                            element("FROM", (), format_time(not_before)),
-                                            element("UNTIL", (), format_time(not_after)))),
-                element("ACCESS", (), element("PRINCIPAL", {"internal-id": "1"}))))
+    right = _issue_right(not_before, not_after)
     return element(
         "BODY", (("type", "LICENSE"), ("version", "3.0")),
         element("ISSUEDTIME", (), format_time(issued)),
@@ -307,14 +314,7 @@ def clc_body(*, id: str, issued: datetime, not_before: datetime, not_after: date
         points.append(distribution_point_xml("Extranet-License-Acquisition-URL",
                                              extranet_licensing[0], name="DRM Server Cluster",
                                              address=extranet_licensing[1]))
-    right = element(
-        "RIGHT", {"name": "ISSUE"},
-        element("CONDITIONLIST", (),
-                element("TIME", (), element("RANGETIME", (),
-                                            element("FROM", (), format_time(not_before)),
-                                            element("UNTIL", (), format_time(not_after)))),
-                element("ACCESS", (), element("PRINCIPAL", {"internal-id": "1"},
-                                              enabling_bits_xml(seal(issuer), bits_type)))))
+    right = _issue_right(not_before, not_after, enabling_bits_xml(seal(issuer), bits_type))
     return element(
         "BODY", (("type", "LICENSE"), ("version", "3.0")),
         element("ISSUEDTIME", (), format_time(issued)),

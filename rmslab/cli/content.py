@@ -69,6 +69,99 @@ def _fetch_templates(deployment: Any, client: Any, user: Any, cluster: Any,
               f"{'' if trace.passed else ' (a template that did not verify was not taken, D-5)'}\n")
 
 
+def _served_address(url: str) -> tuple[str, int] | None:
+    """A URL of a running ``rmslab serve`` on this machine —
+    ``http://127.0.0.1:PORT/HOST/BASE`` (or ``localhost``), the lab host as the path's first
+    segment, as ``rmslab serve`` prints it — as the lab base URL it stands for
+    (``https://HOST/BASE``) and the port; None for any other URL."""
+    from urllib.parse import urlsplit
+    parts = urlsplit(url)
+    if parts.scheme != "http" or (parts.hostname or "") not in ("127.0.0.1", "localhost"):
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    host, _, rest = parts.path.lstrip("/").partition("/")
+    if port is None or not host:
+        return None
+    return f"https://{host}/{rest}".rstrip("/"), port
+
+
+class _AnsweredAlready:
+    """The licensing endpoint of a use license a running ``rmslab serve`` answered before
+    the command took the lab (:func:`_prefetch_use_license`): the client takes it into
+    its store as any answer, and binding checks it as any use license."""
+
+    def __init__(self, cluster: Any, answer: str, url: str) -> None:
+        self.name = cluster.name
+        self._server_name = cluster.first_server.name
+        self.answer = answer
+        self.url = url
+
+    @property
+    def server_name(self) -> str:
+        return str(self._server_name)
+
+    @property
+    def reachable(self) -> bool:
+        return True
+
+    def license(self, protected_chain: str, rac_text: str, *, anchor: Any, trace: Any,
+                to: str) -> str:
+        trace.step(self.server_name, f"answered AcquireLicense over SOAP at {self.url} (a "
+                                     "running rmslab serve)", to)
+        return self.answer
+
+
+def _prefetch_use_license(args: argparse.Namespace) -> None:
+    """``open --server`` naming a running ``rmslab serve``: the use license is asked for
+    before the command takes the lab for writing — the server writes to the same lab (its
+    log, its random streams) while it answers, and would wait for a command that held the
+    lab — and kept in ``args.prefetched`` (None when the user's store has one already)."""
+    from rmslab.service import RemoteLicensingService
+    from rmslab.store.labdb import LabStore
+    from rmslab.trace import Trace
+    from rmslab.xrml.ids import license_ids
+    from rmslab.xrml.pfile import read_container_header
+    from rmslab.xrml.reader import parse
+    from rmslab.xrml.source import decode_text
+    served = _served_address(args.server)
+    assert served is not None
+    base_url, port = served
+    source = Path(args.input)
+    try:
+        with source.open("rb") as reader:
+            _refuse_other_containers(reader, source)
+            chain_text = decode_text(read_container_header(reader).license_bytes)
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror})") from None
+    content_id, _ = license_ids(parse(chain_text, source="publishing license")[0])
+    with LabStore(args.lab).read() as deployment:  # what the request needs, then let go
+        user, client = _session_user(deployment, args.user)
+        try:
+            cluster = _server_cluster(deployment, base_url)
+        except InputError:
+            raise InputError(f"--server {args.server!r} names the lab host of no cluster of "
+                             "this lab; rmslab serve prints each cluster's address (its "
+                             "clusters: " + ", ".join(
+                                 c.url for c in deployment.clusters.values()) + ")") from None
+        anchor = deployment.enrollment_service.anchor
+        account = client.account(user.name)
+        if content_id in account.licenses:
+            return
+        rac_text, client_name = account.rac_text, client.name
+    from rmslab.errors import NotConnectedError
+    try:
+        answer = RemoteLicensingService.of(cluster, port).license(
+            chain_text, rac_text, anchor=anchor, to=client_name,
+            trace=Trace(f"{user.email} asks {cluster.name} for a use license"))
+    except NotConnectedError as exc:
+        raise NotConnectedError(f"nothing answers at {args.server} — is rmslab serve running "
+                                f"there? ({exc.reason})", spec_id="L-1") from None
+    args.prefetched = (cluster, answer)
+
+
 def _server_cluster(deployment: Any, url: str) -> Any:
     """The cluster of the lab whose base URL ``--server`` names."""
     wanted = url.rstrip("/").lower()
@@ -164,6 +257,13 @@ def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> 
     template = None
     if args.offline and args.server:
         raise InputError("--server publishes online; --offline publishes without a server")
+    if args.server and _served_address(args.server) is not None:
+        raise InputError(f"--server {args.server!r} is a running rmslab serve: protect "
+                         "publishes through the cluster's base URL (e.g. "
+                         "https://rms.contoso.example/_wmcs), the lab's servers answering on "
+                         "loopback for the command — a running server would have to wait "
+                         "for the lab this command holds. rmslab open --server acquires use "
+                         "licenses from a running one")
     online_cluster = None
     if not args.offline:
         online_cluster = (_server_cluster(deployment, args.server) if args.server
@@ -238,17 +338,38 @@ def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> 
     return EXIT_OK
 
 
+def _command_open(args: argparse.Namespace, out: TextIO) -> int:
+    """Open a protected file (L-1, B-1, B-2); with ``--server`` naming a running ``rmslab
+    serve``, the use license is acquired from it first (:func:`_prefetch_use_license`)."""
+    args.prefetched = None
+    if args.server and _served_address(args.server) is not None:
+        status = _reported(args, lambda: _prefetch_use_license(args))
+        if status is not None:
+            return status
+    return _command_open_in_lab(args, out)
+
+
 @in_lab(write=True)
-def _command_open(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
+def _command_open_in_lab(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
     """Open a protected file (L-1, B-1, B-2): every error names the file."""
-    from rmslab.crypto.content import ContentDecryptionError
-    from rmslab.errors import RefusedError, RmslabError
     source = Path(args.input)
     # the report goes where the content does not: beside a file, or to stderr when the
     # content itself goes to stdout
     report = out if args.output else sys.stderr
+    status = _reported(args, lambda: _open(args, out, report, deployment, source))
+    assert status is not None
+    return status
+
+
+def _reported(args: argparse.Namespace, step: Any) -> int | None:
+    """Run one step of ``open``; a refusal, a damaged file or a file that cannot be
+    written is said naming the file, with its exit status."""
+    from rmslab.crypto.content import ContentDecryptionError
+    from rmslab.errors import RefusedError, RmslabError
+    source = Path(args.input)
     try:
-        return _open(args, out, report, deployment, source)
+        result: int | None = step()
+        return result
     except RefusedError as exc:
         sys.stderr.write(f"rmslab: refused: {source}: {exc}\n")
         return EXIT_REFUSED
@@ -300,6 +421,12 @@ def _open(args: argparse.Namespace, out: TextIO, report: TextIO, deployment: Any
     try:
         if content_id in account.licenses:
             origin = f"cached in {user.email}'s license store on {client.name}"
+        elif args.prefetched is not None:
+            cluster, answer = args.prefetched
+            acquire_use_license(_AnsweredAlready(cluster, answer, args.server), client, user,
+                                chain_text, anchor=anchor)
+            origin = (f"newly acquired from {cluster.name} (a running rmslab serve at "
+                      f"{_shown(args.server)}, over SOAP)")
         else:
             cluster = (_server_cluster(deployment, args.server) if args.server
                        else _licensing_cluster(deployment, pl))
@@ -490,7 +617,8 @@ def add_content_parsers(sub: Any) -> None:
                    help="publish online with the cluster at this base URL, every step over "
                         "SOAP (GetLicensorCertificate, AcquireIssuanceLicense): the lab's "
                         "servers answer on loopback for the command, as rmslab serve runs "
-                        "them")
+                        "them (not a running rmslab serve: it would wait for the lab this "
+                        "command holds)")
     p.add_argument("--cipher", choices=("ECB", "CBC4K"),
                    help="the content cipher the content key's KeyHeader names (default: "
                         "ECB in mode 1, CBC4K in mode 2, ECB for an Office document or a "
@@ -520,7 +648,11 @@ def add_content_parsers(sub: Any) -> None:
                     "commands"),
                    ("rmslab open memo.ptxt --lab lab --as bob "
                     "--server https://rms.contoso.example/_wmcs",
-                    "acquire the use license over SOAP (AcquireLicense)")))
+                    "acquire the use license over SOAP (AcquireLicense)"),
+                   ("rmslab open memo.ptxt --lab lab --as bob "
+                    "--server http://127.0.0.1:8080/rms.contoso.example/_wmcs",
+                    "from the rmslab serve running on port 8080 (see rmslab log lab "
+                    "--requests)")))
     p.add_argument("input", help="the protected file to open")
     p.add_argument("--lab", required=True, metavar="DIR",
                    help="the lab's folder (made by rmslab lab create)")
@@ -539,9 +671,11 @@ def add_content_parsers(sub: Any) -> None:
                    help="an application session kept across commands: revocation lists "
                         "registered in it stay registered until `rmslab session close` (R-5)")
     p.add_argument("--server", metavar="URL",
-                   help="acquire the use license from the cluster at this base URL over SOAP "
-                        "(AcquireLicense): the lab's servers answer on loopback for the "
-                        "command, as rmslab serve runs them")
+                   help="acquire the use license over SOAP (AcquireLicense): from the "
+                        "cluster at this base URL, the lab's servers answering on loopback "
+                        "for the command — or from a running rmslab serve, at the address it "
+                        "prints (http://127.0.0.1:PORT/rms.contoso.example/_wmcs), which logs "
+                        "the request")
     p.add_argument("--application", default="rmslab open", metavar="NAME",
                    help="the application's name (an entity revocation lists may name)")
     p.set_defaults(run=_command_open)

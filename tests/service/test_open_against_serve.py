@@ -1,0 +1,127 @@
+"""`rmslab open --server` against a running `rmslab serve` (the address it prints): the
+use license is acquired over SOAP from that server before the command takes the lab —
+the server writes to the same lab while it answers, so a command that held the lab
+would wait for itself — and binding checks the answer as any use license: an answer
+changed on the way opens nothing, and a server of another lab licenses nothing.
+
+covers: L-1, B-1, B-2, E-8
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from rmslab.store.labdb import LabStore
+from tests.attacks.serving import ServeProcess
+from tests.clirun import run
+
+ROOT = "rms.contoso.example/_wmcs"
+
+
+@pytest.fixture()
+def lab_and_file(tmp_path: Path) -> tuple[Path, Path]:
+    lab = tmp_path / "lab"
+    assert run("lab", "create", str(lab))[0] == 0
+    plain = tmp_path / "minutes.txt"
+    plain.write_text("minutes of the board\n")
+    protected = tmp_path / "minutes.ptxt"
+    assert run("protect", str(plain), str(protected), "--lab", str(lab), "--as", "alice",
+               "--grant", "bob:VIEW")[0] == 0
+    return lab, protected
+
+
+@pytest.fixture()
+def served(lab_and_file: tuple[Path, Path]) -> Iterator[ServeProcess]:
+    server = ServeProcess(lab_and_file[0])
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_open_acquires_from_the_running_server_and_it_logs_the_request(
+        lab_and_file: tuple[Path, Path], served: ServeProcess, tmp_path: Path) -> None:
+    lab, protected = lab_and_file
+    address = f"{served.origin}/{ROOT}"
+    started = time.monotonic()
+    status, out, err = run("open", str(protected), "--lab", str(lab), "--as", "bob",
+                           "--server", address)
+    assert status == 0, err
+    assert time.monotonic() - started < 30  # no wait on a lab the command itself holds
+    assert out == "minutes of the board\n"
+    assert f"a running rmslab serve at {address}, over SOAP" in err
+    # the license is in bob's store: the next open uses it and asks nobody
+    status, _, err = run("open", str(protected), "--lab", str(lab), "--as", "bob",
+                         "--server", address)
+    assert status == 0 and "cached in bob@contoso.example's license store" in err
+    # carol has no rights: the running server refuses, with MS-RMPR's exception name
+    status, _, err = run("open", str(protected), "--lab", str(lab), "--as", "carol",
+                         "--server", address)
+    assert status == 3 and "NoRightsForRequestedPrincipalException" in err
+    # both requests are in the served cluster's request log (E-8)
+    with LabStore(lab).read() as deployment:
+        outcomes = [(r.operation, r.outcome)
+                    for r in deployment.root_cluster.log.requests(service="License")]
+    assert outcomes == [("AcquireLicense", "answered"), ("AcquireLicense", "fault")]
+
+
+def test_a_server_of_another_lab_cannot_license_the_content(
+        lab_and_file: tuple[Path, Path], tmp_path: Path) -> None:
+    # the same host names, the keys of another seed: that server does not trust bob's RAC
+    # (nor could it open the content key, sealed to the real cluster's key), and says so
+    lab, protected = lab_and_file
+    other = tmp_path / "other-lab"
+    assert run("lab", "create", str(other), "--seed", "7")[0] == 0
+    rogue = ServeProcess(other)
+    try:
+        status, out, err = run("open", str(protected), "--lab", str(lab), "--as", "bob",
+                               "--server", f"{rogue.origin}/{ROOT}")
+    finally:
+        rogue.stop()
+    assert status == 3 and out == ""
+    assert "UntrustedPersonaCertException" in err
+
+
+def test_an_answer_is_bound_like_any_use_license(
+        lab_and_file: tuple[Path, Path], served: ServeProcess,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # what the running server answered goes through binding's checks: a use license
+    # changed on the way (one byte of its signed BODY) opens nothing
+    from rmslab.service.http import RemoteLicensingService
+    lab, protected = lab_and_file
+    original = RemoteLicensingService.license
+
+    def changed_on_the_way(self: RemoteLicensingService, *args: object,
+                           **kwargs: object) -> str:
+        answer: str = original(self, *args, **kwargs)  # type: ignore[arg-type]
+        assert "<ISSUEDTIME>2026-" in answer
+        return answer.replace("<ISSUEDTIME>2026-", "<ISSUEDTIME>2025-", 1)
+
+    monkeypatch.setattr(RemoteLicensingService, "license", changed_on_the_way)
+    status, out, err = run("open", str(protected), "--lab", str(lab), "--as", "bob",
+                           "--server", f"{served.origin}/{ROOT}")
+    assert status == 3 and out == ""
+    assert "binding refused: B-2" in err and "digest of the BODY does not match" in err
+
+
+def test_what_open_and_protect_say_of_a_server_address(lab_and_file: tuple[Path, Path],
+                                                       tmp_path: Path) -> None:
+    lab, protected = lab_and_file
+    # nothing listens there
+    status, _, err = run("open", str(protected), "--lab", str(lab), "--as", "bob",
+                         "--server", f"http://127.0.0.1:9/{ROOT}")
+    assert status == 3 and "is rmslab serve running there?" in err
+    # a lab host the lab does not have
+    status, _, err = run("open", str(protected), "--lab", str(lab), "--as", "bob",
+                         "--server", "http://127.0.0.1:8080/nowhere.example/_wmcs")
+    assert status == 2 and "names the lab host of no cluster of this lab" in err
+    # protect publishes through the base URL: a running server is refused, saying why
+    status, _, err = run("protect", str(tmp_path / "minutes.txt"), str(tmp_path / "x.ptxt"),
+                         "--lab", str(lab), "--as", "alice", "--grant", "bob:VIEW",
+                         "--server", f"http://127.0.0.1:8080/{ROOT}")
+    assert status == 2 and "is a running rmslab serve" in err
+    assert not (tmp_path / "x.ptxt").exists()

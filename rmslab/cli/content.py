@@ -9,7 +9,7 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, BinaryIO, Callable, Iterator, TextIO
 
 from rmslab.cli.common import (EXIT_INVALID, EXIT_OK, EXIT_REFUSED, examples, in_lab,
                                parse_at, parse_days, parse_grant, warn_if_past)
@@ -139,13 +139,7 @@ def _prefetch_use_license(args: argparse.Namespace) -> None:
     content_id, _ = license_ids(parse(chain_text, source="publishing license")[0])
     with LabStore(args.lab).read() as deployment:  # what the request needs, then let go
         user, client = _session_user(deployment, args.user)
-        try:
-            cluster = _server_cluster(deployment, base_url)
-        except InputError:
-            raise InputError(f"--server {args.server!r} names the lab host of no cluster of "
-                             "this lab; rmslab serve prints each cluster's address (its "
-                             "clusters: " + ", ".join(
-                                 c.url for c in deployment.clusters.values()) + ")") from None
+        cluster = _served_cluster(deployment, args.server, base_url)
         anchor = deployment.enrollment_service.anchor
         account = client.account(user.name)
         if content_id in account.licenses:
@@ -160,6 +154,18 @@ def _prefetch_use_license(args: argparse.Namespace) -> None:
         raise NotConnectedError(f"nothing answers at {args.server} — is rmslab serve running "
                                 f"there? ({exc.reason})", spec_id="L-1") from None
     args.prefetched = (cluster, answer)
+
+
+def _served_cluster(deployment: Any, address: str, base_url: str) -> Any:
+    """The cluster a running ``rmslab serve`` answers for at ``address`` (whose lab base
+    URL is ``base_url``)."""
+    try:
+        return _server_cluster(deployment, base_url)
+    except InputError:
+        raise InputError(f"--server {address!r} names the lab host of no cluster of this "
+                         "lab; rmslab serve prints each cluster's address (its clusters: "
+                         + ", ".join(c.url for c in deployment.clusters.values()) + ")"
+                         ) from None
 
 
 def _server_cluster(deployment: Any, url: str) -> Any:
@@ -247,28 +253,106 @@ def _refuse_other_containers(reader: Any, source: Path, command: str = "open") -
                      "only; inspect, verify and chain read this container")
 
 
-@in_lab(write=True)
-def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
-    from rmslab.crypto.enabling_bits import CipherMode
-    from rmslab.flows.publishing import policy_from_template, publish_offline, publish_online
-    from rmslab.rights import Grant, RightsPolicy
-    user, client = _session_user(deployment, args.user)
-    warn_if_past(args.until, deployment.lab.now(), "--until")
-    template = None
+def _command_protect(args: argparse.Namespace, out: TextIO) -> int:
+    """Protect a file (P-1…P-8); with ``--server`` naming a running ``rmslab serve``, in
+    three steps so that the server can write to the lab while it answers
+    (:func:`_protect_with_running_server`)."""
     if args.offline and args.server:
         raise InputError("--server publishes online; --offline publishes without a server")
     if args.server and _served_address(args.server) is not None:
-        raise InputError(f"--server {args.server!r} is a running rmslab serve: protect "
-                         "publishes through the cluster's base URL (e.g. "
-                         "https://rms.contoso.example/_wmcs), the lab's servers answering on "
-                         "loopback for the command — a running server would have to wait "
-                         "for the lab this command holds. rmslab open --server acquires use "
-                         "licenses from a running one")
+        return _protect_with_running_server(args, out)
+    return _command_protect_in_lab(args, out)
+
+
+@in_lab(write=True)
+def _command_protect_in_lab(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
+    from rmslab.flows.publishing import publish_offline, publish_online
+    user, client = _session_user(deployment, args.user)
+    warn_if_past(args.until, deployment.lab.now(), "--until")
     online_cluster = None
     if not args.offline:
         online_cluster = (_server_cluster(deployment, args.server) if args.server
                           else _cluster(deployment, args.cluster) if args.cluster
                           else _discovered_cluster(deployment, client, out))
+    policy, template, cipher = _protect_policy(args, deployment, client, user, online_cluster,
+                                               out)
+
+    def publish(reader: BinaryIO, writer: BinaryIO, size: int) -> Any:
+        extension = Path(args.input).suffix or ".bin"
+        if args.offline:
+            return publish_offline(client, user, policy, reader, writer, extension=extension,
+                                   original_size=size, template=template, cipher=cipher)
+        assert online_cluster is not None  # found above for online publishing
+        with _on_the_wire(deployment, args.server) as port:
+            from rmslab.service import RemotePublishingService
+            endpoint = (RemotePublishingService.of(online_cluster, port) if port is not None
+                        else online_cluster)
+            return publish_online(endpoint, client, user, policy, reader, writer,
+                                  extension=extension, original_size=size, template=template,
+                                  cipher=cipher)
+
+    result = _protected_into(args, publish)
+    how = ("offline, signed with the CLC" if args.offline else
+           f"online, signed by the server over SOAP ({args.server})" if args.server else
+           "online, signed by the server")
+    _report_protected(args, out, how, result.content_id, policy)
+    return EXIT_OK
+
+
+def _protect_with_running_server(args: argparse.Namespace, out: TextIO) -> int:
+    """``protect --server`` naming a running ``rmslab serve``: the server writes to the
+    same lab as it answers, so the command holds the lab only while the client drafts the
+    license — (1) the SLC chain over SOAP (GetLicensorCertificate), the lab read and let
+    go; (2) the unsigned license, its content key and IDs drawn from the lab and committed
+    (:func:`rmslab.flows.publishing.draft_online`); (3) the signature over SOAP
+    (AcquireIssuanceLicense) and the protected file, the lab let go
+    (:func:`rmslab.flows.publishing.complete_online`)."""
+    from rmslab.errors import NotConnectedError
+    from rmslab.flows.publishing import complete_online, draft_online
+    from rmslab.service import RemotePublishingService
+    from rmslab.store.labdb import LabStore
+    from rmslab.trace import Trace
+    served = _served_address(args.server)
+    assert served is not None
+    base_url, port = served
+    store = LabStore(args.lab)
+    with store.read() as deployment:
+        user, client = _session_user(deployment, args.user)
+        cluster = _served_cluster(deployment, args.server, base_url)
+        endpoint = RemotePublishingService.of(cluster, port)
+        trace = Trace(f"Online publishing by {user.email} through {endpoint.name}")
+        client_name = client.name
+    try:
+        slc_chain = endpoint.licensor_certificate(trace=trace, to=client_name)
+        with store.write() as deployment:
+            user, client = _session_user(deployment, args.user)
+            warn_if_past(args.until, deployment.lab.now(), "--until")
+            policy, template, cipher = _protect_policy(
+                args, deployment, client, user, _served_cluster(deployment, args.server,
+                                                                base_url), out)
+            draft = draft_online(endpoint, client, user, policy, slc_chain=slc_chain,
+                                 trace=trace, template=template, cipher=cipher)
+        result = _protected_into(args, lambda reader, writer, size: complete_online(
+            endpoint, client, draft, reader, writer,
+            extension=Path(args.input).suffix or ".bin", original_size=size))
+    except NotConnectedError as exc:
+        sys.stderr.write(f"rmslab: refused: nothing answers at {args.server} — is rmslab "
+                         f"serve running there? ({exc.reason})\n")
+        return EXIT_REFUSED
+    _report_protected(args, out, f"online, signed by a running rmslab serve over SOAP "
+                                 f"({_shown(args.server)})", result.content_id, policy)
+    return EXIT_OK
+
+
+def _protect_policy(args: argparse.Namespace, deployment: Any, client: Any, user: Any,
+                    online_cluster: Any, out: TextIO) -> tuple[Any, str | None, Any]:
+    """The rights ``protect`` writes — a template's (downloaded first when the author's
+    archive lacks it, MS-RMPR 1.3.3) or the ``--grant``s, with the revocation requirement
+    —, the template's text, and the content cipher."""
+    from rmslab.crypto.enabling_bits import CipherMode
+    from rmslab.flows.publishing import policy_from_template
+    from rmslab.rights import Grant, RightsPolicy
+    template = None
     if args.template:
         templates = client.account(user.name).templates
         if args.template not in templates:
@@ -289,7 +373,7 @@ def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> 
         if args.require_revocation:
             from rmslab.flows.revocation import requirement_for
             issuer = (deployment.root_cluster if args.offline
-                      else _server_cluster(deployment, args.server) if args.server
+                      else online_cluster if args.server
                       else _cluster(deployment, args.cluster))
             revocation = requirement_for(issuer.revocation_url, issuer.key.public,
                                          interval_days=args.revocation_interval,
@@ -299,27 +383,19 @@ def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> 
         CipherMode.CBC4K if args.cipher == "CBC4K" else None)
     if cipher is None and _container_prescribes_ecb(Path(args.output)):
         cipher = CipherMode.ECB
-    source = Path(args.input)
-    target = Path(args.output)
+    return policy, template, cipher
+
+
+def _protected_into(args: argparse.Namespace,
+                    produce: Callable[[BinaryIO, BinaryIO, int], Any]) -> Any:
+    """Run ``produce(reader, writer, size)`` from ``args.input`` into a part file beside
+    ``args.output``, move it into the container the target's name asks for, and give it
+    its name only then; nothing is left behind when anything fails."""
+    source, target = Path(args.input), Path(args.output)
     partial = target.with_name(target.name + ".part")
     try:
         with source.open("rb") as reader, partial.open("wb") as writer:
-            size = source.stat().st_size
-            if args.offline:
-                result = publish_offline(client, user, policy, reader, writer,
-                                         extension=source.suffix or ".bin", original_size=size,
-                                         template=template, cipher=cipher)
-            else:
-                cluster = online_cluster
-                assert cluster is not None  # found above for online publishing
-                with _on_the_wire(deployment, args.server) as port:
-                    from rmslab.service import RemotePublishingService
-                    endpoint = (RemotePublishingService.of(cluster, port) if port is not None
-                                else cluster)
-                    result = publish_online(endpoint, client, user, policy, reader,
-                                            writer, extension=source.suffix or ".bin",
-                                            original_size=size, template=template,
-                                            cipher=cipher)
+            result = produce(reader, writer, source.stat().st_size)
         _rewrap_for(target, partial)
         partial.replace(target)
     except OSError as exc:
@@ -328,14 +404,15 @@ def _command_protect(args: argparse.Namespace, out: TextIO, deployment: Any) -> 
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    how = ("offline, signed with the CLC" if args.offline else
-           f"online, signed by the server over SOAP ({args.server})" if args.server else
-           "online, signed by the server")
-    out.write(f"protected {source.name} -> {target.name} ({how}); "
-              f"content {result.content_id}\n")
+    return result
+
+
+def _report_protected(args: argparse.Namespace, out: TextIO, how: str, content_id: str,
+                      policy: Any) -> None:
+    out.write(f"protected {Path(args.input).name} -> {Path(args.output).name} ({how}); "
+              f"content {content_id}\n")
     for line in policy.describe():
         out.write(f"  {line}\n")
-    return EXIT_OK
 
 
 def _command_open(args: argparse.Namespace, out: TextIO) -> int:
@@ -617,8 +694,9 @@ def add_content_parsers(sub: Any) -> None:
                    help="publish online with the cluster at this base URL, every step over "
                         "SOAP (GetLicensorCertificate, AcquireIssuanceLicense): the lab's "
                         "servers answer on loopback for the command, as rmslab serve runs "
-                        "them (not a running rmslab serve: it would wait for the lab this "
-                        "command holds)")
+                        "them — or a running rmslab serve, at the address it prints "
+                        "(http://127.0.0.1:PORT/rms.contoso.example/_wmcs), which logs the "
+                        "requests")
     p.add_argument("--cipher", choices=("ECB", "CBC4K"),
                    help="the content cipher the content key's KeyHeader names (default: "
                         "ECB in mode 1, CBC4K in mode 2, ECB for an Office document or a "

@@ -69,7 +69,8 @@ from rmslab.xrml.verify import verify_document
 from rmslab.trust import validate_chain
 from rmslab.xrml.writer import Markup, element, principal_xml, sign
 
-__all__ = ["Protected", "publish_offline", "publish_online", "issue_template",
+__all__ = ["Protected", "publish_offline", "publish_online", "OnlineDraft", "draft_online",
+           "complete_online", "issue_template",
            "archive_template", "remove_template", "policy_from_template", "download_templates",
            "build_unsigned_license", "sign_issuance_license", "PublishingEndpoint",
            "LocalPublishing", "new_content_key", "seal_to_server", "publishing_license_text", "default_cipher", "licensing_urls",
@@ -586,17 +587,28 @@ def _format(lab: Lab) -> str:
     return format_time(lab.now())
 
 
-def publish_online(cluster: Cluster | PublishingEndpoint, client: Client, user: User,
-                   policy: RightsPolicy, content: bytes | BinaryIO, sink: BinaryIO, *,
-                   extension: str = ".txt", original_size: int | None = None,
-                   template: str | None = None, cipher: CipherMode | None = None) -> Protected:
-    """Online publishing (P-8; MS-RMPR 3.8.4.3): the client takes the server's SLC chain,
-    builds the unsigned license and has the server sign it (AcquireIssuanceLicense) — in
-    process, or over SOAP when ``cluster`` is a remote endpoint. The protected file has
-    the same format as offline; no owner license is made."""
-    endpoint = LocalPublishing(cluster) if isinstance(cluster, Cluster) else cluster
-    lab = client.lab
-    trace = Trace(f"Online publishing by {user.email} through {endpoint.name}")
+@dataclass(frozen=True)
+class OnlineDraft:
+    """What the client has made before the server signs (MS-RMPR 3.8.4.3): the unsigned
+    publishing license, the content key sealed in it (kept to encrypt the content) and
+    the content ID. :func:`draft_online` makes it, :func:`complete_online` finishes."""
+
+    unsigned: str
+    content_key: ContentKey
+    content_id: str
+    trace: Trace
+
+
+def draft_online(endpoint: PublishingEndpoint, client: Client, user: User,
+                 policy: RightsPolicy, *, slc_chain: str | None = None,
+                 trace: Trace | None = None, template: str | None = None,
+                 cipher: CipherMode | None = None) -> OnlineDraft:
+    """The client's part of online publishing before the server signs (P-8; MS-RMPR
+    3.8.4.3): the server's SLC chain — asked for (GetLicensorCertificate), or
+    ``slc_chain`` when the caller already has it —, then the unsigned license with a new
+    content key sealed to that server. Draws the content key and IDs from the client's
+    lab."""
+    trace = trace or Trace(f"Online publishing by {user.email} through {endpoint.name}")
     reachable = client.connected and endpoint.reachable
     trace.step(client.name, "asks the server to publish", endpoint.server_name,
                note="; ".join(policy.describe()))
@@ -604,26 +616,52 @@ def publish_online(cluster: Cluster | PublishingEndpoint, client: Client, user: 
     if not reachable:
         raise NotConnectedError(f"{client.name} cannot reach {endpoint.name}: publish offline "
                                 "with a CLC", spec_id="P-8", trace=trace)
-    slc_chain = endpoint.licensor_certificate(trace=trace, to=client.name)
+    if slc_chain is None:
+        slc_chain = endpoint.licensor_certificate(trace=trace, to=client.name)
     unsigned, content_key, content_id = build_unsigned_license(
-        lab, user, slc_chain, policy, template=template, cipher=cipher)
+        client.lab, user, slc_chain, policy, template=template, cipher=cipher)
     trace.step(client.name, "builds the unsigned publishing license: the server's principal "
                             "from its SLC, the content key sealed to it", endpoint.server_name,
                documents=[DocumentRef("unsigned publishing license", unsigned,
                                       "Microsoft Rights Label")],
                keys=[f"content key ({_cipher_text(content_key)}) for content {content_id}"])
+    return OnlineDraft(unsigned, content_key, content_id, trace)
+
+
+def complete_online(endpoint: PublishingEndpoint, client: Client, draft: OnlineDraft,
+                    content: bytes | BinaryIO, sink: BinaryIO, *, extension: str = ".txt",
+                    original_size: int | None = None) -> Protected:
+    """The rest of online publishing: the server signs the draft (AcquireIssuanceLicense,
+    MS-RMPR 3.5.4.1), and the content is encrypted with the draft's content key into
+    ``sink``, the signed license attached. Draws nothing from the lab."""
+    trace = draft.trace
     try:
-        chain = endpoint.issuance_license(unsigned, trace=trace, to=client.name)
+        chain = endpoint.issuance_license(draft.unsigned, trace=trace, to=client.name)
     except RefusedError as exc:
         exc.trace = exc.trace or trace
         raise
-    size = _write_protected(sink, chain, _cipher_of(content_key), content,
+    size = _write_protected(sink, chain, _cipher_of(draft.content_key), content,
                             extension=extension, original_size=original_size)
     trace.step("application", f"encrypts the content ({size} bytes) and attaches the license",
                client.name)
     trace.check("P-8", "online publishing yields the same protected-file format", True,
                 "a .pfile container with the license chain and the encrypted content")
-    return Protected(chain, "", content_id, trace)
+    return Protected(chain, "", draft.content_id, trace)
+
+
+def publish_online(cluster: Cluster | PublishingEndpoint, client: Client, user: User,
+                   policy: RightsPolicy, content: bytes | BinaryIO, sink: BinaryIO, *,
+                   extension: str = ".txt", original_size: int | None = None,
+                   template: str | None = None, cipher: CipherMode | None = None) -> Protected:
+    """Online publishing (P-8; MS-RMPR 3.8.4.3): the client takes the server's SLC chain,
+    builds the unsigned license and has the server sign it (AcquireIssuanceLicense) — in
+    process, or over SOAP when ``cluster`` is a remote endpoint. The protected file has
+    the same format as offline; no owner license is made. (:func:`draft_online` and
+    :func:`complete_online`, one after the other.)"""
+    endpoint = LocalPublishing(cluster) if isinstance(cluster, Cluster) else cluster
+    draft = draft_online(endpoint, client, user, policy, template=template, cipher=cipher)
+    return complete_online(endpoint, client, draft, content, sink, extension=extension,
+                           original_size=original_size)
 
 
 def issue_template(cluster: Cluster, name: str, description: str,

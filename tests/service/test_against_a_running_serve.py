@@ -1,10 +1,12 @@
-"""`rmslab open --server` against a running `rmslab serve` (the address it prints): the
-use license is acquired over SOAP from that server before the command takes the lab —
-the server writes to the same lab while it answers, so a command that held the lab
-would wait for itself — and binding checks the answer as any use license: an answer
-changed on the way opens nothing, and a server of another lab licenses nothing.
+"""`rmslab open --server` and `rmslab protect --server` against a running `rmslab serve`
+(the address it prints). The server writes to the same lab while it answers, so a
+command that held the lab would wait for itself: open asks for the use license before it
+takes the lab, and binding checks the answer as any use license (an answer changed on
+the way opens nothing; a server of another lab licenses nothing); protect holds the lab
+only while it drafts the license (content key and IDs drawn and committed), and asks the
+server for the SLC chain before and for the signature after.
 
-covers: L-1, B-1, B-2, E-8
+covers: L-1, B-1, B-2, E-8, P-8
 """
 
 from __future__ import annotations
@@ -119,9 +121,37 @@ def test_what_open_and_protect_say_of_a_server_address(lab_and_file: tuple[Path,
     status, _, err = run("open", str(protected), "--lab", str(lab), "--as", "bob",
                          "--server", "http://127.0.0.1:8080/nowhere.example/_wmcs")
     assert status == 2 and "names the lab host of no cluster of this lab" in err
-    # protect publishes through the base URL: a running server is refused, saying why
+    # protect, with nothing listening: refused, and no file — not even a part file
     status, _, err = run("protect", str(tmp_path / "minutes.txt"), str(tmp_path / "x.ptxt"),
                          "--lab", str(lab), "--as", "alice", "--grant", "bob:VIEW",
-                         "--server", f"http://127.0.0.1:8080/{ROOT}")
-    assert status == 2 and "is a running rmslab serve" in err
-    assert not (tmp_path / "x.ptxt").exists()
+                         "--server", f"http://127.0.0.1:9/{ROOT}")
+    assert status == 3 and "is rmslab serve running there?" in err
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("x.ptxt")]
+
+
+def test_protect_through_the_running_server(lab_and_file: tuple[Path, Path],
+                                            served: ServeProcess, tmp_path: Path) -> None:
+    # P-8, MS-RMPR 3.8.4.3: the SLC chain and the signature from the running server; the
+    # content key and IDs drawn from the lab and committed before the server is asked
+    lab, _ = lab_and_file
+    address = f"{served.origin}/{ROOT}"
+    plain = tmp_path / "plan.txt"
+    plain.write_text("the plan\n")
+    found = []
+    for name in ("plan-1.ptxt", "plan-2.ptxt"):
+        started = time.monotonic()
+        status, out, err = run("protect", str(plain), str(tmp_path / name), "--lab", str(lab),
+                               "--as", "alice", "--grant", "bob:VIEW", "--server", address)
+        assert status == 0, err
+        assert time.monotonic() - started < 30  # no wait on a lab the command holds
+        assert "signed by a running rmslab serve over SOAP" in out
+        found.append(out.split("content ")[1].split()[0])
+    assert found[0] != found[1]  # nothing drawn twice
+    for name in ("plan-1.ptxt", "plan-2.ptxt"):
+        status, out, _ = run("open", str(tmp_path / name), "--lab", str(lab), "--as", "bob")
+        assert status == 0 and out == "the plan\n"
+    with LabStore(lab).read() as deployment:
+        root = deployment.root_cluster
+        served_operations = [(r.operation, r.outcome) for r in root.log.requests()]
+    assert served_operations == [("GetLicensorCertificate", "answered"),
+                                 ("AcquireIssuanceLicense", "answered")] * 2

@@ -6,11 +6,14 @@ the way opens nothing; a server of another lab licenses nothing); protect holds 
 only while it drafts the license (content key and IDs drawn and committed), and asks the
 server for the SLC chain before and for the signature after.
 
-covers: L-1, B-1, B-2, E-8, P-8
+covers: L-1, B-1, B-2, E-8, P-8, P-5
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Iterator
@@ -22,6 +25,7 @@ from tests.attacks.serving import ServeProcess
 from tests.clirun import run
 
 ROOT = "rms.contoso.example/_wmcs"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
@@ -155,3 +159,46 @@ def test_protect_through_the_running_server(lab_and_file: tuple[Path, Path],
         served_operations = [(r.operation, r.outcome) for r in root.log.requests()]
     assert served_operations == [("GetLicensorCertificate", "answered"),
                                  ("AcquireIssuanceLicense", "answered")] * 2
+
+
+def _race(lab: Path, address: str, worker: int, folder: Path) -> subprocess.Popen[str]:
+    """One process protecting through the running server and opening what it protected,
+    three times, printing each content ID."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from tests.clirun import run\n"
+        f"lab, address, folder = {str(lab)!r}, {address!r}, Path({str(folder)!r})\n"
+        "plain = folder / 'plain.txt'\n"
+        "for round in range(3):\n"
+        f"    target = folder / f'w{worker}-{{round}}.ptxt'\n"
+        "    status, out, err = run('protect', str(plain), str(target), '--lab', lab, '--as',\n"
+        "                           'alice', '--grant', 'bob:VIEW', '--server', address)\n"
+        "    assert status == 0, err\n"
+        "    print(out.split('content ')[1].split()[0], flush=True)\n"
+        "    status, out, err = run('open', str(target), '--lab', lab, '--as', 'bob',\n"
+        "                           '--server', address)\n"
+        "    assert status == 0 and out == 'race\\n', err\n")
+    return subprocess.Popen([sys.executable, "-c", script], cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "RMSLAB_LOCK_TIMEOUT": "60"})
+
+
+def test_clients_racing_through_the_running_server_lose_nothing(
+        lab_and_file: tuple[Path, Path], served: ServeProcess, tmp_path: Path) -> None:
+    # three processes protect and open through one running server at once: every command
+    # succeeds, no content ID is drawn twice, every request is in the server's log
+    lab, _ = lab_and_file
+    (tmp_path / "plain.txt").write_text("race\n")
+    workers = [_race(lab, f"{served.origin}/{ROOT}", n, tmp_path) for n in range(3)]
+    ids = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=240)
+        assert worker.returncode == 0, err
+        ids += out.split()
+    assert len(ids) == 9 and len(set(ids)) == 9
+    with LabStore(lab).read() as deployment:
+        answered = [r.operation for r in deployment.root_cluster.log.requests()
+                    if r.outcome == "answered"]
+    assert sorted(answered) == sorted(["GetLicensorCertificate", "AcquireIssuanceLicense",
+                                       "AcquireLicense"] * 9)

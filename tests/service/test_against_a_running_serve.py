@@ -6,7 +6,7 @@ the way opens nothing; a server of another lab licenses nothing); protect holds 
 only while it drafts the license (content key and IDs drawn and committed), and asks the
 server for the SLC chain before and for the signature after.
 
-covers: L-1, B-1, B-2, E-8, P-8, P-5
+covers: L-1, B-1, B-2, E-8, P-8
 """
 
 from __future__ import annotations

@@ -1,18 +1,22 @@
-"""``rmslab protect``, ``open`` and ``session``: a user of a lab protects and opens files
-(SPEC P-1…P-8, L-1, B-1, B-2, R-5)."""
+"""``rmslab protect``, ``open``, ``unprotect`` and ``session``: a user of a lab protects
+and opens files, an administrator takes protection off through a decommissioned cluster
+(SPEC P-1…P-8, L-1, B-1, B-2, R-5; MS-RMSI 3.2.4.1). Which server each talks to, and how:
+:mod:`rmslab.cli.reach`."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import json
 import sys
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator, TextIO
+from typing import Any, BinaryIO, Callable, TextIO
 
 from rmslab.cli.common import (EXIT_INVALID, EXIT_OK, EXIT_REFUSED, examples, in_lab,
                                parse_at, parse_days, parse_grant, warn_if_past)
+from rmslab.cli.reach import (AnsweredAlready, discovered_cluster, licensing_cluster,
+                              named_cluster, on_the_wire, served_address, served_cluster,
+                              server_cluster)
 from rmslab.errors import InputError
 
 __all__ = ["add_content_parsers"]
@@ -28,90 +32,19 @@ def _session_name(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _cluster(deployment: Any, name: str | None) -> Any:
-    """The named cluster of the lab (the root cluster when no name is given)."""
-    if not name:
-        return deployment.root_cluster
-    if name not in deployment.clusters:
-        raise InputError(f"no cluster {name!r}; the lab has {', '.join(deployment.clusters)}")
-    return deployment.clusters[name]
-
-
-def _discovered_cluster(deployment: Any, client: Any, out: TextIO) -> Any:
-    """Before protecting, the client finds its server by service discovery (D-7): the
-    registry, then the SCP, then the cloud. The lab's clusters are on-premises."""
-    from rmslab.discovery.discover import discover
-    from rmslab.discovery.machine import Machine
-    found = discover(Machine(client.name, client.registry), purpose="publish", cloud=None)
-    if found.error is not None or not found.licensing_url:
-        raise InputError(f"{client.name} finds no server to publish with: {found.error}")
-    for cluster in deployment.clusters.values():
-        if found.licensing_url.startswith(cluster.url):
-            out.write(f"{client.name} found {cluster.name} by service discovery "
-                      f"({found.source}: {found.licensing_url})\n")
-            return cluster
-    raise InputError(f"{client.name} discovered {found.licensing_url} ({found.source}), which "
-                     "is not a cluster of this lab")
-
-
 def _fetch_templates(deployment: Any, client: Any, user: Any, cluster: Any,
                      out: TextIO) -> None:
     """A template the user's archive lacks: the client brings the archive in step with its
     cluster first (MS-RMPR 1.3.3), as an application does when it asks for the server's
     template list — the cluster it publishes with, else the one it discovers."""
     from rmslab.flows.publishing import download_templates
-    cluster = cluster or _discovered_cluster(deployment, client, out)
+    cluster = cluster or discovered_cluster(deployment, client, out)
     trace = download_templates(cluster, client, user,
                                anchor=deployment.enrollment_service.anchor)
     held = sorted(client.account(user.name).templates)
     out.write(f"{client.name} downloaded the templates of {cluster.name} for {user.email} "
               f"(MS-RMPR 1.3.3): {', '.join(held) or 'none'}"
               f"{'' if trace.passed else ' (a template that did not verify was not taken, D-5)'}\n")
-
-
-def _served_address(url: str) -> tuple[str, int] | None:
-    """A URL of a running ``rmslab serve`` on this machine —
-    ``http://127.0.0.1:PORT/HOST/BASE`` (or ``localhost``), the lab host as the path's first
-    segment, as ``rmslab serve`` prints it — as the lab base URL it stands for
-    (``https://HOST/BASE``) and the port; None for any other URL."""
-    from urllib.parse import urlsplit
-    parts = urlsplit(url)
-    if parts.scheme != "http" or (parts.hostname or "") not in ("127.0.0.1", "localhost"):
-        return None
-    try:
-        port = parts.port
-    except ValueError:
-        return None
-    host, _, rest = parts.path.lstrip("/").partition("/")
-    if port is None or not host:
-        return None
-    return f"https://{host}/{rest}".rstrip("/"), port
-
-
-class _AnsweredAlready:
-    """The licensing endpoint of a use license a running ``rmslab serve`` answered before
-    the command took the lab (:func:`_prefetch_use_license`): the client takes it into
-    its store as any answer, and binding checks it as any use license."""
-
-    def __init__(self, cluster: Any, answer: str, url: str) -> None:
-        self.name = cluster.name
-        self._server_name = cluster.first_server.name
-        self.answer = answer
-        self.url = url
-
-    @property
-    def server_name(self) -> str:
-        return str(self._server_name)
-
-    @property
-    def reachable(self) -> bool:
-        return True
-
-    def license(self, protected_chain: str, rac_text: str, *, anchor: Any, trace: Any,
-                to: str) -> str:
-        trace.step(self.server_name, f"answered AcquireLicense over SOAP at {self.url} (a "
-                                     "running rmslab serve)", to)
-        return self.answer
 
 
 def _prefetch_use_license(args: argparse.Namespace) -> None:
@@ -126,7 +59,7 @@ def _prefetch_use_license(args: argparse.Namespace) -> None:
     from rmslab.xrml.pfile import read_container_header
     from rmslab.xrml.reader import parse
     from rmslab.xrml.source import decode_text
-    served = _served_address(args.server)
+    served = served_address(args.server)
     assert served is not None
     base_url, port = served
     source = Path(args.input)
@@ -139,7 +72,7 @@ def _prefetch_use_license(args: argparse.Namespace) -> None:
     content_id, _ = license_ids(parse(chain_text, source="publishing license")[0])
     with LabStore(args.lab).read() as deployment:  # what the request needs, then let go
         user, client = _session_user(deployment, args.user)
-        cluster = _served_cluster(deployment, args.server, base_url)
+        cluster = served_cluster(deployment, args.server, base_url)
         anchor = deployment.enrollment_service.anchor
         account = client.account(user.name)
         if content_id in account.licenses:
@@ -154,41 +87,6 @@ def _prefetch_use_license(args: argparse.Namespace) -> None:
         raise NotConnectedError(f"nothing answers at {args.server} — is rmslab serve running "
                                 f"there? ({exc.reason})", spec_id="L-1") from None
     args.prefetched = (cluster, answer)
-
-
-def _served_cluster(deployment: Any, address: str, base_url: str) -> Any:
-    """The cluster a running ``rmslab serve`` answers for at ``address`` (whose lab base
-    URL is ``base_url``)."""
-    try:
-        return _server_cluster(deployment, base_url)
-    except InputError:
-        raise InputError(f"--server {address!r} names the lab host of no cluster of this "
-                         "lab; rmslab serve prints each cluster's address (its clusters: "
-                         + ", ".join(c.url for c in deployment.clusters.values()) + ")"
-                         ) from None
-
-
-def _server_cluster(deployment: Any, url: str) -> Any:
-    """The cluster of the lab whose base URL ``--server`` names."""
-    wanted = url.rstrip("/").lower()
-    for cluster in deployment.clusters.values():
-        if cluster.url.lower() == wanted or wanted.startswith(cluster.url.lower() + "/"):
-            return cluster
-    raise InputError(f"--server {url!r} is not the base URL of a cluster of this lab; its "
-                     f"clusters are at {', '.join(c.url for c in deployment.clusters.values())}")
-
-
-@contextlib.contextmanager
-def _on_the_wire(deployment: Any, url: str | None) -> Iterator[int | None]:
-    """With ``--server``: the lab's servers answer SOAP on loopback for this command (as
-    ``rmslab serve`` runs them), and the port they listen on; without, None (every step
-    in process)."""
-    if not url:
-        yield None
-        return
-    from rmslab.service import LoopbackService
-    with LoopbackService.of(deployment) as served:
-        yield served.port
 
 
 def _session_user(deployment: Any, name: str) -> tuple[Any, Any]:
@@ -259,7 +157,7 @@ def _command_protect(args: argparse.Namespace, out: TextIO) -> int:
     (:func:`_protect_with_running_server`)."""
     if args.offline and args.server:
         raise InputError("--server publishes online; --offline publishes without a server")
-    if args.server and _served_address(args.server) is not None:
+    if args.server and served_address(args.server) is not None:
         return _protect_with_running_server(args, out)
     return _command_protect_in_lab(args, out)
 
@@ -271,9 +169,9 @@ def _command_protect_in_lab(args: argparse.Namespace, out: TextIO, deployment: A
     warn_if_past(args.until, deployment.lab.now(), "--until")
     online_cluster = None
     if not args.offline:
-        online_cluster = (_server_cluster(deployment, args.server) if args.server
-                          else _cluster(deployment, args.cluster) if args.cluster
-                          else _discovered_cluster(deployment, client, out))
+        online_cluster = (server_cluster(deployment, args.server) if args.server
+                          else named_cluster(deployment, args.cluster) if args.cluster
+                          else discovered_cluster(deployment, client, out))
     policy, template, cipher = _protect_policy(args, deployment, client, user, online_cluster,
                                                out)
 
@@ -283,7 +181,7 @@ def _command_protect_in_lab(args: argparse.Namespace, out: TextIO, deployment: A
             return publish_offline(client, user, policy, reader, writer, extension=extension,
                                    original_size=size, template=template, cipher=cipher)
         assert online_cluster is not None  # found above for online publishing
-        with _on_the_wire(deployment, args.server) as port:
+        with on_the_wire(deployment, args.server) as port:
             from rmslab.service import RemotePublishingService
             endpoint = (RemotePublishingService.of(online_cluster, port) if port is not None
                         else online_cluster)
@@ -312,13 +210,13 @@ def _protect_with_running_server(args: argparse.Namespace, out: TextIO) -> int:
     from rmslab.service import RemotePublishingService
     from rmslab.store.labdb import LabStore
     from rmslab.trace import Trace
-    served = _served_address(args.server)
+    served = served_address(args.server)
     assert served is not None
     base_url, port = served
     store = LabStore(args.lab)
     with store.read() as deployment:
         user, client = _session_user(deployment, args.user)
-        cluster = _served_cluster(deployment, args.server, base_url)
+        cluster = served_cluster(deployment, args.server, base_url)
         endpoint = RemotePublishingService.of(cluster, port)
         trace = Trace(f"Online publishing by {user.email} through {endpoint.name}")
         client_name = client.name
@@ -328,7 +226,7 @@ def _protect_with_running_server(args: argparse.Namespace, out: TextIO) -> int:
             user, client = _session_user(deployment, args.user)
             warn_if_past(args.until, deployment.lab.now(), "--until")
             policy, template, cipher = _protect_policy(
-                args, deployment, client, user, _served_cluster(deployment, args.server,
+                args, deployment, client, user, served_cluster(deployment, args.server,
                                                                 base_url), out)
             draft = draft_online(endpoint, client, user, policy, slc_chain=slc_chain,
                                  trace=trace, template=template, cipher=cipher)
@@ -374,7 +272,7 @@ def _protect_policy(args: argparse.Namespace, deployment: Any, client: Any, user
             from rmslab.flows.revocation import requirement_for
             issuer = (deployment.root_cluster if args.offline
                       else online_cluster if args.server
-                      else _cluster(deployment, args.cluster))
+                      else named_cluster(deployment, args.cluster))
             revocation = requirement_for(issuer.revocation_url, issuer.key.public,
                                          interval_days=args.revocation_interval,
                                          list_id=issuer.principal.id or "")
@@ -419,7 +317,7 @@ def _command_open(args: argparse.Namespace, out: TextIO) -> int:
     """Open a protected file (L-1, B-1, B-2); with ``--server`` naming a running ``rmslab
     serve``, the use license is acquired from it first (:func:`_prefetch_use_license`)."""
     args.prefetched = None
-    if args.server and _served_address(args.server) is not None:
+    if args.server and served_address(args.server) is not None:
         status = _reported(args, lambda: _prefetch_use_license(args))
         if status is not None:
             return status
@@ -500,16 +398,16 @@ def _open(args: argparse.Namespace, out: TextIO, report: TextIO, deployment: Any
             origin = f"cached in {user.email}'s license store on {client.name}"
         elif args.prefetched is not None:
             cluster, answer = args.prefetched
-            acquire_use_license(_AnsweredAlready(cluster, answer, args.server), client, user,
+            acquire_use_license(AnsweredAlready(cluster, answer, args.server), client, user,
                                 chain_text, anchor=anchor)
             origin = (f"newly acquired from {cluster.name} (a running rmslab serve at "
                       f"{_shown(args.server)}, over SOAP)")
         else:
-            cluster = (_server_cluster(deployment, args.server) if args.server
-                       else _licensing_cluster(deployment, pl))
+            cluster = (server_cluster(deployment, args.server) if args.server
+                       else licensing_cluster(deployment, pl))
             url = (f"{cluster.url}/licensing/license.asmx, over SOAP" if args.server else
                    pl.license_acquisition_urls[0] if pl.license_acquisition_urls else "-")
-            with _on_the_wire(deployment, args.server) as port:
+            with on_the_wire(deployment, args.server) as port:
                 from rmslab.service import RemoteLicensingService
                 acquire_use_license(RemoteLicensingService.of(cluster, port)
                                     if port is not None else cluster,
@@ -569,8 +467,8 @@ def _command_unprotect(args: argparse.Namespace, out: TextIO, deployment: Any) -
             _refuse_other_containers(reader, source, "unprotect")
             pl = parse(decode_text(read_container_header(reader).license_bytes),
                        source="publishing license")[0]
-        cluster = (_cluster(deployment, args.cluster) if args.cluster
-                   else _licensing_cluster(deployment, pl))
+        cluster = (named_cluster(deployment, args.cluster) if args.cluster
+                   else licensing_cluster(deployment, pl))
         with source.open("rb") as reader, plaintext_output(target) as sink:
             size, trace = remove_protection(cluster, reader, sink)
     except RefusedError as exc:
@@ -591,15 +489,6 @@ def _command_unprotect(args: argparse.Namespace, out: TextIO, deployment: Any) -
     if args.explain:
         _explain(out, trace)
     return EXIT_OK
-
-
-def _licensing_cluster(deployment: Any, pl: Any) -> Any:
-    """The cluster at the license URL the publishing license names (the root cluster when
-    none of the lab's is there)."""
-    urls = pl.license_acquisition_urls
-    url = urls[0] if urls else ""
-    return next((c for c in deployment.clusters.values() if url.startswith(c.url)),
-                deployment.root_cluster)
 
 
 def _revocation_lists(deployment: Any) -> dict[str, str]:

@@ -12,19 +12,12 @@ from pathlib import Path
 import pytest
 
 from rmslab.cli import build_parser
-from tests.clirun import run
+from tests.clirun import lab_with_protected_file, run
 
 
 @pytest.fixture()
 def lab(tmp_path: Path) -> tuple[Path, Path]:
-    lab = tmp_path / "lab"
-    assert run("lab", "create", str(lab))[0] == 0
-    plain = tmp_path / "plan.txt"
-    plain.write_text("the plan\n")
-    protected = tmp_path / "plan.ptxt"
-    assert run("protect", str(plain), str(protected), "--lab", str(lab), "--as", "alice",
-               "--grant", "bob:VIEW", "--cluster", "contoso-root")[0] == 0
-    return lab, protected
+    return lab_with_protected_file(tmp_path, "plan", "the plan\n", "--cluster", "contoso-root")
 
 
 def test_open_says_which_use_license_bound(lab: tuple[Path, Path], tmp_path: Path) -> None:

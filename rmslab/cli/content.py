@@ -270,9 +270,7 @@ def _protect_policy(args: argparse.Namespace, deployment: Any, client: Any, user
         revocation = None
         if args.require_revocation:
             from rmslab.flows.revocation import requirement_for
-            issuer = (deployment.root_cluster if args.offline
-                      else online_cluster if args.server
-                      else named_cluster(deployment, args.cluster))
+            issuer = deployment.root_cluster if args.offline else online_cluster
             revocation = requirement_for(issuer.revocation_url, issuer.key.public,
                                          interval_days=args.revocation_interval,
                                          list_id=issuer.principal.id or "")

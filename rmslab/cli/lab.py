@@ -95,7 +95,9 @@ def _command_lab_advance(args: argparse.Namespace, out: TextIO, deployment: Any)
     return EXIT_OK
 
 
-def _renewal_parties(args: argparse.Namespace, deployment: Any) -> tuple[Any, Any, Any]:
+def _administration_parties(args: argparse.Namespace, deployment: Any) -> tuple[Any, Any, Any]:
+    """The cluster, its first server and the administrator that ``--cluster`` and ``--by``
+    name (:func:`_administration_arguments`)."""
     cluster = deployment.clusters.get(args.cluster)
     if cluster is None:
         raise InputError(f"no cluster {args.cluster!r} in {args.directory} (clusters: "
@@ -111,7 +113,7 @@ def _command_lab_renew(args: argparse.Namespace, out: TextIO, deployment: Any) -
     ``requests`` folder, imported only after a confirmation."""
     from rmslab.flows import (RequestFile, export_renewal_request, import_renewal_response,
                               renew_slc_online, submit_renewal_request)
-    cluster, server, admin = _renewal_parties(args, deployment)
+    cluster, server, admin = _administration_parties(args, deployment)
     service = deployment.enrollment_service
     directory = deployment.directory
     before = cluster.resources().slc_expires
@@ -179,7 +181,7 @@ _DECOMMISSIONED_OPERATIONS = ("Certify, AcquireLicense, AcquireIssuanceLicense, 
 def _command_lab_decommission(args: argparse.Namespace, out: TextIO, deployment: Any) -> int:
     """Decommission a cluster (MS-RMPR 3.1.1.1.1 serverDecommissioned; MS-RMSI 1.3.1)."""
     from rmslab.flows import decommission_cluster
-    cluster, server, admin = _renewal_parties(args, deployment)
+    cluster, server, admin = _administration_parties(args, deployment)
     if not (args.yes or _ask(f"decommission {cluster.name}? It will answer no license, "
                              "certificate or template request again [y/N] ")):
         out.write(f"not decommissioned: {cluster.name} was not confirmed (add --yes)\n")
@@ -204,7 +206,7 @@ def _command_lab_online_publishing(args: argparse.Namespace, out: TextIO,
                                    deployment: Any) -> int:
     """Enable or disable online publishing (MS-RMPR 3.1.1.1.1 onlinePublishingEnabled)."""
     from rmslab.flows import set_online_publishing
-    cluster, server, admin = _renewal_parties(args, deployment)
+    cluster, server, admin = _administration_parties(args, deployment)
     try:
         set_online_publishing(cluster, server, args.enable, by=admin,
                               directory=deployment.directory)
@@ -227,7 +229,7 @@ def _command_lab_template(args: argparse.Namespace, out: TextIO, deployment: Any
     """Publish, archive or delete a rights policy template (MS-RMPR 3.1.1.1.1)."""
     from rmslab.flows import administer_template
     from rmslab.rights import Grant, RightsPolicy
-    cluster, server, admin = _renewal_parties(args, deployment)
+    cluster, server, admin = _administration_parties(args, deployment)
     warn_if_past(args.until, deployment.lab.now(), "--until")
     policy = None
     if args.grant:
@@ -264,6 +266,17 @@ def _command_lab_template(args: argparse.Namespace, out: TextIO, deployment: Any
     out.write("  clients follow at their next template download (MS-RMPR 1.3.3); rmslab "
               "protect --template downloads first when the template is new to them\n")
     return EXIT_OK
+
+
+def _administration_arguments(p: argparse.ArgumentParser, cluster_help: str,
+                              action: str) -> None:
+    """DIR, ``--cluster`` and ``--by`` of a command an administrator of a cluster runs
+    (resolved by :func:`_administration_parties`; others are refused, S-1)."""
+    p.add_argument("directory", metavar="DIR", help="the lab's folder (made by rmslab lab create)")
+    p.add_argument("--cluster", required=True, metavar="NAME", help=cluster_help)
+    p.add_argument("--by", default="rmsadmin", metavar="USER",
+                   help=f"the administrator who {action} (default rmsadmin; others are "
+                        "refused, S-1)")
 
 
 def _ask(question: str) -> bool:
@@ -482,15 +495,11 @@ def add_lab_parsers(sub: Any) -> None:
                    ("rmslab lab renew lab --cluster contoso-root --offline "
                     "--response lab/requests/RMS01RenewResponse.xml --yes",
                     "import a response saved before")))
-    p.add_argument("directory", metavar="DIR", help="the lab's folder (made by rmslab lab create)")
-    p.add_argument("--cluster", required=True, metavar="NAME",
-                   help="the cluster whose SLC is renewed, e.g. contoso-root")
+    _administration_arguments(p, "the cluster whose SLC is renewed, e.g. contoso-root",
+                              "renews")
     p.add_argument("--offline", action="store_true",
                    help="renew through files: export the request, submit it from a connected "
                         "computer, import the response after a confirmation")
-    p.add_argument("--by", default="rmsadmin", metavar="USER",
-                   help="the administrator who renews (default rmsadmin; others are refused, "
-                        "S-1)")
     p.add_argument("--computer", default="ADMIN-WS", metavar="NAME",
                    help="with --offline: the connected computer the request is submitted from "
                         "(default ADMIN-WS)")
@@ -526,12 +535,8 @@ def add_lab_parsers(sub: Any) -> None:
                    ("rmslab lab decommission lab --cluster contoso-root",
                     "asks for a confirmation first (then see rmslab log lab --kind "
                     "decommissioning)")))
-    p.add_argument("directory", metavar="DIR", help="the lab's folder (made by rmslab lab create)")
-    p.add_argument("--cluster", required=True, metavar="NAME",
-                   help="the cluster to decommission, e.g. contoso-licensing")
-    p.add_argument("--by", default="rmsadmin", metavar="USER",
-                   help="the administrator who decommissions it (default rmsadmin; others are "
-                        "refused, S-1)")
+    _administration_arguments(p, "the cluster to decommission, e.g. contoso-licensing",
+                              "decommissions it")
     p.add_argument("--yes", action="store_true",
                    help="confirm without asking (decommissioning cannot be undone)")
     p.set_defaults(run=_command_lab_decommission)
@@ -550,18 +555,13 @@ def add_lab_parsers(sub: Any) -> None:
                     "only offline publishing from now on"),
                    ("rmslab lab online-publishing lab --cluster contoso-root --enable",
                     "online publishing again")))
-    p.add_argument("directory", metavar="DIR", help="the lab's folder (made by rmslab lab create)")
-    p.add_argument("--cluster", required=True, metavar="NAME",
-                   help="the cluster, e.g. contoso-root")
+    _administration_arguments(p, "the cluster, e.g. contoso-root", "changes it")
     switch = p.add_mutually_exclusive_group(required=True)
     switch.add_argument("--enable", dest="enable", action="store_true",
                         help="answer AcquireIssuanceLicense (the default of MS-RMPR 3.1.3.3)")
     switch.add_argument("--disable", dest="enable", action="store_false",
                         help="answer AcquireIssuanceLicense with "
                              "OnlinePublishingDisabledException")
-    p.add_argument("--by", default="rmsadmin", metavar="USER",
-                   help="the administrator who changes it (default rmsadmin; others are "
-                        "refused, S-1)")
     p.set_defaults(run=_command_lab_online_publishing)
 
     p = lab_sub.add_parser(
@@ -587,9 +587,8 @@ def add_lab_parsers(sub: Any) -> None:
                     "a template for two users"),
                    ("rmslab lab template lab --cluster contoso-root --name Contoso-ViewOnly "
                     "--archive", "stop distributing it; its content keeps its rights")))
-    p.add_argument("directory", metavar="DIR", help="the lab's folder (made by rmslab lab create)")
-    p.add_argument("--cluster", required=True, metavar="NAME",
-                   help="the cluster whose template it is, e.g. contoso-root")
+    _administration_arguments(p, "the cluster whose template it is, e.g. contoso-root",
+                              "changes it")
     p.add_argument("--name", required=True, metavar="TEMPLATE",
                    help="the template's name (also its file name in template archives)")
     what = p.add_mutually_exclusive_group()
@@ -610,9 +609,6 @@ def add_lab_parsers(sub: Any) -> None:
     p.add_argument("--until", type=parse_at, metavar="TIME",
                    help="with --grant: content published with the template expires then "
                         "(PRECONDITIONLIST, MS-RMPR 2.2.9.10.4.1)")
-    p.add_argument("--by", default="rmsadmin", metavar="USER",
-                   help="the administrator who changes it (default rmsadmin; others are "
-                        "refused, S-1)")
     p.set_defaults(run=_command_lab_template)
 
     p = sub.add_parser(

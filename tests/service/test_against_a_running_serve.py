@@ -22,7 +22,7 @@ import pytest
 
 from rmslab.store.labdb import LabStore
 from tests.attacks.serving import ServeProcess
-from tests.clirun import run
+from tests.clirun import lab_with_protected_file, run
 
 ROOT = "rms.contoso.example/_wmcs"
 REPO = Path(__file__).resolve().parents[2]
@@ -30,14 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture()
 def lab_and_file(tmp_path: Path) -> tuple[Path, Path]:
-    lab = tmp_path / "lab"
-    assert run("lab", "create", str(lab))[0] == 0
-    plain = tmp_path / "minutes.txt"
-    plain.write_text("minutes of the board\n")
-    protected = tmp_path / "minutes.ptxt"
-    assert run("protect", str(plain), str(protected), "--lab", str(lab), "--as", "alice",
-               "--grant", "bob:VIEW")[0] == 0
-    return lab, protected
+    return lab_with_protected_file(tmp_path, "minutes", "minutes of the board\n")
 
 
 @pytest.fixture()
